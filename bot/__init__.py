@@ -1,0 +1,1 @@
+"""Firstline core: the support desk, its rules and its figures, free of any chat platform."""
