@@ -1,0 +1,150 @@
+"""How a watched channel is configured, validated the same way from Slack, Teams and the CLI.
+
+    settings = WatchSettings.build(kind="requests", target="5m", hours="Mon-Fri 10:00-18:00",
+                                   tz="Europe/Berlin", holidays="DE")
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+
+from bot.durations import parse_duration
+from bot.errors import UsageError
+from bot.hours import BusinessHours
+
+KINDS = ("requests", "alerts")
+RESPONDER_MODES = ("anyone", "team")
+DEFAULT_ACK = ("eyes",)
+DEFAULT_DONE = ("white_check_mark", "heavy_check_mark")
+
+_USER = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$|^([UW][A-Z0-9]{2,})$")
+_GROUP = re.compile(r"^<!subteam\^([A-Z0-9]+)(?:\|[^>]*)?>$|^(S[A-Z0-9]{2,})$")
+_EMOJI = re.compile(r"^:?([a-z0-9_+\-']+):?$")
+
+
+def parse_user(token: str) -> str | None:
+    """A user id from "<@U123|anna>", "<@U123>" or "U123"; None if it is not one."""
+    match = _USER.match(token.strip())
+    return (match.group(1) or match.group(2)) if match else None
+
+
+def parse_escalate(token: str) -> str:
+    """The escalation target as a mention: "<@U123>" for a person, "<!subteam^S1>" for a group."""
+    user = parse_user(token)
+    if user:
+        return f"<@{user}>"
+    group = _GROUP.match(token.strip())
+    if group:
+        return f"<!subteam^{group.group(1) or group.group(2)}>"
+    raise UsageError(
+        f'escalate: "{token}" is not a person or a user group. '
+        "Mention one, e.g. escalate=@maria or escalate=@backend-leads."
+    )
+
+
+def parse_emojis(text: str, *, name: str) -> tuple[str, ...]:
+    names = []
+    for part in text.split(","):
+        match = _EMOJI.match(part.strip())
+        if not match:
+            raise UsageError(
+                f'{name}: "{part}" is not an emoji name. Write e.g. {name}=eyes,raised_hands.'
+            )
+        names.append(match.group(1))
+    return tuple(names)
+
+
+@dataclass(frozen=True)
+class WatchSettings:
+    kind: str
+    target_seconds: int = 300
+    responders_mode: str = "anyone"
+    hours: str = "always"
+    tz: str = "UTC"
+    holidays: str | None = None
+    escalate: str | None = None
+    ack_emojis: tuple[str, ...] = DEFAULT_ACK
+    done_emojis: tuple[str, ...] = DEFAULT_DONE
+    responders: tuple[str, ...] = field(default_factory=tuple)
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        kind: str,
+        target: str | None = None,
+        responders: str | None = None,
+        hours: str | None = None,
+        tz: str | None = None,
+        holidays: str | None = None,
+        escalate: str | None = None,
+        ack: str | None = None,
+        done: str | None = None,
+    ) -> WatchSettings:
+        """Validate every option, raising ``UsageError`` naming the first bad one."""
+        return cls(kind=_kind(kind)).with_changes(
+            target=target,
+            responders=responders,
+            hours=hours,
+            tz=tz,
+            holidays=holidays,
+            escalate=escalate,
+            ack=ack,
+            done=done,
+        )
+
+    def with_changes(
+        self,
+        *,
+        target: str | None = None,
+        responders: str | None = None,
+        hours: str | None = None,
+        tz: str | None = None,
+        holidays: str | None = None,
+        escalate: str | None = None,
+        ack: str | None = None,
+        done: str | None = None,
+    ) -> WatchSettings:
+        changed = self
+        if target is not None:
+            changed = replace(changed, target_seconds=parse_duration(target, name="target"))
+        if responders is not None:
+            mode = responders.strip().lower()
+            if mode not in RESPONDER_MODES:
+                raise UsageError(
+                    f'responders: "{responders}" is not a mode. Write responders=anyone '
+                    "(any person but the requester answers) or responders=team (only the "
+                    "channel's responders; set them with /support responders @a @b)."
+                )
+            changed = replace(changed, responders_mode=mode)
+        if holidays is not None:
+            code = holidays.strip().upper()
+            changed = replace(changed, holidays=None if code in ("", "NONE", "NO") else code)
+        if hours is not None or tz is not None or holidays is not None:
+            parsed = BusinessHours.parse(
+                hours if hours is not None else changed.hours,
+                tz=tz if tz is not None else changed.tz,
+                holidays=changed.holidays,
+            )
+            changed = replace(changed, hours=parsed.spec, tz=parsed.tz)
+        if escalate is not None:
+            changed = replace(changed, escalate=parse_escalate(escalate))
+        if ack is not None:
+            changed = replace(changed, ack_emojis=parse_emojis(ack, name="ack"))
+        if done is not None:
+            changed = replace(changed, done_emojis=parse_emojis(done, name="done"))
+        return changed
+
+    def business_hours(self) -> BusinessHours:
+        return BusinessHours.from_stored(self.hours, self.tz, self.holidays)
+
+
+def _kind(kind: str) -> str:
+    value = (kind or "").strip().lower()
+    if value not in KINDS:
+        raise UsageError(
+            f'"{kind}" is not something I watch. Write /support watch requests (people ask '
+            "for help here) or /support watch alerts (integrations post errors here)."
+        )
+    return value

@@ -1,0 +1,241 @@
+"""What `/support …` commands do, whichever platform or grammar delivered them.
+
+    reply = await support.run(SupportStatus(), context)
+
+Commands arrive parsed (see ``handlers.grammar``); configuration changes are refused
+to anyone who is not an admin, with a message that says who may make them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from bot.channels import Channels, Watch
+from bot.clock import Clock
+from bot.content import Content, message_ref
+from bot.durations import format_duration
+from bot.errors import NotAllowedError, UsageError
+from bot.stats import Figures, compute_stats
+from storage.engine import Database
+from storage.models import Request
+
+
+@dataclass(frozen=True)
+class CommandContext:
+    workspace_id: str
+    channel_id: str
+    user: str
+    is_admin: bool
+
+
+@dataclass(frozen=True)
+class SupportWatch:
+    kind: str
+    options: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SupportUnwatch:
+    pass
+
+
+@dataclass(frozen=True)
+class SupportResponders:
+    users: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SupportStatus:
+    pass
+
+
+@dataclass(frozen=True)
+class SupportStats:
+    days: int | None = 7
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class SupportHelp:
+    pass
+
+
+SupportCommand = (
+    SupportWatch | SupportUnwatch | SupportResponders | SupportStatus | SupportStats | SupportHelp
+)
+
+HELP = """*Firstline: /support*
+• `/support watch requests [target=5m] [responders=anyone|team] [hours=always|"Mon-Fri 10:00-18:00"] [tz=Europe/Berlin] [holidays=DE] [escalate=@user|@group]`: measure first responses here (alerts: `/support watch alerts …`)
+• `/support unwatch`: stop watching this channel (figures are kept)
+• `/support responders @a @b`: who is nudged and, with responders=team, who may answer
+• `/support status`: open requests and alerts, with age and link
+• `/support stats [7d|30d|since 2026-11-01]`: first-response figures for this channel
+• `/support help`: this message
+Acknowledge with :eyes:, close with :white_check_mark:, or reply in the thread."""
+
+STATUS_LIMIT = 15
+
+
+class SupportCommands:
+    def __init__(self, *, db: Database, clock: Clock, channels: Channels) -> None:
+        self._db = db
+        self._clock = clock
+        self._channels = channels
+
+    async def run(self, command: SupportCommand, ctx: CommandContext) -> Content:
+        if isinstance(command, SupportHelp):
+            return Content(text=HELP)
+        if isinstance(command, SupportStatus):
+            return await self._status(ctx)
+        if isinstance(command, SupportStats):
+            return await self._stats(command, ctx)
+        if isinstance(command, SupportResponders) and not command.users:
+            return self._show_responders(ctx)
+        _require_admin(ctx)
+        if isinstance(command, SupportWatch):
+            watch = await self._channels.watch(
+                workspace_id=ctx.workspace_id,
+                channel_id=ctx.channel_id,
+                kind=command.kind,
+                options=command.options,
+                actor=ctx.user,
+            )
+            return Content(text=f"👀 Watching <#{ctx.channel_id}>: {describe(watch)}")
+        if isinstance(command, SupportUnwatch):
+            stopped = await self._channels.unwatch(
+                workspace_id=ctx.workspace_id, channel_id=ctx.channel_id
+            )
+            if not stopped:
+                return Content(text="This channel was not watched; nothing changed.")
+            return Content(text=f"Stopped watching <#{ctx.channel_id}>. Its figures are kept.")
+        if isinstance(command, SupportResponders):
+            watch = await self._channels.set_responders(
+                workspace_id=ctx.workspace_id, channel_id=ctx.channel_id, users=list(command.users)
+            )
+            return Content(text=f"Responders for <#{ctx.channel_id}>: {_people(watch.responders)}")
+        raise UsageError("I don't know that command. Type /support help.")
+
+    def _watch_or_hint(self, ctx: CommandContext) -> Watch:
+        watch = self._channels.get(ctx.workspace_id, ctx.channel_id)
+        if watch is None:
+            raise UsageError(
+                "This channel is not watched. An admin can start with "
+                "/support watch requests target=5m (or /support watch alerts)."
+            )
+        return watch
+
+    def _show_responders(self, ctx: CommandContext) -> Content:
+        watch = self._watch_or_hint(ctx)
+        return Content(
+            text=f"Responders for <#{ctx.channel_id}>: {_people(watch.responders)} "
+            "(change with /support responders @a @b)"
+        )
+
+    async def _status(self, ctx: CommandContext) -> Content:
+        watch = self._watch_or_hint(ctx)
+        now = self._clock.now()
+        async with self._db.reading() as session:
+            rows = (
+                await session.scalars(
+                    select(Request)
+                    .where(
+                        Request.workspace_id == ctx.workspace_id,
+                        Request.channel_id == ctx.channel_id,
+                        Request.closed_at.is_(None),
+                        Request.deleted.is_(False),
+                    )
+                    .order_by(Request.posted_at)
+                    .limit(200)
+                )
+            ).all()
+        noun = "alerts" if watch.kind == "alerts" else "requests"
+        if not rows:
+            return Content(text=f"No open {noun} in <#{ctx.channel_id}>. 🎉")
+        lines = [f"*Open {noun} in <#{ctx.channel_id}>* ({len(rows)})"]
+        for row in rows[:STATUS_LIMIT]:
+            age = format_duration((now - row.posted_at).total_seconds())
+            state = (
+                f"answered by <@{row.first_responder}>"
+                if row.first_responder
+                else ("⚠️ no first response, target passed" if row.deadline_at <= now else "waiting")
+            )
+            repeats = f" ×{row.occurrences}" if row.occurrences > 1 else ""
+            snippet = _snippet(row.text)
+            lines.append(
+                f"• {age} ago{repeats}: {snippet} ({state}) "
+                f"{message_ref(row.channel_id, row.ts, 'open')}"
+            )
+        if len(rows) > STATUS_LIMIT:
+            lines.append(f"…and {len(rows) - STATUS_LIMIT} more.")
+        return Content(text="\n".join(lines))
+
+    async def _stats(self, command: SupportStats, ctx: CommandContext) -> Content:
+        now = self._clock.now()
+        since = command.since or (now - timedelta(days=command.days or 7))
+        report = await compute_stats(
+            self._db,
+            now=now,
+            workspace_id=ctx.workspace_id,
+            channel_id=ctx.channel_id,
+            since=since,
+            until=command.until,
+        )
+        window = (
+            f"since {since.date().isoformat()}"
+            if command.since
+            else f"last {command.days or 7} days"
+        )
+        return Content(text=f"*First response in <#{ctx.channel_id}>, {window}*\n" + summary(report.total))
+
+
+def summary(figures: Figures) -> str:
+    data = figures.to_dict()
+    if not data["requests"]:
+        return "No requests in this period."
+    fr = data["first_response_seconds"]
+    ratio = data["within_target_ratio"]
+
+    def dur(value: float | None) -> str:
+        return "–" if value is None else format_duration(value)
+
+    share = "–" if ratio is None else f"{ratio:.0%}"
+    return (
+        f"Requests: {data['requests']} · answered: {data['responded']} · within target: "
+        f"{data['within_target']} ({share}) · breached: {data['breached']}\n"
+        f"First response p50 {dur(fr['p50'])} · p90 {dur(fr['p90'])} · max {dur(fr['max'])}"
+    )
+
+
+def describe(watch: Watch) -> str:
+    s = watch.settings
+    parts = [
+        s.kind,
+        f"target {format_duration(s.target_seconds)}",
+        f"responders {s.responders_mode}"
+        + (f" ({_people(s.responders)})" if s.responders else ""),
+        f"hours {watch.hours.describe()}",
+        f"escalate {s.escalate}" if s.escalate else "no second line (escalate=@someone)",
+        f"ack :{':, :'.join(s.ack_emojis)}:, done :{':, :'.join(s.done_emojis)}:",
+    ]
+    return " · ".join(parts)
+
+
+def _people(users: tuple[str, ...]) -> str:
+    return " ".join(f"<@{u}>" for u in users) if users else "nobody yet"
+
+
+def _snippet(text: str, limit: int = 80) -> str:
+    flat = " ".join(text.split())
+    return f"“{flat[:limit]}…”" if len(flat) > limit else f"“{flat}”"
+
+
+def _require_admin(ctx: CommandContext) -> None:
+    if not ctx.is_admin:
+        raise NotAllowedError(
+            "Only workspace admins and owners (or people listed in FIRSTLINE_ADMINS) can change "
+            "what Firstline watches. Ask one of them, or use /support status and /support stats."
+        )

@@ -1,0 +1,86 @@
+"""The neutral message model and the port every chat platform implements.
+
+The core writes ``Content``; handlers render it as Block Kit or Adaptive Cards. Text
+uses a small markup both renderers understand: ``<@U123>`` mentions a person,
+``<!subteam^S123>`` a group, ``<#C123>`` a channel, and ``<ref:C123:1700000000.0001|label>``
+links to a message (the renderer turns it into a permalink).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    action_id: str
+    value: str = ""
+    style: str | None = None  # "primary" | "danger"
+
+
+@dataclass(frozen=True)
+class Content:
+    text: str
+    fields: tuple[tuple[str, str], ...] = ()
+    buttons: tuple[Button, ...] = ()
+    context: str | None = None
+
+    def to_payload(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> Content:
+        return cls(
+            text=payload.get("text", ""),
+            fields=tuple((str(k), str(v)) for k, v in payload.get("fields", ())),
+            buttons=tuple(Button(**b) for b in payload.get("buttons", ())),
+            context=payload.get("context"),
+        )
+
+
+def message_ref(channel_id: str, ts: str, label: str) -> str:
+    return f"<ref:{channel_id}:{ts}|{label}>"
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """Where the platform put a message: its channel and its id (Slack ts)."""
+
+    channel: str
+    ts: str
+
+
+class DeliveryError(Exception):
+    """A send failed. ``retry_after`` honours rate limits; ``permanent`` stops retrying."""
+
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, permanent: bool = False
+    ) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.permanent = permanent
+
+
+class ChatPort(Protocol):
+    """What the core needs from a chat platform. Called only by the outbox deliverer."""
+
+    async def post(
+        self, *, workspace_id: str, channel: str, content: Content, thread_ts: str | None = None
+    ) -> Delivered: ...
+
+    async def update(
+        self, *, workspace_id: str, channel: str, ts: str, content: Content
+    ) -> Delivered: ...
+
+    async def dm(self, *, workspace_id: str, user: str, content: Content) -> Delivered: ...
+
+
+@dataclass
+class Reply:
+    """An answer to a command, shown only to the person who typed it (ephemeral)."""
+
+    content: Content
+    public: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)

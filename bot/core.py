@@ -1,0 +1,74 @@
+"""The core assembled: database, clock, metrics, channels, desk and commands.
+
+    core = Core(db=Database.connect(url), clock=SystemClock())
+    await core.start()
+
+Platform handlers and the CLI build one ``Core`` and talk only to it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from bot.channels import Channels
+from bot.clock import Clock
+from bot.commands import SupportCommands
+from bot.desk import Desk
+from bot.errors import UsageError
+from bot.metrics import Metrics
+from storage.engine import Database
+from storage.migrate import upgrade
+from storage.models import Workspace
+
+
+class Core:
+    def __init__(self, *, db: Database, clock: Clock, metrics: Metrics | None = None) -> None:
+        self.db = db
+        self.clock = clock
+        self.metrics = metrics or Metrics()
+        self.channels = Channels(db=db, clock=clock)
+        self.desk = Desk(db=db, clock=clock, channels=self.channels, metrics=self.metrics)
+        self.support = SupportCommands(db=db, clock=clock, channels=self.channels)
+
+    async def start(self, *, migrate: bool = True) -> None:
+        if migrate:
+            await upgrade(self.db)
+        await self.channels.refresh()
+
+    async def close(self) -> None:
+        await self.db.close()
+
+    async def remember_workspace(
+        self, *, workspace_id: str, name: str, url: str, bot_user_id: str, platform: str = "slack"
+    ) -> None:
+        async with self.db.transaction() as session:
+            row = await session.get(Workspace, workspace_id)
+            if row is None:
+                row = Workspace(id=workspace_id, platform=platform, created_at=self.clock.now())
+                session.add(row)
+            row.name, row.url, row.bot_user_id = name, url, bot_user_id
+
+    async def workspace_url(self, workspace_id: str) -> str | None:
+        async with self.db.reading() as session:
+            row = await session.get(Workspace, workspace_id)
+            return row.url if row is not None and row.url else None
+
+    async def default_workspace(self, given: str | None = None) -> str:
+        """The workspace a CLI command means: the one given, or the only one known."""
+        if given:
+            return given
+        async with self.db.reading() as session:
+            ids = list((await session.scalars(select(Workspace.id))).all())
+        if len(ids) == 1:
+            return ids[0]
+        if not ids:
+            raise UsageError(
+                "No workspace is known yet. Name it with --workspace T… (your Slack team id), "
+                "or start `firstline serve` once so Firstline learns it."
+            )
+        raise UsageError(f"Several workspaces are known ({', '.join(ids)}); name one with --workspace.")
+
+    def now(self) -> datetime:
+        return self.clock.now()

@@ -1,0 +1,399 @@
+"""The support desk: turns facts from a channel into requests, alerts and first responses.
+
+    outcome = await desk.handle(fact, event_key="slack:T1:Ev123")
+
+One fact is one transaction: its inbox row, its state change, its timers and any
+message it causes commit together, so a crash loses nothing and a retry does nothing.
+The rules are stated in README.md ("How Firstline measures").
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import escalation
+from bot.alerts import REPEAT_WINDOW, fingerprint
+from bot.channels import Channels, Watch
+from bot.clock import Clock
+from bot.facts import Deleted, Edited, Fact, Posted, Reacted, truncate
+from bot.metrics import Metrics
+from storage import inbox, timers
+from storage.engine import Database
+from storage.models import Request, RequestMessage, Timer, WatchedChannel
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a fact did: "opened", "responded", "follow_up", "duplicate", "ignored", …"""
+
+    what: str
+    request_id: int | None = None
+
+
+class Desk:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        clock: Clock,
+        channels: Channels,
+        metrics: Metrics,
+        on_change: Callable[[], None] | None = None,
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.channels = channels
+        self.metrics = metrics
+        self._on_change = on_change
+
+    def set_on_change(self, callback: Callable[[], None]) -> None:
+        self._on_change = callback
+
+    async def handle(
+        self, fact: Fact, *, event_key: str | None = None, imported: bool = False
+    ) -> Outcome:
+        """Apply ``fact`` in one transaction; facts for unwatched channels touch nothing."""
+        watch = self.channels.get(fact.workspace_id, fact.channel_id)
+        if watch is None:
+            return Outcome("unwatched")
+        now = self.clock.now()
+        async with self.db.transaction() as session:
+            if event_key is not None and not await inbox.record(session, key=event_key, at=now):
+                self.metrics.duplicates.inc()
+                return Outcome("duplicate")
+            outcome = await self._apply(session, watch, fact, now=now, imported=imported)
+        self.metrics.facts.labels(outcome=outcome.what).inc()
+        if self._on_change is not None:
+            self._on_change()
+        return outcome
+
+    async def _apply(
+        self, session: AsyncSession, watch: Watch, fact: Fact, *, now: datetime, imported: bool
+    ) -> Outcome:
+        if isinstance(fact, Posted):
+            if fact.is_reply:
+                return await self._reply(session, watch, fact, now=now)
+            if watch.kind == "alerts":
+                return await self._alert_post(session, watch, fact, now=now, imported=imported)
+            return await self._request_post(session, watch, fact, now=now, imported=imported)
+        if isinstance(fact, Reacted):
+            return await self._reaction(session, watch, fact, now=now)
+        if isinstance(fact, Edited):
+            request = await self._find(session, fact.workspace_id, fact.channel_id, fact.ts)
+            if request is None or request.ts != fact.ts:
+                return Outcome("ignored")
+            request.text = truncate(fact.text)
+            return Outcome("edited", request.id)
+        if isinstance(fact, Deleted):
+            request = await self._find(session, fact.workspace_id, fact.channel_id, fact.ts)
+            if request is None or request.ts != fact.ts or request.deleted:
+                return Outcome("ignored")
+            request.deleted = True
+            await escalation.on_settled(session, request=request, now=now, reason="withdrawn")
+            return Outcome("withdrawn", request.id)
+        return Outcome("ignored")
+
+    # -- requests channels -------------------------------------------------------------
+
+    async def _request_post(
+        self, session: AsyncSession, watch: Watch, fact: Posted, *, now: datetime, imported: bool
+    ) -> Outcome:
+        if not fact.is_human or fact.user is None:
+            return Outcome("ignored")
+        waiting = await self._open_unanswered(
+            session, watch, requesters={fact.user, *fact.mentions}
+        )
+        mentioned = [r for r in waiting if r.requester in fact.mentions and r.requester != fact.user]
+        if mentioned:
+            answered = 0
+            for request in mentioned:
+                if watch.is_eligible(fact.user, requester=request.requester):
+                    await self._first_response(
+                        session, request, watch, user=fact.user, at=fact.at, via="mention", now=now
+                    )
+                    answered += 1
+            return Outcome("responded" if answered else "ignored", mentioned[0].id)
+        own = [r for r in waiting if r.requester == fact.user]
+        if own:
+            return Outcome("follow_up", own[0].id)
+        if watch.settings.responders_mode == "team" and fact.user in watch.responders:
+            return Outcome("ignored")
+        request = await self._open(session, watch, fact, now=now, imported=imported)
+        return Outcome("opened", request.id if request else None)
+
+    async def _open_unanswered(
+        self, session: AsyncSession, watch: Watch, *, requesters: set[str]
+    ) -> list[Request]:
+        query = (
+            select(Request)
+            .where(
+                Request.workspace_id == watch.workspace_id,
+                Request.channel_id == watch.channel_id,
+                Request.requester.in_(requesters),
+                Request.closed_at.is_(None),
+                Request.first_response_at.is_(None),
+                Request.deleted.is_(False),
+            )
+            .order_by(Request.posted_at)
+            .with_for_update()
+        )
+        return list((await session.scalars(query)).all())
+
+    async def _open(
+        self,
+        session: AsyncSession,
+        watch: Watch,
+        fact: Posted,
+        *,
+        now: datetime,
+        imported: bool,
+        fingerprint_text: str | None = None,
+    ) -> Request | None:
+        existing = await self._find(session, fact.workspace_id, fact.channel_id, fact.ts)
+        if existing is not None:
+            return None
+        target = watch.settings.target_seconds
+        request = Request(
+            workspace_id=fact.workspace_id,
+            channel_id=fact.channel_id,
+            kind=watch.kind,
+            ts=fact.ts,
+            posted_at=fact.at,
+            requester=fact.author,
+            text=truncate(fact.text),
+            fingerprint=fingerprint_text,
+            occurrences=1,
+            last_occurrence_at=fact.at,
+            target_seconds=target,
+            deadline_at=watch.hours.add(fact.at, target),
+            deleted=False,
+            imported=imported,
+        )
+        session.add(request)
+        await session.flush()
+        self.metrics.opened.labels(kind=watch.kind).inc()
+        if not imported:
+            await escalation.schedule(session, request=request, watch=watch, now=now)
+        return request
+
+    # -- alerts channels ---------------------------------------------------------------
+
+    async def _alert_post(
+        self, session: AsyncSession, watch: Watch, fact: Posted, *, now: datetime, imported: bool
+    ) -> Outcome:
+        if fact.user and fact.user in watch.responders:
+            return Outcome("ignored")
+        key = fingerprint(fact.text)
+        repeat = await session.scalar(
+            select(Request)
+            .where(
+                Request.workspace_id == watch.workspace_id,
+                Request.channel_id == watch.channel_id,
+                Request.fingerprint == key,
+                Request.closed_at.is_(None),
+                Request.deleted.is_(False),
+                Request.last_occurrence_at >= fact.at - REPEAT_WINDOW,
+            )
+            .order_by(Request.posted_at.desc())
+            .limit(1)
+            .with_for_update()
+        )
+        if repeat is not None and repeat.ts != fact.ts:
+            known = await session.scalar(
+                select(RequestMessage).where(
+                    RequestMessage.workspace_id == fact.workspace_id,
+                    RequestMessage.channel_id == fact.channel_id,
+                    RequestMessage.ts == fact.ts,
+                )
+            )
+            if known is None:
+                repeat.occurrences += 1
+                repeat.last_occurrence_at = max(repeat.last_occurrence_at, fact.at)
+                session.add(
+                    RequestMessage(
+                        request_id=repeat.id,
+                        workspace_id=fact.workspace_id,
+                        channel_id=fact.channel_id,
+                        ts=fact.ts,
+                    )
+                )
+            return Outcome("repeated", repeat.id)
+        request = await self._open(
+            session, watch, fact, now=now, imported=imported, fingerprint_text=key
+        )
+        return Outcome("opened", request.id if request else None)
+
+    # -- replies and reactions ---------------------------------------------------------
+
+    async def _reply(
+        self, session: AsyncSession, watch: Watch, fact: Posted, *, now: datetime
+    ) -> Outcome:
+        assert fact.thread_ts is not None
+        request = await self._find(session, fact.workspace_id, fact.channel_id, fact.thread_ts)
+        if request is None or request.deleted or request.first_response_at is not None:
+            return Outcome("ignored")
+        if not fact.is_human or not watch.is_eligible(fact.user, requester=request.requester):
+            return Outcome("ignored")
+        assert fact.user is not None
+        await self._first_response(
+            session, request, watch, user=fact.user, at=fact.at, via="reply", now=now
+        )
+        return Outcome("responded", request.id)
+
+    async def _reaction(
+        self, session: AsyncSession, watch: Watch, fact: Reacted, *, now: datetime
+    ) -> Outcome:
+        request = await self._find(session, fact.workspace_id, fact.channel_id, fact.item_ts)
+        if request is None or request.deleted:
+            return Outcome("ignored")
+        emoji = fact.emoji.split("::", 1)[0]
+        is_done = emoji in watch.settings.done_emojis
+        is_ack = emoji in watch.settings.ack_emojis
+        if not fact.added:
+            if is_done and request.closed_at is not None and request.closed_by == fact.user:
+                request.closed_at = request.closed_by = request.close_seconds = None
+                return Outcome("reopened", request.id)
+            return Outcome("ignored")
+        eligible = watch.is_eligible(fact.user, requester=request.requester)
+        outcome = "ignored"
+        if (is_ack or is_done) and eligible and request.first_response_at is None:
+            await self._first_response(
+                session,
+                request,
+                watch,
+                user=fact.user,
+                at=fact.at,
+                via="done" if is_done and not is_ack else "reaction",
+                now=now,
+            )
+            outcome = "responded"
+        if is_done and request.closed_at is None:
+            closed_at = max(fact.at, request.posted_at)
+            request.closed_at = closed_at
+            request.closed_by = fact.user
+            request.close_seconds = watch.hours.elapsed(request.posted_at, closed_at)
+            await timers.cancel(
+                session, subject=escalation.subject(request), at=now, outcome="closed"
+            )
+            outcome = "closed"
+        return Outcome(outcome, request.id)
+
+    async def respond_by_button(
+        self, *, workspace_id: str, channel_id: str, ts: str, user: str
+    ) -> str:
+        """"I'm on it" pressed: a first response now, by ``user``, if they may give one."""
+        now = self.clock.now()
+        async with self.db.transaction() as session:
+            watch = await self.channels.load(session, workspace_id, channel_id)
+            request = await self._find(session, workspace_id, channel_id, ts)
+            if watch is None or request is None or request.deleted:
+                return "This request is no longer watched or was deleted."
+            if request.first_response_at is not None:
+                return f"<@{request.first_responder}> already gave the first response."
+            if not watch.is_eligible(user, requester=request.requester):
+                return "You can't give the first response to this request (you asked it, or you are not a responder here)."
+            await self._first_response(
+                session, request, watch, user=user, at=now, via="button", now=now
+            )
+        if self._on_change is not None:
+            self._on_change()
+        return "Thanks: you're recorded as the first response."
+
+    async def _first_response(
+        self,
+        session: AsyncSession,
+        request: Request,
+        watch: Watch,
+        *,
+        user: str,
+        at: datetime,
+        via: str,
+        now: datetime,
+    ) -> None:
+        at = max(at, request.posted_at)
+        seconds = watch.hours.elapsed(request.posted_at, at)
+        request.first_response_at = at
+        request.first_responder = user
+        request.first_response_via = via
+        request.first_response_seconds = seconds
+        self.metrics.first_response.labels(kind=request.kind).observe(seconds)
+        if seconds > request.target_seconds:
+            self.metrics.breaches.labels(kind=request.kind).inc()
+        if not request.imported:
+            await escalation.on_settled(session, request=request, now=now, reason="answered")
+
+    async def _find(
+        self, session: AsyncSession, workspace_id: str, channel_id: str, ts: str
+    ) -> Request | None:
+        """The request a message belongs to: the request itself or one of its repeats."""
+        request = await session.scalar(
+            select(Request)
+            .where(
+                Request.workspace_id == workspace_id,
+                Request.channel_id == channel_id,
+                Request.ts == ts,
+            )
+            .with_for_update()
+        )
+        if request is not None:
+            return request
+        return await session.scalar(
+            select(Request)
+            .join(RequestMessage, RequestMessage.request_id == Request.id)
+            .where(
+                RequestMessage.workspace_id == workspace_id,
+                RequestMessage.channel_id == channel_id,
+                RequestMessage.ts == ts,
+            )
+            .with_for_update(of=Request)
+        )
+
+    # -- timers ------------------------------------------------------------------------
+
+    async def fire_due(self, *, limit: int = 200) -> int:
+        """Fire due escalation steps in one transaction; returns how many fired."""
+        now = self.clock.now()
+        async with self.db.transaction() as session:
+            due = await timers.claim_due(session, now=now, limit=limit)
+            watches: dict[tuple[str, str], Watch | None] = {}
+            for timer in due:
+                request = await self._timer_request(session, timer)
+                watch = None
+                if request is not None:
+                    key = (request.workspace_id, request.channel_id)
+                    if key not in watches:
+                        watches[key] = await self.channels.load(session, *key)
+                    watch = watches[key]
+                outcome = await escalation.fire(
+                    session, timer=timer, request=request, watch=watch, now=now
+                )
+                timer.fired_at = now
+                timer.outcome = outcome
+                timer.late_seconds = max(0.0, (now - timer.due_at).total_seconds())
+                if outcome == "sent" or outcome == "no_target":
+                    self.metrics.escalations.labels(step=timer.step).inc()
+                self.metrics.timer_lateness.observe(timer.late_seconds)
+        if due and self._on_change is not None:
+            self._on_change()
+        return len(due)
+
+    async def _timer_request(self, session: AsyncSession, timer: Timer) -> Request | None:
+        kind, _, ident = timer.subject.partition(":")
+        if kind != "request" or not ident.isdigit():
+            return None
+        return await session.get(Request, int(ident), with_for_update=True)
+
+    async def next_timer_due(self) -> datetime | None:
+        async with self.db.reading() as session:
+            return await timers.next_due(session)
+
+
+__all__ = ["Desk", "Outcome", "WatchedChannel"]

@@ -1,0 +1,176 @@
+"""The escalation ladder: nudge the responders, then the thread, then the second line.
+
+Default ladder, as fractions of the channel's target in business time: at 60% DM the
+responders; at 100% one message in the request's thread mentioning them (or the
+escalation target if there are none); at 200% edit that message and bring in the
+second line. Each step is a database timer that fires once, never after the first
+response, and a step already past when the request arrives is not sent.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import messages
+from bot.channels import Watch
+from bot.content import Content
+from storage import outbox, timers
+from storage.models import Request, Timer
+
+LADDER: tuple[tuple[str, float], ...] = (("nudge", 0.6), ("breach", 1.0), ("second_line", 2.0))
+LATE_AFTER_SECONDS = 60.0
+
+
+def subject(request: Request) -> str:
+    return f"request:{request.id}"
+
+
+def escalation_key(request: Request) -> str:
+    return f"esc:{request.id}"
+
+
+async def schedule(session: AsyncSession, *, request: Request, watch: Watch, now: datetime) -> int:
+    """Create the ladder's timers; steps whose time has already passed are skipped."""
+    created = 0
+    for step, fraction in LADDER:
+        due = watch.hours.add(request.posted_at, request.target_seconds * fraction)
+        if due <= now:
+            continue
+        await timers.schedule(
+            session,
+            workspace_id=request.workspace_id,
+            subject=subject(request),
+            step=step,
+            due_at=due,
+        )
+        created += 1
+    return created
+
+
+async def fire(
+    session: AsyncSession, *, timer: Timer, request: Request | None, watch: Watch | None, now: datetime
+) -> str:
+    """Carry out one due step; returns the outcome recorded on the timer."""
+    if request is None or request.deleted:
+        return "withdrawn"
+    if request.first_response_at is not None or request.closed_at is not None:
+        return "answered"
+    if watch is None:
+        return "unwatched"
+    late = (now - timer.due_at).total_seconds()
+    late_for_text = late if late >= LATE_AFTER_SECONDS else None
+    on_it = f"{request.channel_id}:{request.ts}"
+    mentions = [f"<@{u}>" for u in watch.responders]
+    if timer.step == "nudge":
+        if not watch.responders:
+            return "no_responders"
+        waited = watch.hours.elapsed(request.posted_at, now)
+        content = messages.nudge_dm(
+            channel_id=request.channel_id,
+            ts=request.ts,
+            waited=waited,
+            target=request.target_seconds,
+            kind=request.kind,
+        )
+        for user in watch.responders:
+            _say(session, request, destination=user, op="dm", content=content, now=now,
+                 key=f"nudge:{request.id}:{user}")
+        return "sent"
+    if timer.step == "breach":
+        if not mentions and watch.settings.escalate:
+            mentions = [watch.settings.escalate]
+        content = messages.breach(
+            target=request.target_seconds,
+            mentions=mentions,
+            kind=request.kind,
+            late=late_for_text,
+            on_it=on_it,
+        )
+        key = escalation_key(request)
+        _say(session, request, destination=request.channel_id, op="post", content=content,
+             now=now, key=key, thread_ts=request.ts)
+        request.escalation_key = key
+        return "sent"
+    if timer.step == "second_line":
+        escalate = watch.settings.escalate
+        content = messages.second_line(
+            target=request.target_seconds,
+            mentions=mentions,
+            escalate=escalate,
+            kind=request.kind,
+            late=late_for_text,
+            on_it=on_it,
+        )
+        if request.escalation_key:
+            _say(session, request, destination=request.channel_id, op="update", content=content,
+                 now=now, ref_key=request.escalation_key)
+        else:
+            key = escalation_key(request)
+            _say(session, request, destination=request.channel_id, op="post", content=content,
+                 now=now, key=key, thread_ts=request.ts)
+            request.escalation_key = key
+        if escalate:
+            # An edit does not notify the people it mentions; the second line must hear it.
+            ping = messages.second_line_ping(
+                escalate=escalate,
+                channel_id=request.channel_id,
+                ts=request.ts,
+                target=request.target_seconds,
+            )
+            if escalate.startswith("<@"):
+                user = escalate[2:-1]
+                _say(session, request, destination=user, op="dm", content=ping, now=now,
+                     key=f"second_line:{request.id}")
+            else:
+                _say(session, request, destination=request.channel_id, op="post", content=ping,
+                     now=now, key=f"second_line:{request.id}", thread_ts=request.ts)
+            return "sent"
+        return "no_target"
+    return "unknown_step"
+
+
+async def on_settled(session: AsyncSession, *, request: Request, now: datetime, reason: str) -> None:
+    """The request was answered, closed or withdrawn: stop the ladder, mend its message."""
+    await timers.cancel(session, subject=subject(request), at=now, outcome=reason)
+    if not request.escalation_key:
+        return
+    if reason == "withdrawn":
+        content = messages.withdrawn()
+    elif request.first_responder and request.first_response_seconds is not None:
+        content = messages.answered(
+            responder=request.first_responder,
+            seconds=request.first_response_seconds,
+            target=request.target_seconds,
+            via=request.first_response_via or "reply",
+        )
+    else:
+        return
+    _say(session, request, destination=request.channel_id, op="update", content=content,
+         now=now, ref_key=request.escalation_key)
+
+
+def _say(
+    session: AsyncSession,
+    request: Request,
+    *,
+    destination: str,
+    op: str,
+    content: Content,
+    now: datetime,
+    key: str | None = None,
+    ref_key: str | None = None,
+    thread_ts: str | None = None,
+) -> None:
+    outbox.enqueue(
+        session,
+        workspace_id=request.workspace_id,
+        destination=destination,
+        op=op,
+        payload=content.to_payload(),
+        at=now,
+        thread_ts=thread_ts,
+        key=key,
+        ref_key=ref_key,
+    )

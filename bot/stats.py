@@ -1,0 +1,145 @@
+"""First-response figures, computed the same way for the CLI, Slack and reports.
+
+    report = await compute_stats(db, now=clock.now(), channel_id="C053AK3F9")
+
+Rules (README, "How Firstline measures"): deleted requests count nowhere; a request is
+within target when its first response took at most the target (business time); it is
+breached when its first response was later, or when it has none and its deadline
+passed before now (or before it was closed); percentiles interpolate linearly between
+closest ranks, as numpy does by default.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from storage.engine import Database
+from storage.models import Request
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """Linear interpolation between closest ranks (numpy.percentile's default)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * q / 100
+    low, high = math.floor(rank), math.ceil(rank)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+@dataclass
+class Figures:
+    requests: int = 0
+    responded: int = 0
+    within_target: int = 0
+    breached: int = 0
+    open: int = 0
+    closed: int = 0
+    times: list[float] = field(default_factory=list)
+    close_times: list[float] = field(default_factory=list)
+
+    def add(self, row: Any, now: datetime) -> None:
+        self.requests += 1
+        if row.first_response_seconds is not None:
+            self.responded += 1
+            self.times.append(row.first_response_seconds)
+            if row.first_response_seconds <= row.target_seconds:
+                self.within_target += 1
+            else:
+                self.breached += 1
+        else:
+            horizon = row.closed_at if row.closed_at is not None else now
+            if row.deadline_at <= horizon:
+                self.breached += 1
+        if row.closed_at is not None:
+            self.closed += 1
+            if row.close_seconds is not None:
+                self.close_times.append(row.close_seconds)
+        else:
+            self.open += 1
+
+    def to_dict(self) -> dict[str, Any]:
+        decided = self.within_target + self.breached
+        return {
+            "requests": self.requests,
+            "responded": self.responded,
+            "within_target": self.within_target,
+            "breached": self.breached,
+            "open": self.open,
+            "closed": self.closed,
+            "first_response_seconds": {
+                "p50": _round(percentile(self.times, 50)),
+                "p90": _round(percentile(self.times, 90)),
+                "max": _round(max(self.times) if self.times else None),
+            },
+            "time_to_close_seconds": {
+                "p50": _round(percentile(self.close_times, 50)),
+                "p90": _round(percentile(self.close_times, 90)),
+            },
+            "within_target_ratio": round(self.within_target / decided, 4) if decided else None,
+        }
+
+
+@dataclass
+class StatsReport:
+    since: datetime | None
+    until: datetime | None
+    total: Figures
+    channels: dict[tuple[str, str, str], Figures]
+
+    def to_dict(self) -> dict[str, Any]:
+        result = self.total.to_dict()
+        result["since"] = self.since.isoformat() if self.since else None
+        result["until"] = self.until.isoformat() if self.until else None
+        result["channels"] = [
+            {"workspace": ws, "channel": ch, "kind": kind, **figures.to_dict()}
+            for (ws, ch, kind), figures in sorted(self.channels.items())
+        ]
+        return result
+
+
+async def compute_stats(
+    db: Database,
+    *,
+    now: datetime,
+    workspace_id: str | None = None,
+    channel_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> StatsReport:
+    query = select(
+        Request.workspace_id,
+        Request.channel_id,
+        Request.kind,
+        Request.target_seconds,
+        Request.deadline_at,
+        Request.first_response_seconds,
+        Request.closed_at,
+        Request.close_seconds,
+    ).where(Request.deleted.is_(False))
+    if workspace_id:
+        query = query.where(Request.workspace_id == workspace_id)
+    if channel_id:
+        query = query.where(Request.channel_id == channel_id)
+    if since:
+        query = query.where(Request.posted_at >= since)
+    if until:
+        query = query.where(Request.posted_at < until)
+    total = Figures()
+    channels: dict[tuple[str, str, str], Figures] = {}
+    async with db.reading() as session:
+        for row in await session.execute(query):
+            total.add(row, now)
+            channels.setdefault((row.workspace_id, row.channel_id, row.kind), Figures()).add(
+                row, now
+            )
+    return StatsReport(since=since, until=until, total=total, channels=channels)
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)

@@ -1,0 +1,1 @@
+"""Platform handlers: Slack (Bolt) and Teams, turning platform traffic into neutral facts."""

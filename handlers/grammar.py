@@ -1,0 +1,145 @@
+"""One grammar for commands typed in Slack (`/support …`) and Teams (`@Firstline support …`).
+
+    command = parse_support('watch requests target=5m hours="Mon-Fri 10:00-18:00"')
+
+Every rejection is a ``UsageError`` naming the bad token and the right form.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from datetime import UTC, datetime
+
+from bot.channel_settings import parse_user
+from bot.commands import (
+    SupportCommand,
+    SupportHelp,
+    SupportResponders,
+    SupportStats,
+    SupportStatus,
+    SupportUnwatch,
+    SupportWatch,
+)
+from bot.errors import UsageError
+
+WATCH_OPTIONS = ("target", "responders", "hours", "tz", "holidays", "escalate", "ack", "done")
+WATCH_FORM = (
+    '/support watch requests|alerts [target=5m] [responders=anyone|team] '
+    '[hours=always|"Mon-Fri 10:00-18:00"] [tz=Europe/Berlin] [holidays=DE] '
+    "[escalate=@user|@group]"
+)
+_SMART_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "«": '"', "»": '"'})
+_WINDOW = re.compile(r"^(\d{1,3})d$")
+
+
+def tokenize(text: str) -> list[str]:
+    """Split like a shell, tolerating the curly quotes Slack clients type."""
+    try:
+        return shlex.split((text or "").translate(_SMART_QUOTES))
+    except ValueError:
+        raise UsageError(
+            "A quote is not closed. Put values with spaces in straight quotes, "
+            'e.g. hours="Mon-Fri 10:00-18:00".'
+        ) from None
+
+
+def parse_support(text: str) -> SupportCommand:
+    tokens = tokenize(text)
+    if not tokens:
+        return SupportHelp()
+    verb, args = tokens[0].lower(), tokens[1:]
+    if verb in ("help", "-h", "--help", "?"):
+        return SupportHelp()
+    if verb == "watch":
+        return _watch(args)
+    if verb == "unwatch":
+        _no_args(verb, args)
+        return SupportUnwatch()
+    if verb == "responders":
+        return _responders(args)
+    if verb == "status":
+        _no_args(verb, args)
+        return SupportStatus()
+    if verb == "stats":
+        return _stats(args)
+    raise UsageError(
+        f'I don\'t know "/support {tokens[0]}". Try /support watch, unwatch, responders, status, '
+        "stats or help."
+    )
+
+
+def parse_options(args: list[str], *, allowed: tuple[str, ...], form: str) -> dict[str, str]:
+    options: dict[str, str] = {}
+    for token in args:
+        key, sep, value = token.partition("=")
+        key = key.strip().lower()
+        if not sep or not key:
+            raise UsageError(f'I don\'t understand "{token}". Options look like key=value: {form}')
+        if key not in allowed:
+            raise UsageError(
+                f'"{key}" is not an option. Options: {", ".join(allowed)}. Usage: {form}'
+            )
+        if key in options:
+            raise UsageError(f'"{key}" is given twice. Give each option once: {form}')
+        options[key] = value.strip()
+    return options
+
+
+def _watch(args: list[str]) -> SupportWatch:
+    if not args or "=" in args[0]:
+        raise UsageError(f"Say what to watch: {WATCH_FORM}")
+    kind = args[0].lower()
+    if kind not in ("requests", "alerts"):
+        raise UsageError(f'"{args[0]}" is not something I watch. Usage: {WATCH_FORM}')
+    return SupportWatch(kind=kind, options=parse_options(args[1:], allowed=WATCH_OPTIONS, form=WATCH_FORM))
+
+
+def _responders(args: list[str]) -> SupportResponders:
+    users = []
+    for token in args:
+        for part in token.split(","):
+            if not part.strip():
+                continue
+            user = parse_user(part)
+            if user is None:
+                raise UsageError(
+                    f'"{part}" is not a person. Mention people: /support responders @anna @ben '
+                    "(or no names to see the current responders)."
+                )
+            users.append(user)
+    return SupportResponders(users=tuple(users))
+
+
+def _stats(args: list[str]) -> SupportStats:
+    if not args:
+        return SupportStats(days=7)
+    if len(args) == 1:
+        match = _WINDOW.match(args[0].lower())
+        if match and int(match.group(1)) > 0:
+            return SupportStats(days=int(match.group(1)))
+    if len(args) in (2, 4) and args[0].lower() == "since":
+        since = _date(args[1])
+        until = None
+        if len(args) == 4:
+            if args[2].lower() != "until":
+                raise UsageError(f'"{args[2]}": write /support stats since 2026-11-01 until 2026-11-15.')
+            until = _date(args[3])
+        return SupportStats(days=None, since=since, until=until)
+    raise UsageError(
+        f'I can\'t read "{" ".join(args)}" as a period. Write /support stats 7d, /support stats 30d '
+        "or /support stats since 2026-11-01."
+    )
+
+
+def _date(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f'"{text}" is not a date. Write it as 2026-11-01.') from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _no_args(verb: str, args: list[str]) -> None:
+    if args:
+        raise UsageError(f'/support {verb} takes no arguments (got "{" ".join(args)}").')

@@ -1,0 +1,155 @@
+"""The Slack Bolt app: one listener per event type, fanning out into the core.
+
+Events are processed before they are acknowledged (``process_before_response``): the
+state change, inbox row and outgoing messages commit first, then Slack gets its 200.
+If that fails (the database is down, say) Slack gets a 500 and retries the event.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.commands import CommandContext, SupportResponders, SupportWatch, SupportUnwatch
+from bot.config import Settings
+from bot.content import Content
+from bot.core import Core
+from bot.errors import FirstlineError
+from bot.messages import ON_IT
+from handlers.grammar import parse_support
+from handlers.slack.blocks import render
+from handlers.slack.normalise import normalise_message, normalise_reaction
+
+log = logging.getLogger(__name__)
+
+ADMIN_CACHE_SECONDS = 300.0
+
+
+class AdminCheck:
+    """Is a user a workspace admin or owner (users.info), or listed in FIRSTLINE_ADMINS?"""
+
+    def __init__(self, *, admins: frozenset[str]) -> None:
+        self._admins = admins
+        self._cache: dict[tuple[str, str], tuple[float, bool]] = {}
+
+    async def __call__(self, client: AsyncWebClient, *, workspace_id: str, user: str) -> bool:
+        if user in self._admins:
+            return True
+        key = (workspace_id, user)
+        cached = self._cache.get(key)
+        if cached and time.monotonic() - cached[0] < ADMIN_CACHE_SECONDS:
+            return cached[1]
+        try:
+            info = (await client.users_info(user=user)).get("user") or {}
+        except SlackApiError as error:
+            log.warning("users.info failed for an admin check: %s", error.response.get("error"))
+            return False
+        allowed = bool(info.get("is_admin") or info.get("is_owner") or info.get("is_primary_owner"))
+        self._cache[key] = (time.monotonic(), allowed)
+        return allowed
+
+
+class LinkBase:
+    """The workspace URL permalinks are built from (learned from auth.test)."""
+
+    def __init__(self, url: str = "https://slack.com/") -> None:
+        self.url = url
+
+
+def build_bolt_app(
+    *, core: Core, settings: Settings, client: AsyncWebClient, links: LinkBase
+) -> AsyncApp:
+    app = AsyncApp(
+        client=client,
+        signing_secret=settings.slack_signing_secret or "socket-mode",
+        process_before_response=True,
+        ignoring_self_events_enabled=True,
+        request_verification_enabled=settings.slack_app_token is None,
+        logger=logging.getLogger("slack_bolt"),
+    )
+    is_admin = AdminCheck(admins=settings.admins)
+    metrics = core.metrics
+
+    def workspace_of(body: dict[str, Any], context: Any) -> str:
+        return str(context.team_id or body.get("team_id") or body.get("team", {}).get("id") or "")
+
+    def event_key(body: dict[str, Any]) -> str | None:
+        event_id = body.get("event_id")
+        return f"slack:{event_id}" if isinstance(event_id, str) and event_id else None
+
+    @app.event("message")
+    async def on_message(body: dict[str, Any], event: dict[str, Any], context: Any) -> None:
+        metrics.events.labels(platform="slack", type="message").inc()
+        fact = normalise_message(event, workspace_id=workspace_of(body, context))
+        if fact is not None:
+            await core.desk.handle(fact, event_key=event_key(body))
+
+    async def on_reaction(body: dict[str, Any], event: dict[str, Any], context: Any, added: bool) -> None:
+        metrics.events.labels(platform="slack", type=event.get("type", "reaction")).inc()
+        fact = normalise_reaction(event, workspace_id=workspace_of(body, context), added=added)
+        if fact is not None:
+            await core.desk.handle(fact, event_key=event_key(body))
+
+    @app.event("reaction_added")
+    async def on_reaction_added(body: dict[str, Any], event: dict[str, Any], context: Any) -> None:
+        await on_reaction(body, event, context, True)
+
+    @app.event("reaction_removed")
+    async def on_reaction_removed(body: dict[str, Any], event: dict[str, Any], context: Any) -> None:
+        await on_reaction(body, event, context, False)
+
+    @app.command(settings.support_command)
+    async def on_support(ack: Any, command: dict[str, Any], context: Any, client: AsyncWebClient) -> None:
+        metrics.events.labels(platform="slack", type="command").inc()
+        workspace_id = str(context.team_id or command.get("team_id") or "")
+        user = str(command.get("user_id") or "")
+        try:
+            parsed = parse_support(str(command.get("text") or ""))
+            needs_admin = isinstance(parsed, SupportWatch | SupportUnwatch) or (
+                isinstance(parsed, SupportResponders) and bool(parsed.users)
+            )
+            admin = needs_admin and await is_admin(client, workspace_id=workspace_id, user=user)
+            ctx = CommandContext(
+                workspace_id=workspace_id,
+                channel_id=str(command.get("channel_id") or ""),
+                user=user,
+                is_admin=admin,
+            )
+            content = await core.support.run(parsed, ctx)
+        except FirstlineError as error:
+            content = Content(text=error.message)
+        except Exception:
+            incident = uuid.uuid4().hex[:8]
+            log.exception("support command failed (ref %s)", incident)
+            content = Content(
+                text=f"Something went wrong on Firstline's side (ref {incident}); nothing was "
+                "changed. Try again in a minute, or ask your admin to check the logs."
+            )
+        await ack(response_type="ephemeral", **render(content, base_url=links.url))
+
+    @app.action(ON_IT)
+    async def on_it(ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any, context: Any) -> None:
+        await ack()
+        channel, _, ts = str(action.get("value") or "").partition(":")
+        if not channel or not ts:
+            await respond(text="This button has no request attached.", replace_original=False, response_type="ephemeral")
+            return
+        text = await core.desk.respond_by_button(
+            workspace_id=workspace_of(body, context),
+            channel_id=channel,
+            ts=ts,
+            user=str(body.get("user", {}).get("id") or ""),
+        )
+        await respond(text=text, replace_original=False, response_type="ephemeral")
+
+    @app.error
+    async def on_error(error: Exception, body: dict[str, Any]) -> None:
+        log.error("listener failed (%s); Slack will retry the event", type(error).__name__, exc_info=error)
+
+    return app

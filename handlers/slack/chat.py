@@ -1,0 +1,103 @@
+"""``SlackChat``: the chat port over Slack's Web API, used only by the outbox deliverer.
+
+Rate limits and server errors become ``DeliveryError`` with the right retry time, so
+the outbox (which survives restarts) does the waiting instead of a blocked client.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.content import Content, Delivered, DeliveryError
+from handlers.slack.blocks import render
+
+log = logging.getLogger(__name__)
+
+PERMANENT_ERRORS = {
+    "channel_not_found",
+    "is_archived",
+    "invalid_auth",
+    "account_inactive",
+    "token_revoked",
+    "not_authed",
+    "msg_too_long",
+    "no_text",
+    "user_not_found",
+    "cant_update_message",
+    "message_not_found",
+    "edit_window_closed",
+    "invalid_blocks",
+    "restricted_action",
+    "cannot_dm_bot",
+}
+
+
+class SlackChat:
+    def __init__(self, *, client: AsyncWebClient, base_url: str = "https://slack.com/") -> None:
+        self._client = client
+        self.base_url = base_url
+
+    async def post(
+        self, *, workspace_id: str, channel: str, content: Content, thread_ts: str | None = None
+    ) -> Delivered:
+        args: dict[str, Any] = {"channel": channel, **render(content, base_url=self.base_url)}
+        if thread_ts:
+            args["thread_ts"] = thread_ts
+        response = await self._call("chat.postMessage", args, join_channel=channel)
+        return Delivered(str(response["channel"]), str(response["ts"]))
+
+    async def update(
+        self, *, workspace_id: str, channel: str, ts: str, content: Content
+    ) -> Delivered:
+        args = {"channel": channel, "ts": ts, **render(content, base_url=self.base_url)}
+        response = await self._call("chat.update", args)
+        return Delivered(str(response.get("channel", channel)), str(response.get("ts", ts)))
+
+    async def dm(self, *, workspace_id: str, user: str, content: Content) -> Delivered:
+        args: dict[str, Any] = {"channel": user, **render(content, base_url=self.base_url)}
+        response = await self._call("chat.postMessage", args)
+        return Delivered(str(response["channel"]), str(response["ts"]))
+
+    async def _call(
+        self, method: str, args: dict[str, Any], *, join_channel: str | None = None
+    ) -> Any:
+        try:
+            return await self._client.api_call(method, json=args)
+        except SlackApiError as error:
+            code = error.response.get("error") if isinstance(error.response.data, dict) else None
+            if code == "not_in_channel" and join_channel and join_channel.startswith("C"):
+                await self._join(join_channel)
+                return await self._call(method, args)
+            raise _delivery_error(error, code) from error
+        except (TimeoutError, aiohttp.ClientError) as error:
+            raise DeliveryError(f"{method}: {type(error).__name__}: {error}") from error
+
+    async def _join(self, channel: str) -> None:
+        try:
+            await self._client.conversations_join(channel=channel)
+        except SlackApiError as error:
+            code = error.response.get("error") if isinstance(error.response.data, dict) else None
+            raise _delivery_error(error, code) from error
+
+
+def _delivery_error(error: SlackApiError, code: str | None) -> DeliveryError:
+    status = error.response.status_code
+    if status == 429 or code == "ratelimited":
+        retry_after = error.response.headers.get("Retry-After") or error.response.headers.get(
+            "retry-after"
+        )
+        try:
+            seconds = float(retry_after) if retry_after is not None else 30.0
+        except (TypeError, ValueError):
+            seconds = 30.0
+        return DeliveryError(f"rate limited for {seconds:g}s", retry_after=seconds)
+    if status >= 500:
+        return DeliveryError(f"Slack answered {status}")
+    if code in PERMANENT_ERRORS:
+        return DeliveryError(f"Slack refused: {code}", permanent=True)
+    return DeliveryError(f"Slack error: {code or status}")

@@ -1,0 +1,1 @@
+"""Alembic migrations for Firstline's schema (exactly one head)."""

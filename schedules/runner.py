@@ -1,0 +1,114 @@
+"""Runs the timer sweeper, the outbox deliverer and the channel refresher side by side.
+
+    runner = Runner(desk=desk, deliverer=deliverer, channels=channels, clock=clock)
+    await runner.settle()          # tests and the demo: do everything that is due, now
+
+Each loop sleeps until its next due instant (asked from the database), or until the
+core says something changed; the sleep is capped so other replicas' work is noticed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timedelta
+
+from bot.channels import Channels
+from bot.clock import Clock
+from bot.desk import Desk
+from schedules.deliverer import Deliverer
+
+log = logging.getLogger(__name__)
+
+IDLE_CAP = timedelta(seconds=5)
+REFRESH_EVERY = timedelta(seconds=10)
+ERROR_PAUSE = timedelta(seconds=2)
+
+
+class Runner:
+    def __init__(
+        self, *, desk: Desk, deliverer: Deliverer, channels: Channels, clock: Clock
+    ) -> None:
+        self._desk = desk
+        self._deliverer = deliverer
+        self._channels = channels
+        self._clock = clock
+        self._timers_wake = asyncio.Event()
+        self._outbox_wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        desk.set_on_change(self.poke)
+
+    def poke(self) -> None:
+        """Something changed: timers or outbox rows may be due sooner than planned."""
+        self._timers_wake.set()
+        self._outbox_wake.set()
+
+    async def settle(self, *, rounds: int = 100) -> None:
+        """Fire every due timer and deliver every ready message (no waiting for retries)."""
+        for _ in range(rounds):
+            fired = await self._desk.fire_due()
+            sent = await self._deliverer.deliver_once()
+            if not fired and not sent:
+                return
+
+    def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._loop("timers", self._timers_once, self._timers_wake)),
+            asyncio.create_task(self._loop("outbox", self._outbox_once, self._outbox_wake)),
+            asyncio.create_task(self._refresh_loop()),
+        ]
+
+    async def stop(self, *, drain: bool = True) -> None:
+        """Stop the loops; with ``drain``, first deliver what is ready (graceful shutdown)."""
+        self._stopping.set()
+        self.poke()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        if drain:
+            try:
+                await asyncio.wait_for(self._drain_outbox(), timeout=20)
+            except Exception:
+                log.warning("outbox not fully drained at shutdown; it resumes on next start")
+
+    async def _drain_outbox(self) -> None:
+        while await self._deliverer.deliver_once():
+            pass
+
+    async def _timers_once(self) -> datetime | None:
+        while await self._desk.fire_due():
+            self._outbox_wake.set()
+        return await self._desk.next_timer_due()
+
+    async def _outbox_once(self) -> datetime | None:
+        while await self._deliverer.deliver_once():
+            pass
+        nxt = await self._deliverer.next_attempt()
+        return nxt if isinstance(nxt, datetime) else None
+
+    async def _loop(self, name: str, once: object, wake: asyncio.Event) -> None:
+        assert callable(once)
+        while not self._stopping.is_set():
+            wake.clear()
+            try:
+                due = await once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("%s loop failed; retrying shortly", name)
+                due = self._clock.now() + ERROR_PAUSE
+            cap = self._clock.now() + IDLE_CAP
+            until = cap if due is None else min(max(due, self._clock.now()), cap)
+            await self._clock.sleep_until(until, wake)
+
+    async def _refresh_loop(self) -> None:
+        while not self._stopping.is_set():
+            await self._clock.sleep_until(self._clock.now() + REFRESH_EVERY, self._stopping)
+            try:
+                await self._channels.refresh()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("could not refresh watched channels; keeping the last view")

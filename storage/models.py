@@ -1,0 +1,196 @@
+"""The tables: watched channels, requests and alerts, and the inbox, timers and outbox.
+
+Every row is scoped by ``workspace_id`` (a Slack team id or a Teams tenant id) so one
+database can serve many workspaces without one seeing another.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from storage.types import UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a bigint.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Workspace(Base):
+    """A Slack workspace (or Teams tenant) Firstline has seen, with what links need."""
+
+    __tablename__ = "workspaces"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16), default="slack")
+    name: Mapped[str] = mapped_column(String(200), default="")
+    url: Mapped[str] = mapped_column(String(300), default="")
+    bot_user_id: Mapped[str] = mapped_column(String(32), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class WatchedChannel(Base):
+    """A channel Firstline measures: a requests channel or an alerts channel."""
+
+    __tablename__ = "watched_channels"
+    __table_args__ = (UniqueConstraint("workspace_id", "channel_id", name="uq_watched_channel"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))  # "requests" | "alerts"
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    target_seconds: Mapped[int] = mapped_column(Integer, default=300)
+    responders_mode: Mapped[str] = mapped_column(String(16), default="anyone")
+    responders: Mapped[list[str]] = mapped_column(JSON, default=list)
+    hours: Mapped[str] = mapped_column(String(200), default="always")
+    tz: Mapped[str] = mapped_column(String(64), default="UTC")
+    holidays: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    escalate: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    ack_emojis: Mapped[list[str]] = mapped_column(JSON, default=list)
+    done_emojis: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_by: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Request(Base):
+    """A request in a requests channel or an alert in an alerts channel, and its measurement."""
+
+    __tablename__ = "requests"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "channel_id", "ts", name="uq_request_message"),
+        Index("ix_requests_open", "workspace_id", "channel_id", "closed_at", "first_response_at"),
+        Index("ix_requests_posted", "posted_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))  # "requests" | "alerts"
+    ts: Mapped[str] = mapped_column(String(32))
+    posted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    requester: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text, default="")
+    fingerprint: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    occurrences: Mapped[int] = mapped_column(Integer, default=1)
+    last_occurrence_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    target_seconds: Mapped[int] = mapped_column(Integer)
+    deadline_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    first_responder: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    first_response_via: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    first_response_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    closed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    close_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    imported: Mapped[bool] = mapped_column(Boolean, default=False)
+    escalation_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class RequestMessage(Base):
+    """Another message that belongs to a request: a repeat of an alert.
+
+    Reactions and replies on a repeat acknowledge the alert it repeats.
+    """
+
+    __tablename__ = "request_messages"
+    __table_args__ = (UniqueConstraint("workspace_id", "channel_id", "ts", name="uq_request_msg"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"))
+    workspace_id: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(64))
+    ts: Mapped[str] = mapped_column(String(32))
+
+
+class InboxEntry(Base):
+    """An event already processed, keyed on the platform's event id: retries do nothing."""
+
+    __tablename__ = "inbox"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Timer(Base):
+    """A business timer (an escalation step, a reminder) due at an instant.
+
+    ``fired_at`` is set in the same transaction as the step's effects, so a timer
+    fires exactly once; the unique (subject, step) key keeps it from being scheduled twice.
+    """
+
+    __tablename__ = "timers"
+    __table_args__ = (
+        UniqueConstraint("subject", "step", name="uq_timer_subject_step"),
+        Index("ix_timers_due", "fired_at", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(100))  # e.g. "request:42"
+    step: Mapped[str] = mapped_column(String(32))  # e.g. "nudge", "breach", "second_line"
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    fired_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    late_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class OutboxMessage(Base):
+    """Something to say on a chat platform, written with the state change that caused it.
+
+    Delivered in id order per destination; ``key`` names a message so later rows can
+    edit it (``ref_key``) once the platform has given it an id (``platform_ts``).
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_pending", "sent_at", "destination", "id"),
+        Index("ix_outbox_key", "key"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[str] = mapped_column(String(32))
+    platform: Mapped[str] = mapped_column(String(16), default="slack")
+    destination: Mapped[str] = mapped_column(String(64))  # channel id, or user id for a DM
+    op: Mapped[str] = mapped_column(String(16))  # "post" | "update" | "dm"
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    thread_ts: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    key: Mapped[str | None] = mapped_column(String(100), nullable=True, unique=True)
+    ref_key: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    failed: Mapped[bool] = mapped_column(Boolean, default=False)
+    platform_channel: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    platform_ts: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -1,0 +1,51 @@
+"""Timers in the database: scheduled with their subject, claimed atomically when due."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Timer
+
+
+async def schedule(
+    session: AsyncSession, *, workspace_id: str, subject: str, step: str, due_at: datetime
+) -> Timer:
+    timer = Timer(workspace_id=workspace_id, subject=subject, step=step, due_at=due_at)
+    session.add(timer)
+    return timer
+
+
+async def cancel(session: AsyncSession, *, subject: str, at: datetime, outcome: str) -> None:
+    """Retire every pending timer of ``subject`` (the request was answered, closed or deleted)."""
+    await session.execute(
+        update(Timer)
+        .where(Timer.subject == subject, Timer.fired_at.is_(None))
+        .values(fired_at=at, outcome=outcome)
+    )
+
+
+async def claim_due(session: AsyncSession, *, now: datetime, limit: int) -> Sequence[Timer]:
+    """Due timers, locked for this transaction (other replicas skip them)."""
+    query = (
+        select(Timer)
+        .where(Timer.fired_at.is_(None), Timer.due_at <= now)
+        .order_by(Timer.due_at, Timer.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return (await session.scalars(query)).all()
+
+
+async def next_due(session: AsyncSession) -> datetime | None:
+    return await session.scalar(select(func.min(Timer.due_at)).where(Timer.fired_at.is_(None)))
+
+
+async def pending_count(session: AsyncSession) -> int:
+    return int(
+        await session.scalar(select(func.count()).select_from(Timer).where(Timer.fired_at.is_(None)))
+        or 0
+    )
