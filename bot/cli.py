@@ -1,0 +1,269 @@
+"""The `firstline` command: serve, demo, migrate, and the desk's stable shell interface.
+
+    firstline serve
+    firstline watch C0123ABCD --kind requests --target 5m --hours "Mon-Fri 10:00-18:00"
+    firstline stats --channel C0123ABCD --since 2026-11-01 --format json
+
+This module is the composition root: it imports the platform handlers lazily, so
+`firstline stats` never loads Slack or Teams code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import io
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.clock import SystemClock
+from bot.commands import describe
+from bot.config import Settings
+from bot.core import Core
+from bot.durations import format_duration
+from bot.errors import FirstlineError, UsageError
+from bot.stats import StatsReport, compute_stats
+from storage.engine import Database
+
+log = logging.getLogger("firstline")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        settings = Settings.from_env()
+        logging.basicConfig(
+            level=settings.log_level,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+        result: int = args.func(args, settings)
+        return result
+    except FirstlineError as error:
+        print(f"firstline: {error.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="firstline",
+        description="First-line support desk for Slack: first-response measurement and escalation.",
+    )
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="run the Slack app (HTTP, or Socket Mode with SLACK_APP_TOKEN)")
+    serve.set_defaults(func=_serve)
+
+    demo = sub.add_parser("demo", help="an offline walkthrough with an emulated Slack, no credentials")
+    demo.add_argument("--quiet", action="store_true", help="print only the resulting stats")
+    demo.set_defaults(func=_demo)
+
+    migrate = sub.add_parser("migrate", help="apply database migrations (serve does this too)")
+    migrate.set_defaults(func=_migrate)
+
+    watch = sub.add_parser("watch", help="watch a channel as a requests or alerts channel")
+    watch.add_argument("channel", metavar="CHANNEL_ID")
+    watch.add_argument("--kind", required=True, choices=["requests", "alerts"])
+    watch.add_argument("--target", help="first-response target, e.g. 5m (default 5m)")
+    watch.add_argument("--responders", help="anyone (default) or team")
+    watch.add_argument("--hours", help='always (default) or e.g. "Mon-Fri 10:00-18:00"')
+    watch.add_argument("--tz", help="IANA time zone for hours, e.g. Europe/Berlin")
+    watch.add_argument("--holidays", help="public holidays by country code, e.g. DE or DE-BE")
+    watch.add_argument("--escalate", help="second line: a user id (U…) or user group id (S…)")
+    watch.add_argument("--ack", help="acknowledgement emoji names, comma-separated (default eyes)")
+    watch.add_argument("--done", help="done emoji names (default white_check_mark,heavy_check_mark)")
+    watch.add_argument("--workspace", help="Slack team id (default: the only one known)")
+    watch.set_defaults(func=_watch)
+
+    unwatch = sub.add_parser("unwatch", help="stop watching a channel (figures are kept)")
+    unwatch.add_argument("channel", metavar="CHANNEL_ID")
+    unwatch.add_argument("--workspace")
+    unwatch.set_defaults(func=_unwatch)
+
+    responders = sub.add_parser("responders", help="set a watched channel's responders")
+    responders.add_argument("channel", metavar="CHANNEL_ID")
+    responders.add_argument("users", nargs="*", metavar="USER_ID")
+    responders.add_argument("--workspace")
+    responders.set_defaults(func=_responders)
+
+    stats = sub.add_parser("stats", help="first-response figures")
+    stats.add_argument("--channel", metavar="ID")
+    stats.add_argument("--workspace")
+    stats.add_argument("--since", type=_iso, metavar="ISO", help="e.g. 2026-11-01")
+    stats.add_argument("--until", type=_iso, metavar="ISO")
+    stats.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    stats.set_defaults(func=_stats)
+
+    imp = sub.add_parser("import", help="backfill from Slack events (JSON lines) or an export")
+    imp.add_argument("paths", nargs="+", metavar="PATH")
+    imp.add_argument("--workspace", help="team id for exports that don't carry one")
+    imp.set_defaults(func=_import)
+    return parser
+
+
+def _iso(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO date, e.g. 2026-11-01") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _with_core(settings: Settings, work: Callable[[Core], Awaitable[int]]) -> int:
+    async def run() -> int:
+        core = Core(db=Database.connect(settings.database_url), clock=SystemClock())
+        try:
+            await core.start()
+            return await work(core)
+        finally:
+            await core.close()
+
+    return asyncio.run(run())
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from aiohttp import web
+
+    from handlers.server import build_server
+
+    app = build_server(settings)
+    web.run_app(app, host=settings.host, port=settings.port, print=None, shutdown_timeout=30)
+    return 0
+
+
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    from handlers.demo import run_demo
+
+    return asyncio.run(run_demo(quiet=args.quiet))
+
+
+def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(core: Core) -> int:
+        print("Database is at the latest schema.")
+        return 0
+
+    return _with_core(settings, work)
+
+
+def _watch(args: argparse.Namespace, settings: Settings) -> int:
+    options = {
+        key: value
+        for key in ("target", "responders", "hours", "tz", "holidays", "escalate", "ack", "done")
+        if (value := getattr(args, key)) is not None
+    }
+
+    async def work(core: Core) -> int:
+        workspace = await core.default_workspace(args.workspace)
+        watch = await core.channels.watch(
+            workspace_id=workspace, channel_id=args.channel, kind=args.kind, options=options, actor="cli"
+        )
+        print(f"Watching {args.channel} in {workspace}: {describe(watch)}")
+        return 0
+
+    return _with_core(settings, work)
+
+
+def _unwatch(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(core: Core) -> int:
+        workspace = await core.default_workspace(args.workspace)
+        stopped = await core.channels.unwatch(workspace_id=workspace, channel_id=args.channel)
+        print(f"Stopped watching {args.channel}." if stopped else f"{args.channel} was not watched.")
+        return 0
+
+    return _with_core(settings, work)
+
+
+def _responders(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(core: Core) -> int:
+        workspace = await core.default_workspace(args.workspace)
+        watch = await core.channels.set_responders(
+            workspace_id=workspace, channel_id=args.channel, users=list(args.users)
+        )
+        print(f"Responders for {args.channel}: {' '.join(watch.responders) or 'nobody'}")
+        return 0
+
+    return _with_core(settings, work)
+
+
+def _stats(args: argparse.Namespace, settings: Settings) -> int:
+    if args.since and args.until and args.until <= args.since:
+        raise UsageError("--until must be after --since.")
+
+    async def work(core: Core) -> int:
+        report = await compute_stats(
+            core.db,
+            now=core.now(),
+            workspace_id=args.workspace,
+            channel_id=args.channel,
+            since=args.since,
+            until=args.until,
+        )
+        print(format_stats(report, args.format), end="")
+        return 0
+
+    return _with_core(settings, work)
+
+
+def _import(args: argparse.Namespace, settings: Settings) -> int:
+    from handlers.slack.importer import import_paths
+
+    async def work(core: Core) -> int:
+        summary = await import_paths(core, args.paths, workspace_id=args.workspace)
+        print(summary.describe())
+        return 0 if not summary.errors else 1
+
+    return _with_core(settings, work)
+
+
+STATS_COLUMNS = ("requests", "responded", "within_target", "breached", "p50", "p90", "max", "ratio")
+
+
+def _row(name: str, kind: str, data: dict[str, Any]) -> list[str]:
+    fr = data["first_response_seconds"]
+    ratio = data["within_target_ratio"]
+    return [
+        name,
+        kind,
+        str(data["requests"]),
+        str(data["responded"]),
+        str(data["within_target"]),
+        str(data["breached"]),
+        *("" if fr[k] is None else str(fr[k]) for k in ("p50", "p90", "max")),
+        "" if ratio is None else f"{ratio:.4f}",
+    ]
+
+
+def format_stats(report: StatsReport, fmt: str) -> str:
+    data = report.to_dict()
+    if fmt == "json":
+        return json.dumps(data, indent=2) + "\n"
+    rows = [_row(c["channel"], c["kind"], c) for c in data["channels"]]
+    rows.append(_row("ALL", "", data))
+    header = ["channel", "kind", *STATS_COLUMNS]
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+        return buffer.getvalue()
+    readable = [
+        [*r[:6], *(format_duration(float(v)) if v else "–" for v in r[6:9]), r[9] or "–"]
+        for r in rows
+    ]
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *readable, strict=False)]
+    lines = ["  ".join(str(v).ljust(w) for v, w in zip(line, widths, strict=False)) for line in [header, *readable]]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
