@@ -45,6 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             level=settings.log_level,
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         )
+        logging.getLogger("alembic").setLevel(logging.WARNING)
         result: int = args.func(args, settings)
         return result
     except FirstlineError as error:

@@ -20,7 +20,7 @@ from bot.errors import UsageError
 from bot.metrics import Metrics
 from storage.engine import Database
 from storage.migrate import upgrade
-from storage.models import Workspace
+from storage.models import WatchedChannel, Workspace
 
 
 class Core:
@@ -60,7 +60,9 @@ class Core:
         if given:
             return given
         async with self.db.reading() as session:
-            ids = list((await session.scalars(select(Workspace.id))).all())
+            known = await session.scalars(select(Workspace.id))
+            watched = await session.scalars(select(WatchedChannel.workspace_id).distinct())
+            ids = sorted(set(known.all()) | set(watched.all()))
         if len(ids) == 1:
             return ids[0]
         if not ids:

@@ -49,6 +49,8 @@ async def import_paths(
             summary.errors.append(f"{raw}: no such file or folder")
             continue
         for source, event, team in _events(path, summary):
+            if team and workspace_id is None:
+                default_ws = team  # events without a team belong to the last team seen
             ws = team or default_ws
             if ws is None:
                 default_ws = ws = await core.default_workspace(None)
