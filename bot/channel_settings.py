@@ -120,14 +120,16 @@ class WatchSettings:
             changed = replace(changed, responders_mode=mode)
         if holidays is not None:
             code = holidays.strip().upper()
-            changed = replace(changed, holidays=None if code in ("", "NONE", "NO") else code)
+            changed = replace(changed, holidays=None if code in ("", "NONE", "OFF") else code)
         if hours is not None or tz is not None or holidays is not None:
             parsed = BusinessHours.parse(
                 hours if hours is not None else changed.hours,
                 tz=tz if tz is not None else changed.tz,
                 holidays=changed.holidays,
             )
-            changed = replace(changed, hours=parsed.spec, tz=parsed.tz)
+            changed = replace(
+                changed, hours=parsed.spec, tz=parsed.tz, holidays=parsed.holidays_code
+            )
         if escalate is not None:
             changed = replace(changed, escalate=parse_escalate(escalate))
         if ack is not None:
