@@ -1,7 +1,7 @@
 """How a watched channel is configured, validated the same way from Slack, Teams and the CLI.
 
-    settings = WatchSettings.build(kind="requests", target="5m", hours="Mon-Fri 10:00-18:00",
-                                   tz="Europe/Berlin", holidays="DE")
+settings = WatchSettings.build(kind="requests", target="5m", hours="Mon-Fri 10:00-18:00",
+                               tz="Europe/Berlin", holidays="DE")
 """
 
 from __future__ import annotations

@@ -62,10 +62,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
 
-    serve = sub.add_parser("serve", help="run the Slack app (HTTP, or Socket Mode with SLACK_APP_TOKEN)")
+    serve = sub.add_parser(
+        "serve", help="run the Slack app (HTTP, or Socket Mode with SLACK_APP_TOKEN)"
+    )
     serve.set_defaults(func=_serve)
 
-    demo = sub.add_parser("demo", help="an offline walkthrough with an emulated Slack, no credentials")
+    demo = sub.add_parser(
+        "demo", help="an offline walkthrough with an emulated Slack, no credentials"
+    )
     demo.add_argument("--quiet", action="store_true", help="print only the resulting stats")
     demo.set_defaults(func=_demo)
 
@@ -82,7 +86,9 @@ def _parser() -> argparse.ArgumentParser:
     watch.add_argument("--holidays", help="public holidays by country code, e.g. DE or DE-BE")
     watch.add_argument("--escalate", help="second line: a user id (U…) or user group id (S…)")
     watch.add_argument("--ack", help="acknowledgement emoji names, comma-separated (default eyes)")
-    watch.add_argument("--done", help="done emoji names (default white_check_mark,heavy_check_mark)")
+    watch.add_argument(
+        "--done", help="done emoji names (default white_check_mark,heavy_check_mark)"
+    )
     watch.add_argument("--workspace", help="Slack team id (default: the only one known)")
     watch.set_defaults(func=_watch)
 
@@ -166,7 +172,11 @@ def _watch(args: argparse.Namespace, settings: Settings) -> int:
     async def work(core: Core) -> int:
         workspace = await core.default_workspace(args.workspace)
         watch = await core.channels.watch(
-            workspace_id=workspace, channel_id=args.channel, kind=args.kind, options=options, actor="cli"
+            workspace_id=workspace,
+            channel_id=args.channel,
+            kind=args.kind,
+            options=options,
+            actor="cli",
         )
         print(f"Watching {args.channel} in {workspace}: {describe(watch)}")
         return 0
@@ -178,7 +188,9 @@ def _unwatch(args: argparse.Namespace, settings: Settings) -> int:
     async def work(core: Core) -> int:
         workspace = await core.default_workspace(args.workspace)
         stopped = await core.channels.unwatch(workspace_id=workspace, channel_id=args.channel)
-        print(f"Stopped watching {args.channel}." if stopped else f"{args.channel} was not watched.")
+        print(
+            f"Stopped watching {args.channel}." if stopped else f"{args.channel} was not watched."
+        )
         return 0
 
     return _with_core(settings, work)
@@ -262,7 +274,10 @@ def format_stats(report: StatsReport, fmt: str) -> str:
         for r in rows
     ]
     widths = [max(len(str(x)) for x in col) for col in zip(header, *readable, strict=False)]
-    lines = ["  ".join(str(v).ljust(w) for v, w in zip(line, widths, strict=False)) for line in [header, *readable]]
+    lines = [
+        "  ".join(str(v).ljust(w) for v, w in zip(line, widths, strict=False))
+        for line in [header, *readable]
+    ]
     return "\n".join(lines) + "\n"
 
 

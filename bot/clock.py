@@ -11,6 +11,7 @@ no test ever sleeps.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -33,10 +34,8 @@ class SystemClock:
 
     async def sleep_until(self, when: datetime | None, wake: asyncio.Event) -> None:
         timeout = None if when is None else max(0.0, (when - self.now()).total_seconds())
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(wake.wait(), timeout=timeout)
-        except TimeoutError:
-            pass
 
 
 class FakeClock:

@@ -68,14 +68,21 @@ SupportCommand = (
     SupportWatch | SupportUnwatch | SupportResponders | SupportStatus | SupportStats | SupportHelp
 )
 
-HELP = """*Firstline: /support*
-• `/support watch requests [target=5m] [responders=anyone|team] [hours=always|"Mon-Fri 10:00-18:00"] [tz=Europe/Berlin] [holidays=DE] [escalate=@user|@group]`: measure first responses here (alerts: `/support watch alerts …`)
-• `/support unwatch`: stop watching this channel (figures are kept)
-• `/support responders @a @b`: who is nudged and, with responders=team, who may answer
-• `/support status`: open requests and alerts, with age and link
-• `/support stats [7d|30d|since 2026-11-01]`: first-response figures for this channel
-• `/support help`: this message
-Acknowledge with :eyes:, close with :white_check_mark:, or reply in the thread."""
+HELP = "\n".join(
+    [
+        "*Firstline: /support*",
+        "• `/support watch requests [target=5m] [responders=anyone|team] "
+        '[hours=always|"Mon-Fri 10:00-18:00"] [tz=Europe/Berlin] [holidays=DE] '
+        "[escalate=@user|@group]`: measure first responses here "
+        "(alerts: `/support watch alerts …`)",
+        "• `/support unwatch`: stop watching this channel (figures are kept)",
+        "• `/support responders @a @b`: who is nudged and, with responders=team, who may answer",
+        "• `/support status`: open requests and alerts, with age and link",
+        "• `/support stats [7d|30d|since 2026-11-01]`: first-response figures for this channel",
+        "• `/support help`: this message",
+        "Acknowledge with :eyes:, close with :white_check_mark:, or reply in the thread.",
+    ]
+)
 
 STATUS_LIMIT = 15
 
@@ -189,7 +196,9 @@ class SupportCommands:
             if command.since
             else f"last {command.days or 7} days"
         )
-        return Content(text=f"*First response in <#{ctx.channel_id}>, {window}*\n" + summary(report.total))
+        return Content(
+            text=f"*First response in <#{ctx.channel_id}>, {window}*\n" + summary(report.total)
+        )
 
 
 def summary(figures: Figures) -> str:
@@ -215,8 +224,7 @@ def describe(watch: Watch) -> str:
     parts = [
         s.kind,
         f"target {format_duration(s.target_seconds)}",
-        f"responders {s.responders_mode}"
-        + (f" ({_people(s.responders)})" if s.responders else ""),
+        f"responders {s.responders_mode}" + (f" ({_people(s.responders)})" if s.responders else ""),
         f"hours {watch.hours.describe()}",
         f"escalate {s.escalate}" if s.escalate else "no second line (escalate=@someone)",
         f"ack :{':, :'.join(s.ack_emojis)}:, done :{':, :'.join(s.done_emojis)}:",

@@ -31,7 +31,9 @@ class Settings:
         env = os.environ if env is None else env
         port_text = env.get("PORT", "3000")
         if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-            raise ConfigurationError(f"PORT={port_text!r} is not a port number; use e.g. PORT=3000.")
+            raise ConfigurationError(
+                f"PORT={port_text!r} is not a port number; use e.g. PORT=3000."
+            )
         command = env.get("FIRSTLINE_SUPPORT_COMMAND", "/support")
         if not command.startswith("/"):
             raise ConfigurationError(
@@ -55,7 +57,10 @@ class Settings:
             name
             for name, value in (
                 ("SLACK_BOT_TOKEN", self.slack_bot_token),
-                ("SLACK_SIGNING_SECRET", None if self.slack_app_token else self.slack_signing_secret),
+                (
+                    "SLACK_SIGNING_SECRET",
+                    None if self.slack_app_token else self.slack_signing_secret,
+                ),
             )
             if not value
         ]

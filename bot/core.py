@@ -70,7 +70,9 @@ class Core:
                 "No workspace is known yet. Name it with --workspace T… (your Slack team id), "
                 "or start `firstline serve` once so Firstline learns it."
             )
-        raise UsageError(f"Several workspaces are known ({', '.join(ids)}); name one with --workspace.")
+        raise UsageError(
+            f"Several workspaces are known ({', '.join(ids)}); name one with --workspace."
+        )
 
     def now(self) -> datetime:
         return self.clock.now()

@@ -111,7 +111,9 @@ class Desk:
         waiting = await self._open_unanswered(
             session, watch, requesters={fact.user, *fact.mentions}
         )
-        mentioned = [r for r in waiting if r.requester in fact.mentions and r.requester != fact.user]
+        mentioned = [
+            r for r in waiting if r.requester in fact.mentions and r.requester != fact.user
+        ]
         if mentioned:
             answered = 0
             for request in mentioned:
@@ -126,8 +128,8 @@ class Desk:
             return Outcome("follow_up", own[0].id)
         if watch.settings.responders_mode == "team" and fact.user in watch.responders:
             return Outcome("ignored")
-        request = await self._open(session, watch, fact, now=now, imported=imported)
-        return Outcome("opened", request.id if request else None)
+        opened = await self._open(session, watch, fact, now=now, imported=imported)
+        return Outcome("opened", opened.id if opened else None)
 
     async def _open_unanswered(
         self, session: AsyncSession, watch: Watch, *, requesters: set[str]
@@ -289,7 +291,7 @@ class Desk:
     async def respond_by_button(
         self, *, workspace_id: str, channel_id: str, ts: str, user: str
     ) -> str:
-        """"I'm on it" pressed: a first response now, by ``user``, if they may give one."""
+        """ "I'm on it" pressed: a first response now, by ``user``, if they may give one."""
         now = self.clock.now()
         async with self.db.transaction() as session:
             watch = await self.channels.load(session, workspace_id, channel_id)
@@ -299,7 +301,10 @@ class Desk:
             if request.first_response_at is not None:
                 return f"<@{request.first_responder}> already gave the first response."
             if not watch.is_eligible(user, requester=request.requester):
-                return "You can't give the first response to this request (you asked it, or you are not a responder here)."
+                return (
+                    "You can't give the first response to this request "
+                    "(you asked it, or you are not a responder here)."
+                )
             await self._first_response(
                 session, request, watch, user=user, at=now, via="button", now=now
             )

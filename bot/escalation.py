@@ -50,7 +50,12 @@ async def schedule(session: AsyncSession, *, request: Request, watch: Watch, now
 
 
 async def fire(
-    session: AsyncSession, *, timer: Timer, request: Request | None, watch: Watch | None, now: datetime
+    session: AsyncSession,
+    *,
+    timer: Timer,
+    request: Request | None,
+    watch: Watch | None,
+    now: datetime,
 ) -> str:
     """Carry out one due step; returns the outcome recorded on the timer."""
     if request is None or request.deleted:
@@ -75,8 +80,15 @@ async def fire(
             kind=request.kind,
         )
         for user in watch.responders:
-            _say(session, request, destination=user, op="dm", content=content, now=now,
-                 key=f"nudge:{request.id}:{user}")
+            _say(
+                session,
+                request,
+                destination=user,
+                op="dm",
+                content=content,
+                now=now,
+                key=f"nudge:{request.id}:{user}",
+            )
         return "sent"
     if timer.step == "breach":
         if not mentions and watch.settings.escalate:
@@ -89,8 +101,16 @@ async def fire(
             on_it=on_it,
         )
         key = escalation_key(request)
-        _say(session, request, destination=request.channel_id, op="post", content=content,
-             now=now, key=key, thread_ts=request.ts)
+        _say(
+            session,
+            request,
+            destination=request.channel_id,
+            op="post",
+            content=content,
+            now=now,
+            key=key,
+            thread_ts=request.ts,
+        )
         request.escalation_key = key
         return "sent"
     if timer.step == "second_line":
@@ -104,12 +124,27 @@ async def fire(
             on_it=on_it,
         )
         if request.escalation_key:
-            _say(session, request, destination=request.channel_id, op="update", content=content,
-                 now=now, ref_key=request.escalation_key)
+            _say(
+                session,
+                request,
+                destination=request.channel_id,
+                op="update",
+                content=content,
+                now=now,
+                ref_key=request.escalation_key,
+            )
         else:
             key = escalation_key(request)
-            _say(session, request, destination=request.channel_id, op="post", content=content,
-                 now=now, key=key, thread_ts=request.ts)
+            _say(
+                session,
+                request,
+                destination=request.channel_id,
+                op="post",
+                content=content,
+                now=now,
+                key=key,
+                thread_ts=request.ts,
+            )
             request.escalation_key = key
         if escalate:
             # An edit does not notify the people it mentions; the second line must hear it.
@@ -121,17 +156,34 @@ async def fire(
             )
             if escalate.startswith("<@"):
                 user = escalate[2:-1]
-                _say(session, request, destination=user, op="dm", content=ping, now=now,
-                     key=f"second_line:{request.id}")
+                _say(
+                    session,
+                    request,
+                    destination=user,
+                    op="dm",
+                    content=ping,
+                    now=now,
+                    key=f"second_line:{request.id}",
+                )
             else:
-                _say(session, request, destination=request.channel_id, op="post", content=ping,
-                     now=now, key=f"second_line:{request.id}", thread_ts=request.ts)
+                _say(
+                    session,
+                    request,
+                    destination=request.channel_id,
+                    op="post",
+                    content=ping,
+                    now=now,
+                    key=f"second_line:{request.id}",
+                    thread_ts=request.ts,
+                )
             return "sent"
         return "no_target"
     return "unknown_step"
 
 
-async def on_settled(session: AsyncSession, *, request: Request, now: datetime, reason: str) -> None:
+async def on_settled(
+    session: AsyncSession, *, request: Request, now: datetime, reason: str
+) -> None:
     """The request was answered, closed or withdrawn: stop the ladder, mend its message."""
     await timers.cancel(session, subject=subject(request), at=now, outcome=reason)
     if not request.escalation_key:
@@ -147,8 +199,15 @@ async def on_settled(session: AsyncSession, *, request: Request, now: datetime, 
         )
     else:
         return
-    _say(session, request, destination=request.channel_id, op="update", content=content,
-         now=now, ref_key=request.escalation_key)
+    _say(
+        session,
+        request,
+        destination=request.channel_id,
+        op="update",
+        content=content,
+        now=now,
+        ref_key=request.escalation_key,
+    )
 
 
 def _say(

@@ -25,11 +25,13 @@ from bot.errors import UsageError
 
 WATCH_OPTIONS = ("target", "responders", "hours", "tz", "holidays", "escalate", "ack", "done")
 WATCH_FORM = (
-    '/support watch requests|alerts [target=5m] [responders=anyone|team] '
+    "/support watch requests|alerts [target=5m] [responders=anyone|team] "
     '[hours=always|"Mon-Fri 10:00-18:00"] [tz=Europe/Berlin] [holidays=DE] '
     "[escalate=@user|@group]"
 )
-_SMART_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "«": '"', "»": '"'})
+_SMART_QUOTES = str.maketrans(
+    {"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "«": '"', "»": '"'}
+)
 _WINDOW = re.compile(r"^(\d{1,3})d$")
 
 
@@ -92,7 +94,9 @@ def _watch(args: list[str]) -> SupportWatch:
     kind = args[0].lower()
     if kind not in ("requests", "alerts"):
         raise UsageError(f'"{args[0]}" is not something I watch. Usage: {WATCH_FORM}')
-    return SupportWatch(kind=kind, options=parse_options(args[1:], allowed=WATCH_OPTIONS, form=WATCH_FORM))
+    return SupportWatch(
+        kind=kind, options=parse_options(args[1:], allowed=WATCH_OPTIONS, form=WATCH_FORM)
+    )
 
 
 def _responders(args: list[str]) -> SupportResponders:
@@ -123,12 +127,14 @@ def _stats(args: list[str]) -> SupportStats:
         until = None
         if len(args) == 4:
             if args[2].lower() != "until":
-                raise UsageError(f'"{args[2]}": write /support stats since 2026-11-01 until 2026-11-15.')
+                raise UsageError(
+                    f'"{args[2]}": write /support stats since 2026-11-01 until 2026-11-15.'
+                )
             until = _date(args[3])
         return SupportStats(days=None, since=since, until=until)
     raise UsageError(
-        f'I can\'t read "{" ".join(args)}" as a period. Write /support stats 7d, /support stats 30d '
-        "or /support stats since 2026-11-01."
+        f'I can\'t read "{" ".join(args)}" as a period. Write /support stats 7d, '
+        "/support stats 30d or /support stats since 2026-11-01."
     )
 
 

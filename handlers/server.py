@@ -17,8 +17,8 @@ import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.clock import Clock, SystemClock
@@ -58,7 +58,7 @@ def build_server(settings: Settings, options: ServerOptions | None = None) -> we
         core = Core(db=Database.connect(settings.database_url), clock=clock)
         await core.start()
         session = aiohttp.ClientSession()
-        handlers = (
+        handlers: list[AsyncRetryHandler] = (
             options.retry_handlers
             if options.retry_handlers is not None
             else [AsyncConnectionErrorRetryHandler(max_retry_count=2)]

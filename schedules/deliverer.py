@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -61,7 +61,7 @@ class Deliverer:
         await self._update_backlog()
         return len(jobs)
 
-    async def next_attempt(self) -> object:
+    async def next_attempt(self) -> datetime | None:
         async with self._db.reading() as session:
             return await outbox.next_attempt(session)
 
@@ -89,7 +89,9 @@ class Deliverer:
                 thread_ts=row.thread_ts,
             )
         if row.op == "dm":
-            return await chat.dm(workspace_id=row.workspace_id, user=row.destination, content=content)
+            return await chat.dm(
+                workspace_id=row.workspace_id, user=row.destination, content=content
+            )
         if row.op == "update":
             if ref == "wait":
                 raise DeliveryError("waiting for the message to edit", retry_after=5)
@@ -100,10 +102,9 @@ class Deliverer:
             )
         raise DeliveryError(f"unknown outbox operation {row.op!r}", permanent=True)
 
-    def _record(self, row: OutboxMessage, result: object, now: object) -> None:
-        assert hasattr(now, "tzinfo")
+    def _record(self, row: OutboxMessage, result: object, now: datetime) -> None:
         if isinstance(result, Delivered):
-            row.sent_at = now  # type: ignore[assignment]
+            row.sent_at = now
             row.platform_channel = result.channel
             row.platform_ts = result.ts
             row.last_error = None
@@ -112,7 +113,7 @@ class Deliverer:
         row.attempts += 1
         error = result if isinstance(result, DeliveryError) else None
         row.last_error = str(result)[:2000]
-        if error is not None and error.permanent or row.attempts >= MAX_ATTEMPTS:
+        if (error is not None and error.permanent) or row.attempts >= MAX_ATTEMPTS:
             row.failed = True
             log.error("outbox row %s failed for good: %s", row.id, row.last_error)
             self._metrics.deliveries.labels(result="failed").inc()
@@ -125,7 +126,7 @@ class Deliverer:
             self._metrics.deliveries.labels(result="retry").inc()
             if error is None:
                 log.warning("outbox row %s: unexpected error %r", row.id, result)
-        row.next_attempt_at = now + timedelta(seconds=delay)  # type: ignore[operator]
+        row.next_attempt_at = now + timedelta(seconds=delay)
 
     async def _update_backlog(self) -> None:
         async with self._db.reading() as session:

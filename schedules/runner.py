@@ -85,8 +85,7 @@ class Runner:
     async def _outbox_once(self) -> datetime | None:
         while await self._deliverer.deliver_once():
             pass
-        nxt = await self._deliverer.next_attempt()
-        return nxt if isinstance(nxt, datetime) else None
+        return await self._deliverer.next_attempt()
 
     async def _loop(self, name: str, once: object, wake: asyncio.Event) -> None:
         assert callable(once)

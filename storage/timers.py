@@ -46,6 +46,8 @@ async def next_due(session: AsyncSession) -> datetime | None:
 
 async def pending_count(session: AsyncSession) -> int:
     return int(
-        await session.scalar(select(func.count()).select_from(Timer).where(Timer.fired_at.is_(None)))
+        await session.scalar(
+            select(func.count()).select_from(Timer).where(Timer.fired_at.is_(None))
+        )
         or 0
     )

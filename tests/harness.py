@@ -10,12 +10,12 @@ from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
+from handlers.slack.emulator import SlackEmulator
 
 from bot.clock import FakeClock
 from bot.config import Settings
 from bot.core import Core
 from handlers.server import CORE, RUNNER, ServerOptions, build_server
-from handlers.slack.emulator import SlackEmulator
 from handlers.slack.simulator import SlackReply, SlackSender
 from schedules.runner import Runner
 
@@ -32,11 +32,19 @@ LEAD = "ULEAD"
 
 
 class SlackWorld:
-    def __init__(self, *, database_url: str, clock: FakeClock, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        database_url: str,
+        clock: FakeClock,
+        env: dict[str, str] | None = None,
+        team: str = TEAM,
+    ) -> None:
         self.database_url = database_url
         self.clock = clock
         self.env = env or {}
-        self.slack = SlackEmulator(team_id=TEAM)
+        self.team = team
+        self.slack = SlackEmulator(team_id=team)
         self._runner: web.AppRunner | None = None
         self.app: web.Application | None = None
         self.sender: SlackSender | None = None
@@ -45,8 +53,12 @@ class SlackWorld:
     async def __aenter__(self) -> SlackWorld:
         await self.slack.start()
         for user, name, admin in (
-            (ADMIN, "admin", True), (OPS, "ops-olga", False), (OPS2, "ops-oskar", False),
-            (ANNA, "anna", False), (BEN, "ben", False), (LEAD, "lead", False),
+            (ADMIN, "admin", True),
+            (OPS, "ops-olga", False),
+            (OPS2, "ops-oskar", False),
+            (ANNA, "anna", False),
+            (BEN, "ben", False),
+            (LEAD, "lead", False),
         ):
             self.slack.add_user(user, name=name, is_admin=admin)
         self.slack.add_channel(SUPPORT, name="support")
@@ -78,7 +90,7 @@ class SlackWorld:
         await site.start()
         port = self._runner.addresses[0][1]
         self.base_url = f"http://127.0.0.1:{port}"
-        self.sender = SlackSender(base_url=self.base_url, signing_secret=SECRET, team_id=TEAM)
+        self.sender = SlackSender(base_url=self.base_url, signing_secret=SECRET, team_id=self.team)
 
     async def stop_server(self) -> None:
         if self.sender is not None:
@@ -108,13 +120,26 @@ class SlackWorld:
         return f"{self.clock.now().timestamp() + self._tick * 1e-6:.6f}"
 
     async def post(
-        self, user: str, text: str, *, channel: str = SUPPORT, thread_ts: str | None = None,
-        event_id: str | None = None, **extra: Any,
+        self,
+        user: str,
+        text: str,
+        *,
+        channel: str = SUPPORT,
+        thread_ts: str | None = None,
+        event_id: str | None = None,
+        **extra: Any,
     ) -> str:
         ts = extra.pop("ts", None) or self.next_ts()
         event: dict[str, Any] = {
-            "type": "message", "channel": channel, "user": user, "text": text, "ts": ts,
-            "event_ts": ts, "channel_type": "channel", "team": TEAM, **extra,
+            "type": "message",
+            "channel": channel,
+            "user": user,
+            "text": text,
+            "ts": ts,
+            "event_ts": ts,
+            "channel_type": "channel",
+            "team": self.team,
+            **extra,
         }
         if thread_ts:
             event["thread_ts"] = thread_ts
@@ -133,7 +158,9 @@ class SlackWorld:
         reply = await self.event(
             {
                 "type": "reaction_added" if added else "reaction_removed",
-                "user": user, "reaction": emoji, "item_user": OPS,
+                "user": user,
+                "reaction": emoji,
+                "item_user": OPS,
                 "item": {"type": "message", "channel": channel, "ts": item_ts},
                 "event_ts": ts,
             }

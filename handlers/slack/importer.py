@@ -45,10 +45,10 @@ async def import_paths(
     default_ws = workspace_id
     for raw in paths:
         path = Path(raw)
-        if not path.exists():
+        if not path.exists():  # noqa: ASYNC240 - a CLI tool reading local files, nothing else runs
             summary.errors.append(f"{raw}: no such file or folder")
             continue
-        for source, event, team in _events(path, summary):
+        for _source, event, team in _events(path, summary):
             if team and workspace_id is None:
                 default_ws = team  # events without a team belong to the last team seen
             ws = team or default_ws
@@ -83,7 +83,9 @@ def _events(path: Path, summary: ImportSummary) -> Iterator[tuple[str, dict[str,
         if (path / "channels.json").exists() or (path / "groups.json").exists():
             yield from _export(_DirTree(path), summary)
         else:
-            for file in sorted(p for p in path.rglob("*") if p.suffix in (".txt", ".jsonl", ".json")):
+            for file in sorted(
+                p for p in path.rglob("*") if p.suffix in (".txt", ".jsonl", ".json")
+            ):
                 yield from _lines(file, summary)
     elif zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as archive:
@@ -106,7 +108,8 @@ def _lines(file: Path, summary: ImportSummary) -> Iterator[tuple[str, dict[str, 
                 summary.errors.append(f"{file}:{number}: not a JSON object")
                 continue
             team = data.get("team_id")
-            event = data.get("event") if isinstance(data.get("event"), dict) else data
+            inner = data.get("event")
+            event: dict[str, Any] = inner if isinstance(inner, dict) else data
             team = team or event.get("team") or event.get("source_team")
             yield f"{file}:{number}", event, team if isinstance(team, str) else None
 
@@ -141,15 +144,21 @@ class _ZipTree:
 
     def days(self, folder: str) -> list[str]:
         start = f"{self.prefix}{folder}/"
-        return sorted(n[len(self.prefix):] for n in self.names if n.startswith(start) and n.endswith(".json"))
+        return sorted(
+            n[len(self.prefix) :] for n in self.names if n.startswith(start) and n.endswith(".json")
+        )
 
 
-def _export(tree: _DirTree | _ZipTree, summary: ImportSummary) -> Iterator[tuple[str, dict[str, Any], str | None]]:
-    channels = []
+def _export(
+    tree: _DirTree | _ZipTree, summary: ImportSummary
+) -> Iterator[tuple[str, dict[str, Any], str | None]]:
+    channels: list[dict[str, Any]] = []
     for listing in ("channels.json", "groups.json"):
         data = tree.read(listing)
         if isinstance(data, list):
-            channels.extend(c for c in data if isinstance(c, dict) and c.get("id") and c.get("name"))
+            channels.extend(
+                c for c in data if isinstance(c, dict) and c.get("id") and c.get("name")
+            )
     for channel in channels:
         for day in tree.days(str(channel["name"])):
             try:

@@ -67,9 +67,7 @@ class SlackSender:
             "type": "event_callback",
             "event_id": event_id or f"Ev{next(self._ids):010d}",
             "event_time": int(float(event.get("event_ts") or event.get("ts") or time.time())),
-            "authorizations": [
-                {"team_id": self.team_id, "user_id": "UFIRSTLINE", "is_bot": True}
-            ],
+            "authorizations": [{"team_id": self.team_id, "user_id": "UFIRSTLINE", "is_bot": True}],
         }
 
     async def event(
@@ -123,8 +121,13 @@ class SlackSender:
             "message": {"ts": message_ts, "type": "message"},
             "response_url": "",
             "actions": [
-                {"type": "button", "action_id": action_id, "block_id": "b", "value": value,
-                 "action_ts": f"{time.time():.6f}"}
+                {
+                    "type": "button",
+                    "action_id": action_id,
+                    "block_id": "b",
+                    "value": value,
+                    "action_ts": f"{time.time():.6f}",
+                }
             ],
         }
         return await self.raw(
@@ -145,7 +148,7 @@ class SlackSender:
             **(headers or {}),
             "X-Slack-Request-Timestamp": stamp,
             "X-Slack-Signature": signature
-            or self._signer.generate_signature(timestamp=stamp, body=body),
+            or str(self._signer.generate_signature(timestamp=stamp, body=body)),
         }
         if self._session is None:
             self._session = aiohttp.ClientSession()

@@ -12,10 +12,14 @@ def test_repeats_share_a_fingerprint() -> None:
     b = "NoMethodError in OrdersController#show (id 77ab90cd3f) at 2026-11-23 14:09:10"
     assert fingerprint(a) == fingerprint(b)
     assert fingerprint(a) != fingerprint("Timeout in PaymentsWorker")
-    assert fingerprint("Job 4711 failed <https://x.io/e/1|view>") == fingerprint("Job 4712 failed <https://x.io/e/2|view>")
+    assert fingerprint("Job 4711 failed <https://x.io/e/1|view>") == fingerprint(
+        "Job 4712 failed <https://x.io/e/2|view>"
+    )
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("5m", 300), ("90s", 90), ("1h30m", 5400), ("2H", 7200), ("1d", 86400)])
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("5m", 300), ("90s", 90), ("1h30m", 5400), ("2H", 7200), ("1d", 86400)]
+)
 def test_parse_duration(text: str, seconds: int) -> None:
     assert parse_duration(text) == seconds
 

@@ -14,10 +14,14 @@ from bot.stats import Figures, percentile
 NOW = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
 
 
-@given(st.lists(st.floats(min_value=0, max_value=1e7, allow_nan=False), min_size=1, max_size=60),
-       st.sampled_from([0, 10, 50, 90, 99, 100]))
+@given(
+    st.lists(st.floats(min_value=0, max_value=1e7, allow_nan=False), min_size=1, max_size=60),
+    st.sampled_from([0, 10, 50, 90, 99, 100]),
+)
 def test_percentile_matches_numpy_default(values: list[float], q: int) -> None:
-    assert percentile(values, q) == __import__("pytest").approx(float(np.percentile(values, q)), rel=1e-9, abs=1e-6)
+    assert percentile(values, q) == __import__("pytest").approx(
+        float(np.percentile(values, q)), rel=1e-9, abs=1e-6
+    )
 
 
 def test_percentile_of_nothing_is_none() -> None:
@@ -25,8 +29,13 @@ def test_percentile_of_nothing_is_none() -> None:
 
 
 def row(**kw: object) -> SimpleNamespace:
-    base = dict(first_response_seconds=None, target_seconds=300, deadline_at=NOW,
-                closed_at=None, close_seconds=None)
+    base = dict(
+        first_response_seconds=None,
+        target_seconds=300,
+        deadline_at=NOW,
+        closed_at=None,
+        close_seconds=None,
+    )
     base.update(kw)
     return SimpleNamespace(**base)
 
