@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import escalation
@@ -65,11 +66,21 @@ class Desk:
         if watch is None:
             return Outcome("unwatched")
         now = self.clock.now()
-        async with self.db.transaction() as session:
-            if event_key is not None and not await inbox.record(session, key=event_key, at=now):
-                self.metrics.duplicates.inc()
-                return Outcome("duplicate")
-            outcome = await self._apply(session, watch, fact, now=now, imported=imported)
+        try:
+            async with self.db.transaction() as session:
+                if event_key is not None and not await inbox.record(session, key=event_key, at=now):
+                    self.metrics.duplicates.inc()
+                    return Outcome("duplicate")
+                outcome = await self._apply(session, watch, fact, now=now, imported=imported)
+        except IntegrityError:
+            # Two deliveries of one event raced (a retry while the first was in flight):
+            # the one that committed did the work.
+            if event_key is not None:
+                async with self.db.reading() as session:
+                    if await inbox.seen(session, event_key):
+                        self.metrics.duplicates.inc()
+                        return Outcome("duplicate")
+            raise
         self.metrics.facts.labels(outcome=outcome.what).inc()
         if self._on_change is not None:
             self._on_change()

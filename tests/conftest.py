@@ -13,7 +13,6 @@ from sqlalchemy.engine import make_url
 
 from bot.clock import FakeClock
 
-
 PG_URL = os.environ.get("FIRSTLINE_TEST_PG_URL")
 DATABASES = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
 
@@ -32,7 +31,10 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: object) -> Asyn
     base = make_url(PG_URL)
     name = f"t_{uuid.uuid4().hex[:12]}"
     admin = await asyncpg.connect(
-        user=base.username, password=base.password, host=base.host, port=base.port,
+        user=base.username,
+        password=base.password,
+        host=base.host,
+        port=base.port,
         database=base.database,
     )
     try:
@@ -41,7 +43,10 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: object) -> Asyn
         await admin.close()
     yield base.set(database=name).render_as_string(hide_password=False)
     admin = await asyncpg.connect(
-        user=base.username, password=base.password, host=base.host, port=base.port,
+        user=base.username,
+        password=base.password,
+        host=base.host,
+        port=base.port,
         database=base.database,
     )
     try:

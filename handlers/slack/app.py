@@ -16,7 +16,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.commands import CommandContext, SupportResponders, SupportWatch, SupportUnwatch
+from bot.commands import CommandContext, SupportResponders, SupportUnwatch, SupportWatch
 from bot.config import Settings
 from bot.content import Content
 from bot.core import Core
@@ -90,7 +90,9 @@ def build_bolt_app(
         if fact is not None:
             await core.desk.handle(fact, event_key=event_key(body))
 
-    async def on_reaction(body: dict[str, Any], event: dict[str, Any], context: Any, added: bool) -> None:
+    async def on_reaction(
+        body: dict[str, Any], event: dict[str, Any], context: Any, added: bool
+    ) -> None:
         metrics.events.labels(platform="slack", type=event.get("type", "reaction")).inc()
         fact = normalise_reaction(event, workspace_id=workspace_of(body, context), added=added)
         if fact is not None:
@@ -101,11 +103,15 @@ def build_bolt_app(
         await on_reaction(body, event, context, True)
 
     @app.event("reaction_removed")
-    async def on_reaction_removed(body: dict[str, Any], event: dict[str, Any], context: Any) -> None:
+    async def on_reaction_removed(
+        body: dict[str, Any], event: dict[str, Any], context: Any
+    ) -> None:
         await on_reaction(body, event, context, False)
 
     @app.command(settings.support_command)
-    async def on_support(ack: Any, command: dict[str, Any], context: Any, client: AsyncWebClient) -> None:
+    async def on_support(
+        ack: Any, command: dict[str, Any], context: Any, client: AsyncWebClient
+    ) -> None:
         metrics.events.labels(platform="slack", type="command").inc()
         workspace_id = str(context.team_id or command.get("team_id") or "")
         user = str(command.get("user_id") or "")
@@ -134,11 +140,17 @@ def build_bolt_app(
         await ack(response_type="ephemeral", **render(content, base_url=links.url))
 
     @app.action(ON_IT)
-    async def on_it(ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any, context: Any) -> None:
+    async def on_it(
+        ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any, context: Any
+    ) -> None:
         await ack()
         channel, _, ts = str(action.get("value") or "").partition(":")
         if not channel or not ts:
-            await respond(text="This button has no request attached.", replace_original=False, response_type="ephemeral")
+            await respond(
+                text="This button has no request attached.",
+                replace_original=False,
+                response_type="ephemeral",
+            )
             return
         text = await core.desk.respond_by_button(
             workspace_id=workspace_of(body, context),
@@ -150,6 +162,8 @@ def build_bolt_app(
 
     @app.error
     async def on_error(error: Exception, body: dict[str, Any]) -> None:
-        log.error("listener failed (%s); Slack will retry the event", type(error).__name__, exc_info=error)
+        log.error(
+            "listener failed (%s); Slack will retry the event", type(error).__name__, exc_info=error
+        )
 
     return app

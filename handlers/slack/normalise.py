@@ -77,16 +77,16 @@ def normalise_message(event: dict[str, Any], *, workspace_id: str) -> Fact | Non
     )
 
 
-def normalise_reaction(
-    event: dict[str, Any], *, workspace_id: str, added: bool
-) -> Reacted | None:
+def normalise_reaction(event: dict[str, Any], *, workspace_id: str, added: bool) -> Reacted | None:
     item = event.get("item")
     if not isinstance(item, dict) or item.get("type") != "message":
         return None
     channel, item_ts = item.get("channel"), _valid_ts(item.get("ts"))
     user, emoji = event.get("user"), event.get("reaction")
     at = _valid_ts(event.get("event_ts"))
-    if not (isinstance(channel, str) and item_ts and isinstance(user, str) and isinstance(emoji, str)):
+    if not (
+        isinstance(channel, str) and item_ts and isinstance(user, str) and isinstance(emoji, str)
+    ):
         return None
     return Reacted(
         workspace_id=workspace_id,
