@@ -76,6 +76,10 @@ class ChatPort(Protocol):
 
     async def dm(self, *, workspace_id: str, user: str, content: Content) -> Delivered: ...
 
+    async def ephemeral(
+        self, *, workspace_id: str, channel: str, user: str, content: Content
+    ) -> Delivered: ...
+
 
 @dataclass
 class Reply:

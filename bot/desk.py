@@ -18,13 +18,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import escalation
+from bot import escalation, messages
 from bot.alerts import REPEAT_WINDOW, fingerprint
 from bot.channels import Channels, Watch
 from bot.clock import Clock
 from bot.facts import Deleted, Edited, Fact, Posted, Reacted, truncate
 from bot.metrics import Metrics
-from storage import inbox, timers
+from storage import inbox, outbox, timers
 from storage.engine import Database
 from storage.models import Request, RequestMessage, Timer, WatchedChannel
 
@@ -300,28 +300,41 @@ class Desk:
         return Outcome(outcome, request.id)
 
     async def respond_by_button(
-        self, *, workspace_id: str, channel_id: str, ts: str, user: str
+        self, *, workspace_id: str, channel_id: str, ts: str, user: str, reply_in: str
     ) -> str:
-        """ "I'm on it" pressed: a first response now, by ``user``, if they may give one."""
+        """ "I'm on it" pressed: a first response now, by ``user``, if they may give one.
+
+        The answer goes to ``user`` alone (ephemeral, in ``reply_in``) through the outbox.
+        """
         now = self.clock.now()
         async with self.db.transaction() as session:
             watch = await self.channels.load(session, workspace_id, channel_id)
             request = await self._find(session, workspace_id, channel_id, ts)
             if watch is None or request is None or request.deleted:
-                return "This request is no longer watched or was deleted."
-            if request.first_response_at is not None:
-                return f"<@{request.first_responder}> already gave the first response."
-            if not watch.is_eligible(user, requester=request.requester):
-                return (
+                answer = "This request is no longer watched or was deleted."
+            elif request.first_response_at is not None:
+                answer = f"<@{request.first_responder}> already gave the first response."
+            elif not watch.is_eligible(user, requester=request.requester):
+                answer = (
                     "You can't give the first response to this request "
                     "(you asked it, or you are not a responder here)."
                 )
-            await self._first_response(
-                session, request, watch, user=user, at=now, via="button", now=now
+            else:
+                await self._first_response(
+                    session, request, watch, user=user, at=now, via="button", now=now
+                )
+                answer = "Thanks: you're recorded as the first response."
+            outbox.enqueue(
+                session,
+                workspace_id=workspace_id,
+                destination=reply_in,
+                op="ephemeral",
+                payload={**messages.plain(answer).to_payload(), "user": user},
+                at=now,
             )
         if self._on_change is not None:
             self._on_change()
-        return "Thanks: you're recorded as the first response."
+        return answer
 
     async def _first_response(
         self,

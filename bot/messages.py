@@ -73,6 +73,10 @@ def answered(*, responder: str, seconds: float, target: int, via: str) -> Conten
     )
 
 
+def plain(text: str) -> Content:
+    return Content(text=text)
+
+
 def withdrawn() -> Content:
     return Content(text="The message was deleted, so this request is withdrawn from the figures.")
 

@@ -92,6 +92,13 @@ class Deliverer:
             return await chat.dm(
                 workspace_id=row.workspace_id, user=row.destination, content=content
             )
+        if row.op == "ephemeral":
+            return await chat.ephemeral(
+                workspace_id=row.workspace_id,
+                channel=row.destination,
+                user=str(row.payload.get("user") or ""),
+                content=content,
+            )
         if row.op == "update":
             if ref == "wait":
                 raise DeliveryError("waiting for the message to edit", retry_after=5)

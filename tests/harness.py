@@ -10,12 +10,12 @@ from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
-from handlers.slack.emulator import SlackEmulator
 
 from bot.clock import FakeClock
 from bot.config import Settings
 from bot.core import Core
 from handlers.server import CORE, RUNNER, ServerOptions, build_server
+from handlers.slack.emulator import SlackEmulator
 from handlers.slack.simulator import SlackReply, SlackSender
 from schedules.runner import Runner
 
@@ -48,7 +48,7 @@ class SlackWorld:
         self._runner: web.AppRunner | None = None
         self.app: web.Application | None = None
         self.sender: SlackSender | None = None
-        self._tick = 0
+        self._last_ts = ""
 
     async def __aenter__(self) -> SlackWorld:
         await self.slack.start()
@@ -116,8 +116,13 @@ class SlackWorld:
         return self.app[RUNNER]
 
     def next_ts(self) -> str:
-        self._tick += 1
-        return f"{self.clock.now().timestamp() + self._tick * 1e-6:.6f}"
+        """A Slack ts for "now"; two messages in the same instant move the clock by 1 µs."""
+        ts = f"{self.clock.now().timestamp():.6f}"
+        if ts == self._last_ts:
+            self.clock.advance(seconds=1e-6)
+            ts = f"{self.clock.now().timestamp():.6f}"
+        self._last_ts = ts
+        return ts
 
     async def post(
         self,

@@ -140,25 +140,25 @@ def build_bolt_app(
         await ack(response_type="ephemeral", **render(content, base_url=links.url))
 
     @app.action(ON_IT)
-    async def on_it(
-        ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any, context: Any
-    ) -> None:
+    async def on_it(ack: Any, body: dict[str, Any], action: dict[str, Any], context: Any) -> None:
         await ack()
         channel, _, ts = str(action.get("value") or "").partition(":")
-        if not channel or not ts:
-            await respond(
-                text="This button has no request attached.",
-                replace_original=False,
-                response_type="ephemeral",
-            )
+        user = str(body.get("user", {}).get("id") or "")
+        reply_in = str(
+            (body.get("channel") or {}).get("id")
+            or (body.get("container") or {}).get("channel_id")
+            or channel
+        )
+        if not channel or not ts or not user:
+            log.warning("'I'm on it' pressed with no request attached: %r", action.get("value"))
             return
-        text = await core.desk.respond_by_button(
+        await core.desk.respond_by_button(
             workspace_id=workspace_of(body, context),
             channel_id=channel,
             ts=ts,
-            user=str(body.get("user", {}).get("id") or ""),
+            user=user,
+            reply_in=reply_in,
         )
-        await respond(text=text, replace_original=False, response_type="ephemeral")
 
     @app.error
     async def on_error(error: Exception, body: dict[str, Any]) -> None:

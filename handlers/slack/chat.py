@@ -63,6 +63,17 @@ class SlackChat:
         response = await self._call("chat.postMessage", args)
         return Delivered(str(response["channel"]), str(response["ts"]))
 
+    async def ephemeral(
+        self, *, workspace_id: str, channel: str, user: str, content: Content
+    ) -> Delivered:
+        args: dict[str, Any] = {
+            "channel": channel,
+            "user": user,
+            **render(content, base_url=self.base_url),
+        }
+        response = await self._call("chat.postEphemeral", args)
+        return Delivered(channel, str(response.get("message_ts") or ""))
+
     async def _call(
         self, method: str, args: dict[str, Any], *, join_channel: str | None = None
     ) -> Any:

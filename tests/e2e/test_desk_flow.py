@@ -206,7 +206,7 @@ async def test_restart_with_overdue_timers_fires_each_once_marked_late(world: Sl
 
 async def test_rate_limit_burst_still_delivers_everything_exactly_once(world: SlackWorld) -> None:
     await watch_support(world)
-    requests = [await world.post(OPS, f"Request number {i}") for i in range(5)]
+    requests = [await world.post(f"UREQ{i}", f"Request number {i}") for i in range(5)]
     world.slack.fail_next(12, status=429, retry_after=7)
     await world.advance(minutes=5)  # nudges (10 DMs) and 5 thread messages are due
     for _ in range(20):
@@ -348,6 +348,17 @@ async def test_on_it_button_is_a_first_response(world: SlackWorld) -> None:
     assert figures["responded"] == 1 and figures["within_target"] == 1
     await world.advance(minutes=10)
     assert thread_posts(world, request) == []
+    [thanks] = world.sent("chat.postEphemeral")
+    assert thanks.args["user"] == ANNA and "first response" in thanks.args["text"]
+    await world.sender.action(
+        action_id="desk_on_it",
+        value=f"{SUPPORT}:{request}",
+        user=BEN,
+        channel=BEN,
+        message_ts="1.1",
+    )
+    await world.settle()
+    assert "already gave" in world.sent("chat.postEphemeral")[-1].args["text"]
 
 
 async def test_own_and_unwatched_messages_touch_nothing(world: SlackWorld) -> None:
