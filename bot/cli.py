@@ -256,11 +256,13 @@ def _row(name: str, kind: str, data: dict[str, Any]) -> list[str]:
     ]
 
 
-def format_stats(report: StatsReport, fmt: str) -> str:
+def format_stats(report: StatsReport, fmt: str, *, names: dict[str, str] | None = None) -> str:
+    """The report as a table, JSON or CSV; ``names`` shows channel ids as names."""
     data = report.to_dict()
     if fmt == "json":
         return json.dumps(data, indent=2) + "\n"
-    rows = [_row(c["channel"], c["kind"], c) for c in data["channels"]]
+    names = names or {}
+    rows = [_row(names.get(c["channel"], c["channel"]), c["kind"], c) for c in data["channels"]]
     rows.append(_row("ALL", "", data))
     header = ["channel", "kind", *STATS_COLUMNS]
     if fmt == "csv":

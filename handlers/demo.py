@@ -7,6 +7,7 @@ clock is a fake one moved forward in 30-second steps, so an afternoon takes seco
 
 from __future__ import annotations
 
+import logging
 import re
 import tempfile
 from datetime import datetime
@@ -151,7 +152,7 @@ class Demo:
             app = build_server(
                 settings, ServerOptions(clock=self.clock, start_loops=False, retry_handlers=[])
             )
-            runner = web.AppRunner(app)
+            runner = web.AppRunner(app, access_log=None)
             await runner.setup()
             site = web.TCPSite(runner, "127.0.0.1", 0)
             await site.start()
@@ -209,10 +210,8 @@ class Demo:
         )
         report = await compute_stats(app[CORE].db, now=self.clock.now())
         self.out("\nFirst response this afternoon (firstline stats):\n")
-        table = format_stats(report, "table")
-        for channel, name in CHANNELS.items():
-            table = table.replace(channel, f"#{name}".ljust(len(channel)))
-        self.out(table)
+        names = {channel: f"#{name}" for channel, name in CHANNELS.items()}
+        self.out(format_stats(report, "table", names=names))
 
     async def _act(
         self, sender: SlackSender, when: str, who: str, what: str, details: dict[str, Any]
@@ -278,4 +277,5 @@ class Demo:
 
 
 async def run_demo(*, quiet: bool = False) -> int:
+    logging.getLogger().setLevel(logging.WARNING)  # the transcript is the output
     return await Demo(quiet=quiet).run()
