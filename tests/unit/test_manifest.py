@@ -1,0 +1,23 @@
+"""The Slack app manifest matches what the app listens to."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_manifest_points_everything_at_the_events_endpoint() -> None:
+    manifest = yaml.safe_load((ROOT / "manifest.yml").read_text())
+    settings = manifest["settings"]
+    assert settings["event_subscriptions"]["request_url"].endswith("/slack/events")
+    assert settings["interactivity"]["request_url"].endswith("/slack/events")
+    events = set(settings["event_subscriptions"]["bot_events"])
+    assert {"message.channels", "message.groups", "reaction_added", "reaction_removed"} <= events
+    commands = {c["command"]: c for c in manifest["features"]["slash_commands"]}
+    assert commands["/support"]["url"].endswith("/slack/events")
+    assert commands["/support"]["should_escape"] is True  # mentions arrive as <@U…>
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    assert {"channels:history", "groups:history", "chat:write", "commands", "users:read"} <= scopes
