@@ -420,6 +420,11 @@ class Desk:
             return None
         return await session.get(Request, int(ident), with_for_update=True)
 
+    async def forget_old_events(self, *, before: datetime) -> int:
+        """Drop inbox keys older than ``before``; retries never come that late."""
+        async with self.db.transaction() as session:
+            return await inbox.forget_before(session, before=before)
+
     async def next_timer_due(self) -> datetime | None:
         async with self.db.reading() as session:
             return await timers.next_due(session)

@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 IDLE_CAP = timedelta(seconds=5)
 REFRESH_EVERY = timedelta(seconds=10)
 ERROR_PAUSE = timedelta(seconds=2)
+PRUNE_EVERY = timedelta(hours=1)
+INBOX_KEEP = timedelta(days=7)  # Slack retries within minutes; a week is generous
 
 
 class Runner:
@@ -103,10 +105,15 @@ class Runner:
             await self._clock.sleep_until(until, wake)
 
     async def _refresh_loop(self) -> None:
+        last_prune = None
         while not self._stopping.is_set():
             await self._clock.sleep_until(self._clock.now() + REFRESH_EVERY, self._stopping)
             try:
                 await self._channels.refresh()
+                now = self._clock.now()
+                if last_prune is None or now - last_prune >= PRUNE_EVERY:
+                    await self._desk.forget_old_events(before=now - INBOX_KEEP)
+                    last_prune = now
             except asyncio.CancelledError:
                 raise
             except Exception:

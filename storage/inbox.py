@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import InboxEntry
@@ -27,6 +27,3 @@ async def forget_before(session: AsyncSession, *, before: datetime) -> int:
     """Drop old keys (Slack retries within minutes; a week is plenty)."""
     result = await session.execute(delete(InboxEntry).where(InboxEntry.received_at < before))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-
-__all__ = ["forget_before", "record", "seen", "select"]

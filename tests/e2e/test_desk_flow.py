@@ -386,3 +386,12 @@ async def test_own_and_unwatched_messages_touch_nothing(world: SlackWorld) -> No
     )
     assert (await stats(world))["requests"] == 0
     assert ADMIN
+
+
+async def test_old_inbox_keys_are_forgotten(world: SlackWorld) -> None:
+    await watch_support(world)
+    await world.post(OPS, "old news", event_id="EvOLD")
+    world.clock.advance(minutes=60 * 24 * 8)
+    await world.post(OPS2, "fresh", event_id="EvNEW")
+    removed = await world.core.desk.forget_old_events(before=world.clock.now() - timedelta(days=7))
+    assert removed == 1
