@@ -32,6 +32,14 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+class Changes:
+    """What a committed transaction wrote that the background loops act on."""
+
+    timers: bool = False
+    outbox: bool = False
+
+
+@dataclass(frozen=True)
 class Outcome:
     """What a fact did: "opened", "responded", "follow_up", "duplicate", "ignored", …"""
 
@@ -47,7 +55,7 @@ class Desk:
         clock: Clock,
         channels: Channels,
         metrics: Metrics,
-        on_change: Callable[[], None] | None = None,
+        on_change: Callable[[Changes], None] | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -55,8 +63,17 @@ class Desk:
         self.metrics = metrics
         self._on_change = on_change
 
-    def set_on_change(self, callback: Callable[[], None]) -> None:
+    def set_on_change(self, callback: Callable[[Changes], None]) -> None:
+        """Called after a commit that wrote timers or outgoing messages (to wake the loops)."""
         self._on_change = callback
+
+    def _changed(self, session: AsyncSession) -> None:
+        changes = Changes(
+            timers=bool(session.info.pop(timers.WRITTEN, False)),
+            outbox=bool(session.info.pop(outbox.WRITTEN, False)),
+        )
+        if (changes.timers or changes.outbox) and self._on_change is not None:
+            self._on_change(changes)
 
     async def handle(
         self, fact: Fact, *, event_key: str | None = None, imported: bool = False
@@ -72,6 +89,7 @@ class Desk:
                     self.metrics.duplicates.inc()
                     return Outcome("duplicate")
                 outcome = await self._apply(session, watch, fact, now=now, imported=imported)
+            self._changed(session)
         except IntegrityError:
             # Two deliveries of one event raced (a retry while the first was in flight):
             # the one that committed did the work.
@@ -82,8 +100,6 @@ class Desk:
                         return Outcome("duplicate")
             raise
         self.metrics.facts.labels(outcome=outcome.what).inc()
-        if self._on_change is not None:
-            self._on_change()
         return outcome
 
     async def _apply(
@@ -332,8 +348,7 @@ class Desk:
                 payload={**messages.plain(answer).to_payload(), "user": user},
                 at=now,
             )
-        if self._on_change is not None:
-            self._on_change()
+        self._changed(session)
         return answer
 
     async def _first_response(
@@ -410,8 +425,7 @@ class Desk:
                 if outcome == "sent" or outcome == "no_target":
                     self.metrics.escalations.labels(step=timer.step).inc()
                 self.metrics.timer_lateness.observe(timer.late_seconds)
-        if due and self._on_change is not None:
-            self._on_change()
+        self._changed(session)
         return len(due)
 
     async def _timer_request(self, session: AsyncSession, timer: Timer) -> Request | None:

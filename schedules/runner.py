@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from bot.channels import Channels
 from bot.clock import Clock
-from bot.desk import Desk
+from bot.desk import Changes, Desk
 from schedules.deliverer import Deliverer
 
 log = logging.getLogger(__name__)
@@ -41,10 +41,12 @@ class Runner:
         self._tasks: list[asyncio.Task[None]] = []
         desk.set_on_change(self.poke)
 
-    def poke(self) -> None:
-        """Something changed: timers or outbox rows may be due sooner than planned."""
-        self._timers_wake.set()
-        self._outbox_wake.set()
+    def poke(self, changes: Changes | None = None) -> None:
+        """Timers or outbox rows were written: they may be due sooner than planned."""
+        if changes is None or changes.timers:
+            self._timers_wake.set()
+        if changes is None or changes.outbox:
+            self._outbox_wake.set()
 
     async def settle(self, *, rounds: int = 100) -> None:
         """Fire every due timer and deliver every ready message (no waiting for retries)."""

@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import OutboxMessage
 
+WRITTEN = "firstline.outbox_written"  # session.info flag: this transaction queued messages
+
 
 def enqueue(
     session: AsyncSession,
@@ -44,6 +46,7 @@ def enqueue(
         failed=False,
     )
     session.add(row)
+    session.info[WRITTEN] = True
     return row
 
 

@@ -10,12 +10,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Timer
 
+WRITTEN = "firstline.timers_written"  # session.info flag: this transaction scheduled timers
+
 
 async def schedule(
     session: AsyncSession, *, workspace_id: str, subject: str, step: str, due_at: datetime
 ) -> Timer:
     timer = Timer(workspace_id=workspace_id, subject=subject, step=step, due_at=due_at)
     session.add(timer)
+    session.info[WRITTEN] = True
     return timer
 
 
