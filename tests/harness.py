@@ -39,7 +39,9 @@ class SlackWorld:
         clock: FakeClock,
         env: dict[str, str] | None = None,
         team: str = TEAM,
+        loops: bool = False,
     ) -> None:
+        self.loops = loops
         self.database_url = database_url
         self.clock = clock
         self.env = env or {}
@@ -82,7 +84,7 @@ class SlackWorld:
         )
 
     async def start_server(self) -> None:
-        options = ServerOptions(clock=self.clock, start_loops=False, retry_handlers=[])
+        options = ServerOptions(clock=self.clock, start_loops=self.loops, retry_handlers=[])
         self.app = build_server(self.settings(), options)
         self._runner = web.AppRunner(self.app)
         await self._runner.setup()

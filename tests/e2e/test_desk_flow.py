@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from bot.stats import compute_stats
@@ -395,3 +396,24 @@ async def test_old_inbox_keys_are_forgotten(world: SlackWorld) -> None:
     await world.post(OPS2, "fresh", event_id="EvNEW")
     removed = await world.core.desk.forget_old_events(before=world.clock.now() - timedelta(days=7))
     assert removed == 1
+
+
+async def test_background_loops_wake_on_the_clock(database_url: str, clock) -> None:  # type: ignore[no-untyped-def]
+    """As in production: nobody calls settle(); the loops wake when due and when poked."""
+
+    async def eventually(check) -> None:  # type: ignore[no-untyped-def]
+        for _ in range(500):
+            if check():
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError("the background loops did not act")
+
+    async with SlackWorld(database_url=database_url, clock=clock, loops=True) as w:
+        await watch_support(w)
+        request = await w.post(OPS, "Scanner app shows a blank screen")
+        clock.advance(minutes=3)
+        await eventually(lambda: len(dms(w, ANNA)) == 1)
+        clock.advance(minutes=2)
+        await eventually(lambda: len(thread_posts(w, request)) == 1)
+        await w.post(BEN, "on it", thread_ts=request)
+        await eventually(lambda: len(w.sent("chat.update")) == 1)
