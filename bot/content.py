@@ -80,6 +80,27 @@ class ChatPort(Protocol):
         self, *, workspace_id: str, channel: str, user: str, content: Content
     ) -> Delivered: ...
 
+    async def create_channel(
+        self, *, workspace_id: str, name: str, is_private: bool = False
+    ) -> Delivered: ...
+
+    async def invite(self, *, workspace_id: str, channel: str, users: list[str]) -> Delivered: ...
+
+    async def pin(self, *, workspace_id: str, channel: str, ts: str) -> Delivered: ...
+
+    async def set_topic(self, *, workspace_id: str, channel: str, topic: str) -> Delivered: ...
+
+    async def upload(
+        self,
+        *,
+        workspace_id: str,
+        channel: str,
+        filename: str,
+        content: str,
+        title: str,
+        comment: str = "",
+    ) -> Delivered: ...
+
 
 @dataclass
 class Reply:

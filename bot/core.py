@@ -12,12 +12,14 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from bot.changes import ChangeFeed
 from bot.channels import Channels
 from bot.clock import Clock
 from bot.commands import SupportCommands
 from bot.desk import Desk
 from bot.errors import UsageError
 from bot.metrics import Metrics
+from bot.timer_sweep import TimerSweep
 from storage.engine import Database
 from storage.migrate import upgrade
 from storage.models import WatchedChannel, Workspace
@@ -28,8 +30,13 @@ class Core:
         self.db = db
         self.clock = clock
         self.metrics = metrics or Metrics()
+        self.changes = ChangeFeed()
+        self.timers = TimerSweep(db=db, clock=clock, metrics=self.metrics, changes=self.changes)
         self.channels = Channels(db=db, clock=clock)
-        self.desk = Desk(db=db, clock=clock, channels=self.channels, metrics=self.metrics)
+        self.desk = Desk(
+            db=db, clock=clock, channels=self.channels, metrics=self.metrics, changes=self.changes
+        )
+        self.timers.register("request", self.desk.fire_timer)
         self.support = SupportCommands(db=db, clock=clock, channels=self.channels)
 
     async def start(self, *, migrate: bool = True) -> None:

@@ -10,7 +10,6 @@ The rules are stated in README.md ("How Firstline measures").
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import escalation, messages
 from bot.alerts import REPEAT_WINDOW, fingerprint
+from bot.changes import ChangeFeed
 from bot.channels import Channels, Watch
 from bot.clock import Clock
 from bot.facts import Deleted, Edited, Fact, Posted, Reacted, truncate
@@ -29,14 +29,6 @@ from storage.engine import Database
 from storage.models import Request, RequestMessage, Timer, WatchedChannel
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Changes:
-    """What a committed transaction wrote that the background loops act on."""
-
-    timers: bool = False
-    outbox: bool = False
 
 
 @dataclass(frozen=True)
@@ -55,25 +47,13 @@ class Desk:
         clock: Clock,
         channels: Channels,
         metrics: Metrics,
-        on_change: Callable[[Changes], None] | None = None,
+        changes: ChangeFeed,
     ) -> None:
         self.db = db
         self.clock = clock
         self.channels = channels
         self.metrics = metrics
-        self._on_change = on_change
-
-    def set_on_change(self, callback: Callable[[Changes], None]) -> None:
-        """Called after a commit that wrote timers or outgoing messages (to wake the loops)."""
-        self._on_change = callback
-
-    def _changed(self, session: AsyncSession) -> None:
-        changes = Changes(
-            timers=bool(session.info.pop(timers.WRITTEN, False)),
-            outbox=bool(session.info.pop(outbox.WRITTEN, False)),
-        )
-        if (changes.timers or changes.outbox) and self._on_change is not None:
-            self._on_change(changes)
+        self._changes = changes
 
     async def handle(
         self, fact: Fact, *, event_key: str | None = None, imported: bool = False
@@ -89,7 +69,7 @@ class Desk:
                     self.metrics.duplicates.inc()
                     return Outcome("duplicate")
                 outcome = await self._apply(session, watch, fact, now=now, imported=imported)
-            self._changed(session)
+            self._changes.committed(session)
         except IntegrityError:
             # Two deliveries of one event raced (a retry while the first was in flight):
             # the one that committed did the work.
@@ -348,7 +328,7 @@ class Desk:
                 payload={**messages.plain(answer).to_payload(), "user": user},
                 at=now,
             )
-        self._changed(session)
+        self._changes.committed(session)
         return answer
 
     async def _first_response(
@@ -402,46 +382,26 @@ class Desk:
 
     # -- timers ------------------------------------------------------------------------
 
-    async def fire_due(self, *, limit: int = 200) -> int:
-        """Fire due escalation steps in one transaction; returns how many fired."""
-        now = self.clock.now()
-        async with self.db.transaction() as session:
-            due = await timers.claim_due(session, now=now, limit=limit)
-            watches: dict[tuple[str, str], Watch | None] = {}
-            for timer in due:
-                request = await self._timer_request(session, timer)
-                watch = None
-                if request is not None:
-                    key = (request.workspace_id, request.channel_id)
-                    if key not in watches:
-                        watches[key] = await self.channels.load(session, *key)
-                    watch = watches[key]
-                outcome = await escalation.fire(
-                    session, timer=timer, request=request, watch=watch, now=now
-                )
-                timer.fired_at = now
-                timer.outcome = outcome
-                timer.late_seconds = max(0.0, (now - timer.due_at).total_seconds())
-                if outcome == "sent" or outcome == "no_target":
-                    self.metrics.escalations.labels(step=timer.step).inc()
-                self.metrics.timer_lateness.observe(timer.late_seconds)
-        self._changed(session)
-        return len(due)
-
-    async def _timer_request(self, session: AsyncSession, timer: Timer) -> Request | None:
-        kind, _, ident = timer.subject.partition(":")
-        if kind != "request" or not ident.isdigit():
-            return None
-        return await session.get(Request, int(ident), with_for_update=True)
+    async def fire_timer(self, session: AsyncSession, timer: Timer, now: datetime) -> str:
+        """An escalation step of a request (subject "request:<id>") is due."""
+        _, _, ident = timer.subject.partition(":")
+        request = (
+            await session.get(Request, int(ident), with_for_update=True)
+            if ident.isdigit()
+            else None
+        )
+        watch = None
+        if request is not None:
+            watch = await self.channels.load(session, request.workspace_id, request.channel_id)
+        outcome = await escalation.fire(session, timer=timer, request=request, watch=watch, now=now)
+        if outcome in ("sent", "no_target"):
+            self.metrics.escalations.labels(step=timer.step).inc()
+        return outcome
 
     async def forget_old_events(self, *, before: datetime) -> int:
         """Drop inbox keys older than ``before``; retries never come that late."""
         async with self.db.transaction() as session:
             return await inbox.forget_before(session, before=before)
-
-    async def next_timer_due(self) -> datetime | None:
-        async with self.db.reading() as session:
-            return await timers.next_due(session)
 
 
 __all__ = ["Desk", "Outcome", "WatchedChannel"]

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +26,7 @@ from storage.models import OutboxMessage
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=60)
+DeliveryHook = Callable[[AsyncSession, OutboxMessage], Awaitable[None]]
 MAX_BACKOFF = 300.0
 MAX_ATTEMPTS = 50
 
@@ -32,6 +35,7 @@ class Deliverer:
     def __init__(
         self, *, db: Database, clock: Clock, chats: dict[str, ChatPort], metrics: Metrics
     ) -> None:
+        self.hooks: dict[str, DeliveryHook] = {}
         self._db = db
         self._clock = clock
         self._chats = chats
@@ -58,6 +62,7 @@ class Deliverer:
                     continue
                 row.lease_until = None
                 self._record(row, result, finished)
+                await self._run_hook(session, row)
         await self._update_backlog()
         return len(jobs)
 
@@ -65,47 +70,77 @@ class Deliverer:
         async with self._db.reading() as session:
             return await outbox.next_attempt(session)
 
-    async def _resolve(self, session: AsyncSession, row: OutboxMessage) -> Delivered | str | None:
-        """For an edit: where the edited message lives, or why it can't be edited."""
-        if row.op != "update" or not row.ref_key:
-            return None
-        ref = await outbox.referenced(session, row.ref_key)
-        if ref is None or ref.failed:
-            return "the message to edit was never delivered"
-        if ref.platform_ts is None or ref.platform_channel is None:
-            return "wait"
-        return Delivered(ref.platform_channel, ref.platform_ts)
+    async def _resolve(self, session: AsyncSession, row: OutboxMessage) -> _Target | str:
+        """Where the row goes: its channel, and for edits and pins the message's id.
 
-    async def _send(self, row: _Snapshot, ref: Delivered | str | None) -> Delivered:
+        A destination "@<key>" is the channel created by the row named <key> (an incident
+        channel, say); a ``ref_key`` names the message an edit or pin applies to. Returns
+        "wait" while those are not delivered yet, or why they never will be.
+        """
+        channel: str | None = row.destination
+        if row.destination.startswith("@"):
+            created = await outbox.referenced(session, row.destination[1:])
+            if created is None or created.failed:
+                return "the channel it belongs to was never created"
+            channel = created.platform_channel
+            if channel is None and row.op != "create_channel":
+                return "wait"
+        ts = None
+        if row.ref_key:
+            ref = await outbox.referenced(session, row.ref_key)
+            if ref is None or ref.failed:
+                return "the message it refers to was never delivered"
+            if ref.platform_ts is None or ref.platform_channel is None:
+                return "wait"
+            channel, ts = ref.platform_channel, ref.platform_ts
+        return _Target(channel, ts)
+
+    async def _send(self, row: _Snapshot, target: _Target | str) -> Delivered:
         chat = self._chats.get(row.platform)
         if chat is None:
             raise DeliveryError(f"no chat platform {row.platform!r} configured", permanent=True)
-        content = Content.from_payload(row.payload)
+        if target == "wait":
+            raise DeliveryError("waiting for the message or channel it refers to", retry_after=5)
+        if not isinstance(target, _Target):
+            raise DeliveryError(str(target), permanent=True)
+        ws, channel, payload = row.workspace_id, target.channel or "", row.payload
+        content = Content.from_payload(payload)
         if row.op == "post":
             return await chat.post(
-                workspace_id=row.workspace_id,
-                channel=row.destination,
-                content=content,
-                thread_ts=row.thread_ts,
+                workspace_id=ws, channel=channel, content=content, thread_ts=row.thread_ts
             )
         if row.op == "dm":
-            return await chat.dm(
-                workspace_id=row.workspace_id, user=row.destination, content=content
-            )
+            return await chat.dm(workspace_id=ws, user=channel, content=content)
         if row.op == "ephemeral":
+            user = str(payload.get("user") or "")
             return await chat.ephemeral(
-                workspace_id=row.workspace_id,
-                channel=row.destination,
-                user=str(row.payload.get("user") or ""),
-                content=content,
+                workspace_id=ws, channel=channel, user=user, content=content
             )
-        if row.op == "update":
-            if ref == "wait":
-                raise DeliveryError("waiting for the message to edit", retry_after=5)
-            if not isinstance(ref, Delivered):
-                raise DeliveryError(str(ref), permanent=True)
+        if row.op == "update" and target.ts:
             return await chat.update(
-                workspace_id=row.workspace_id, channel=ref.channel, ts=ref.ts, content=content
+                workspace_id=ws, channel=channel, ts=target.ts, content=content
+            )
+        if row.op == "create_channel":
+            return await chat.create_channel(
+                workspace_id=ws, name=str(payload["name"]), is_private=bool(payload.get("private"))
+            )
+        if row.op == "invite":
+            users = [str(u) for u in payload.get("users", [])]
+            return await chat.invite(workspace_id=ws, channel=channel, users=users)
+        if row.op == "pin" and target.ts:
+            return await chat.pin(workspace_id=ws, channel=channel, ts=target.ts)
+        if row.op == "topic":
+            return await chat.set_topic(
+                workspace_id=ws, channel=channel, topic=str(payload["topic"])
+            )
+        if row.op == "upload":
+            return await chat.upload(
+                workspace_id=ws,
+                channel=channel,
+                filename=str(payload["filename"]),
+                content=str(payload["content"]),
+                title=str(payload.get("title") or payload["filename"]),
+                comment=str(payload.get("comment") or ""),
             )
         raise DeliveryError(f"unknown outbox operation {row.op!r}", permanent=True)
 
@@ -135,9 +170,27 @@ class Deliverer:
                 log.warning("outbox row %s: unexpected error %r", row.id, result)
         row.next_attempt_at = now + timedelta(seconds=delay)
 
+    def on_delivered(self, key_prefix: str, hook: DeliveryHook) -> None:
+        """Run ``hook`` in the transaction that records a row whose key starts with the prefix
+        as sent, e.g. to store the id of a channel the platform just created."""
+        self.hooks[key_prefix] = hook
+
+    async def _run_hook(self, session: AsyncSession, row: OutboxMessage) -> None:
+        if row.sent_at is None or not row.key:
+            return
+        for prefix, hook in self.hooks.items():
+            if row.key.startswith(prefix):
+                await hook(session, row)
+
     async def _update_backlog(self) -> None:
         async with self._db.reading() as session:
             self._metrics.outbox_backlog.set(await outbox.backlog(session))
+
+
+@dataclass(frozen=True)
+class _Target:
+    channel: str | None
+    ts: str | None
 
 
 class _Snapshot:

@@ -1,6 +1,6 @@
 """Runs the timer sweeper, the outbox deliverer and the channel refresher side by side.
 
-    runner = Runner(desk=desk, deliverer=deliverer, channels=channels, clock=clock)
+    runner = Runner(core=core, deliverer=deliverer)
     await runner.settle()          # tests and the demo: do everything that is due, now
 
 Each loop sleeps until its next due instant (asked from the database), or until the
@@ -13,9 +13,8 @@ import asyncio
 import logging
 from datetime import datetime, timedelta
 
-from bot.channels import Channels
-from bot.clock import Clock
-from bot.desk import Changes, Desk
+from bot.changes import Changes
+from bot.core import Core
 from schedules.deliverer import Deliverer
 
 log = logging.getLogger(__name__)
@@ -28,18 +27,17 @@ INBOX_KEEP = timedelta(days=7)  # Slack retries within minutes; a week is genero
 
 
 class Runner:
-    def __init__(
-        self, *, desk: Desk, deliverer: Deliverer, channels: Channels, clock: Clock
-    ) -> None:
-        self._desk = desk
+    def __init__(self, *, core: Core, deliverer: Deliverer) -> None:
+        self._sweep = core.timers
+        self._desk = core.desk
+        self._channels = core.channels
+        self._clock = core.clock
         self._deliverer = deliverer
-        self._channels = channels
-        self._clock = clock
         self._timers_wake = asyncio.Event()
         self._outbox_wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        desk.set_on_change(self.poke)
+        core.changes.subscribe(self.poke)
 
     def poke(self, changes: Changes | None = None) -> None:
         """Timers or outbox rows were written: they may be due sooner than planned."""
@@ -51,7 +49,7 @@ class Runner:
     async def settle(self, *, rounds: int = 100) -> None:
         """Fire every due timer and deliver every ready message (no waiting for retries)."""
         for _ in range(rounds):
-            fired = await self._desk.fire_due()
+            fired = await self._sweep.fire_due()
             sent = await self._deliverer.deliver_once()
             if not fired and not sent:
                 return
@@ -82,9 +80,9 @@ class Runner:
             pass
 
     async def _timers_once(self) -> datetime | None:
-        while await self._desk.fire_due():
+        while await self._sweep.fire_due():
             self._outbox_wake.set()
-        return await self._desk.next_timer_due()
+        return await self._sweep.next_due()
 
     async def _outbox_once(self) -> datetime | None:
         while await self._deliverer.deliver_once():

@@ -194,3 +194,111 @@ class OutboxMessage(Base):
     platform_channel: Mapped[str | None] = mapped_column(String(64), nullable=True)
     platform_ts: Mapped[str | None] = mapped_column(String(32), nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class Incident(Base):
+    """An incident: its channel, severity, living ticket and lifecycle."""
+
+    __tablename__ = "incidents"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "source_channel", "source_ts", name="uq_incident_source"),
+        Index("ix_incidents_channel", "workspace_id", "channel_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    channel_name: Mapped[str] = mapped_column(String(80))
+    announce_channel: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    title: Mapped[str] = mapped_column(String(300))
+    severity: Mapped[str] = mapped_column(String(8), default="sev3")
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | resolved
+    declared_by: Mapped[str] = mapped_column(String(64))
+    declared_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    source_channel: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    source_ts: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    source_text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    sections: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    last_update_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    nudge_seq: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RoleAssignment(Base):
+    """Who held an incident role, from when to when, and how they got it."""
+
+    __tablename__ = "incident_roles"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(32))
+    user: Mapped[str] = mapped_column(String(64))
+    assumed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    renounced_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    via: Mapped[str] = mapped_column(String(16), default="command")  # command | handoff | declare
+
+
+class Handoff(Base):
+    """A proposed change of role holder; nothing changes until the taker confirms."""
+
+    __tablename__ = "incident_handoffs"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(32))
+    giver: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    taker: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(Text, default="")
+    requested_by: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|done|replaced
+
+
+class TimelineEntry(Base):
+    __tablename__ = "incident_timeline"
+    __table_args__ = (Index("ix_timeline_incident", "incident_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    who: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text, default="")
+    channel_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    ts: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+class IncidentAction(Base):
+    __tablename__ = "incident_actions"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class IncidentWhy(Base):
+    __tablename__ = "incident_whys"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+
+
+class IncidentMessage(Base):
+    """Messages said in an incident channel: the pushpin's text and the latest updates."""
+
+    __tablename__ = "incident_messages"
+    __table_args__ = (UniqueConstraint("incident_id", "ts", name="uq_incident_message"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    ts: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    user: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    text: Mapped[str] = mapped_column(Text, default="")

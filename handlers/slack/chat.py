@@ -34,6 +34,11 @@ PERMANENT_ERRORS = {
     "invalid_blocks",
     "restricted_action",
     "cannot_dm_bot",
+    "not_in_channel",
+    "invalid_name_specials",
+    "invalid_name",
+    "method_not_supported_for_channel_type",
+    "missing_scope",
 }
 
 
@@ -73,6 +78,92 @@ class SlackChat:
         }
         response = await self._call("chat.postEphemeral", args)
         return Delivered(channel, str(response.get("message_ts") or ""))
+
+    async def create_channel(
+        self, *, workspace_id: str, name: str, is_private: bool = False
+    ) -> Delivered:
+        """Create the channel; a taken name gets a numbered suffix (inc-…-2, inc-…-3)."""
+        for attempt in range(1, 10):
+            candidate = name if attempt == 1 else f"{name[:76]}-{attempt}"
+            try:
+                response = await self._client.api_call(
+                    "conversations.create", json={"name": candidate, "is_private": is_private}
+                )
+            except SlackApiError as error:
+                code = (
+                    error.response.get("error") if isinstance(error.response.data, dict) else None
+                )
+                if code == "name_taken":
+                    continue
+                raise _delivery_error(error, code) from error
+            except (TimeoutError, aiohttp.ClientError) as error:
+                raise DeliveryError(f"conversations.create: {error!r}") from error
+            return Delivered(str(response["channel"]["id"]), "")
+        raise DeliveryError(f"every name like {name} is taken", permanent=True)
+
+    async def invite(self, *, workspace_id: str, channel: str, users: list[str]) -> Delivered:
+        wanted = [u for u in dict.fromkeys(users) if u]
+        if wanted:
+            try:
+                await self._call(
+                    "conversations.invite", {"channel": channel, "users": ",".join(wanted)}
+                )
+            except DeliveryError as error:
+                # Some were already members or are deactivated: invite the rest one by one.
+                if error.permanent or len(wanted) == 1:
+                    raise
+                for user in wanted:
+                    await self._invite_one(channel, user)
+        return Delivered(channel, "")
+
+    async def _invite_one(self, channel: str, user: str) -> None:
+        try:
+            await self._client.api_call(
+                "conversations.invite", json={"channel": channel, "users": user}
+            )
+        except SlackApiError as error:
+            code = error.response.get("error") if isinstance(error.response.data, dict) else None
+            if code not in ("already_in_channel", "cant_invite_self", "user_not_found"):
+                raise _delivery_error(error, code) from error
+
+    async def pin(self, *, workspace_id: str, channel: str, ts: str) -> Delivered:
+        try:
+            await self._client.api_call("pins.add", json={"channel": channel, "timestamp": ts})
+        except SlackApiError as error:
+            code = error.response.get("error") if isinstance(error.response.data, dict) else None
+            if code != "already_pinned":
+                raise _delivery_error(error, code) from error
+        return Delivered(channel, ts)
+
+    async def set_topic(self, *, workspace_id: str, channel: str, topic: str) -> Delivered:
+        await self._call("conversations.setTopic", {"channel": channel, "topic": topic[:250]})
+        return Delivered(channel, "")
+
+    async def upload(
+        self,
+        *,
+        workspace_id: str,
+        channel: str,
+        filename: str,
+        content: str,
+        title: str,
+        comment: str = "",
+    ) -> Delivered:
+        try:
+            response = await self._client.files_upload_v2(
+                channel=channel,
+                filename=filename,
+                content=content,
+                title=title,
+                initial_comment=comment or None,
+            )
+        except SlackApiError as error:
+            code = error.response.get("error") if isinstance(error.response.data, dict) else None
+            raise _delivery_error(error, code) from error
+        except (TimeoutError, aiohttp.ClientError) as error:
+            raise DeliveryError(f"files upload: {error!r}") from error
+        file = (response.get("files") or [{}])[0]
+        return Delivered(channel, str(file.get("id") or ""))
 
     async def _call(
         self, method: str, args: dict[str, Any], *, join_channel: str | None = None

@@ -1,0 +1,38 @@
+"""Who needs to hear that a transaction wrote timers or outgoing messages.
+
+Repositories flag the session (``storage.timers.WRITTEN``, ``storage.outbox.WRITTEN``);
+after the commit, the service that owned the transaction calls ``ChangeFeed.committed``
+and the background loops wake only when there is something for them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage import outbox, timers
+
+
+@dataclass(frozen=True)
+class Changes:
+    timers: bool = False
+    outbox: bool = False
+
+
+class ChangeFeed:
+    def __init__(self) -> None:
+        self._listeners: list[Callable[[Changes], None]] = []
+
+    def subscribe(self, listener: Callable[[Changes], None]) -> None:
+        self._listeners.append(listener)
+
+    def committed(self, session: AsyncSession) -> None:
+        changes = Changes(
+            timers=bool(session.info.pop(timers.WRITTEN, False)),
+            outbox=bool(session.info.pop(outbox.WRITTEN, False)),
+        )
+        if changes.timers or changes.outbox:
+            for listener in self._listeners:
+                listener(changes)
