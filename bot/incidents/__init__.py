@@ -1,0 +1,1 @@
+"""Incidents: the channel, the living ticket, roles and explicit handoffs, timeline, nudges."""

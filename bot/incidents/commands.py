@@ -1,0 +1,120 @@
+"""`/incident …` commands, parsed (see ``handlers.grammar.parse_incident``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SEVERITIES = ("sev1", "sev2", "sev3", "sev4")
+ROLES = ("commander", "operations", "communications")
+SECTIONS = {
+    "symptoms": "Symptoms",
+    "scope": "Scope",
+    "cause": "Root cause(s)",
+    "fixes": "Fixes for symptoms",
+    "rootfix": "Fixes for root cause",
+    "prevention": "Prevention / mitigation",
+}
+
+
+@dataclass(frozen=True)
+class Declare:
+    title: str
+    severity: str = "sev3"
+
+
+@dataclass(frozen=True)
+class SetSection:
+    section: str
+    text: str
+
+
+@dataclass(frozen=True)
+class AddAction:
+    text: str
+    owner: str | None = None
+
+
+@dataclass(frozen=True)
+class ActionDone:
+    number: int
+
+
+@dataclass(frozen=True)
+class AddWhy:
+    text: str
+
+
+@dataclass(frozen=True)
+class SetSeverity:
+    severity: str
+
+
+@dataclass(frozen=True)
+class AssignRole:
+    role: str
+    user: str
+
+
+@dataclass(frozen=True)
+class RequestHandoff:
+    role: str
+    user: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Note:
+    text: str
+
+
+@dataclass(frozen=True)
+class Update:
+    text: str
+
+
+@dataclass(frozen=True)
+class Resolve:
+    summary: str = ""
+
+
+@dataclass(frozen=True)
+class ListIncidents:
+    pass
+
+
+@dataclass(frozen=True)
+class IncidentHelp:
+    pass
+
+
+IncidentCommand = (
+    Declare
+    | SetSection
+    | AddAction
+    | ActionDone
+    | AddWhy
+    | SetSeverity
+    | AssignRole
+    | RequestHandoff
+    | Note
+    | Update
+    | Resolve
+    | ListIncidents
+    | IncidentHelp
+)
+
+HELP = "\n".join(
+    [
+        "*Firstline: /incident*",
+        "• `/incident declare <title> [sev1|sev2|sev3|sev4]`: open #inc-YYYYMMDD-title, invite "
+        "the support pair, pin the ticket (or react :fire: on a request)",
+        "• `/incident set symptoms|scope|cause|fixes|rootfix|prevention <text>`: edit the ticket",
+        '• `/incident action add "text" @owner`, `/incident action done 2`, `/incident why "text"`',
+        "• `/incident severity sev1`, `/incident update <text>` (a status update), "
+        "`/incident note <text>` (timeline; or react :pushpin:)",
+        "• `/incident role commander @x`: assign; `/incident handoff commander @x [note]`: "
+        "@x confirms with a button before anything changes",
+        "• `/incident resolve [summary]`: close it, with a postmortem draft; `/incident list`",
+        "Roles: commander (IC), operations (ops), communications (comms).",
+    ]
+)
