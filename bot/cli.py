@@ -111,6 +111,17 @@ def _parser() -> argparse.ArgumentParser:
     stats.add_argument("--format", choices=["table", "json", "csv"], default="table")
     stats.set_defaults(func=_stats)
 
+    incident = sub.add_parser("incident", help="incidents: export a postmortem draft")
+    incident_sub = incident.add_subparsers(title="incident commands", metavar="ACTION")
+    export = incident_sub.add_parser(
+        "export", help="print an incident's postmortem draft (Markdown)"
+    )
+    export.add_argument("incident_id", type=int, metavar="ID")
+    export.add_argument(
+        "--tz", default="UTC", help="time zone for the timeline, e.g. Europe/Berlin"
+    )
+    export.set_defaults(func=_incident_export)
+
     imp = sub.add_parser("import", help="backfill from Slack events (JSON lines) or an export")
     imp.add_argument("paths", nargs="+", metavar="PATH")
     imp.add_argument("--workspace", help="team id for exports that don't carry one")
@@ -222,6 +233,18 @@ def _stats(args: argparse.Namespace, settings: Settings) -> int:
             until=args.until,
         )
         print(format_stats(report, args.format), end="")
+        return 0
+
+    return _with_core(settings, work)
+
+
+def _incident_export(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(core: Core) -> int:
+        base = ""
+        incident_ws = await core.incident_workspace(args.incident_id)
+        if incident_ws:
+            base = await core.workspace_url(incident_ws) or ""
+        print(await core.incidents.export(args.incident_id, tz=args.tz, base_url=base), end="")
         return 0
 
     return _with_core(settings, work)

@@ -24,6 +24,7 @@ class Settings:
     slack_api_url: str = DEFAULT_SLACK_API_URL
     admins: frozenset[str] = field(default_factory=frozenset)
     support_command: str = "/support"
+    incident_command: str = "/incident"
     log_level: str = "INFO"
 
     @classmethod
@@ -49,6 +50,7 @@ class Settings:
             slack_api_url=env.get("SLACK_API_URL") or DEFAULT_SLACK_API_URL,
             admins=frozenset(re.split(r"[\s,]+", env.get("FIRSTLINE_ADMINS", "").strip())) - {""},
             support_command=command,
+            incident_command=env.get("FIRSTLINE_INCIDENT_COMMAND", "/incident"),
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
         )
 

@@ -16,13 +16,17 @@ from bot.changes import ChangeFeed
 from bot.channels import Channels
 from bot.clock import Clock
 from bot.commands import SupportCommands
+from bot.content import Content
 from bot.desk import Desk
 from bot.errors import UsageError
+from bot.facts import Fact, Reacted
+from bot.incidents.service import Incidents
 from bot.metrics import Metrics
 from bot.timer_sweep import TimerSweep
+from storage import outbox
 from storage.engine import Database
 from storage.migrate import upgrade
-from storage.models import WatchedChannel, Workspace
+from storage.models import Incident, WatchedChannel, Workspace
 
 
 class Core:
@@ -37,12 +41,38 @@ class Core:
             db=db, clock=clock, channels=self.channels, metrics=self.metrics, changes=self.changes
         )
         self.timers.register("request", self.desk.fire_timer)
+        self.incidents = Incidents(db=db, clock=clock, channels=self.channels, changes=self.changes)
+        self.timers.register("incident", self.incidents.fire_timer)
+        self.timers.register("handoff", self.incidents.fire_timer)
         self.support = SupportCommands(db=db, clock=clock, channels=self.channels)
 
     async def start(self, *, migrate: bool = True) -> None:
         if migrate:
             await upgrade(self.db)
         await self.channels.refresh()
+        await self.incidents.refresh()
+
+    async def tell(self, *, workspace_id: str, channel: str, user: str, content: Content) -> None:
+        """An ephemeral answer to ``user`` in ``channel``, through the outbox."""
+        async with self.db.transaction() as session:
+            outbox.enqueue(
+                session,
+                workspace_id=workspace_id,
+                destination=channel,
+                op="ephemeral",
+                payload={**content.to_payload(), "user": user},
+                at=self.clock.now(),
+            )
+        self.changes.committed(session)
+
+    async def route(self, fact: Fact, *, event_key: str | None) -> None:
+        """One listener per event type (Bolt runs only the first): fan out here."""
+        if (
+            isinstance(fact, Reacted)
+            or self.incidents.incident_in(fact.workspace_id, fact.channel_id) is not None
+        ):
+            await self.incidents.handle(fact, event_key=event_key)
+        await self.desk.handle(fact, event_key=event_key)
 
     async def close(self) -> None:
         await self.db.close()
@@ -61,6 +91,11 @@ class Core:
         async with self.db.reading() as session:
             row = await session.get(Workspace, workspace_id)
             return row.url if row is not None and row.url else None
+
+    async def incident_workspace(self, incident_id: int) -> str | None:
+        async with self.db.reading() as session:
+            row = await session.get(Incident, incident_id)
+            return row.workspace_id if row is not None else None
 
     async def default_workspace(self, given: str | None = None) -> str:
         """The workspace a CLI command means: the one given, or the only one known."""

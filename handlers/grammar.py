@@ -22,6 +22,9 @@ from bot.commands import (
     SupportWatch,
 )
 from bot.errors import UsageError
+from bot.incidents import commands as inc
+from bot.incidents.commands import IncidentCommand
+from bot.incidents.phrases import canonical_role
 
 WATCH_OPTIONS = ("target", "responders", "hours", "tz", "holidays", "escalate", "ack", "done")
 WATCH_FORM = (
@@ -149,3 +152,94 @@ def _date(text: str) -> datetime:
 def _no_args(verb: str, args: list[str]) -> None:
     if args:
         raise UsageError(f'/support {verb} takes no arguments (got "{" ".join(args)}").')
+
+
+def parse_incident(text: str) -> IncidentCommand:
+    """`/incident …`: the same tokenizer as /support, so quoting works the same."""
+    tokens = tokenize(text)
+    if not tokens:
+        return inc.IncidentHelp()
+    verb, args = tokens[0].lower(), tokens[1:]
+    if verb in ("help", "-h", "--help", "?"):
+        return inc.IncidentHelp()
+    if verb == "declare":
+        severity = "sev3"
+        words = []
+        for token in args:
+            if token.lower() in inc.SEVERITIES:
+                severity = token.lower()
+            else:
+                words.append(token)
+        if not words:
+            raise UsageError("Give the incident a title: /incident declare Checkout fails sev2")
+        return inc.Declare(title=" ".join(words)[:200], severity=severity)
+    if verb == "set":
+        if len(args) < 2 or args[0].lower() not in inc.SECTIONS:
+            raise UsageError(
+                "Say which part of the ticket and what it says: /incident set "
+                f"{'|'.join(inc.SECTIONS)} <text>, e.g. /incident set scope All EU merchants"
+            )
+        return inc.SetSection(section=args[0].lower(), text=" ".join(args[1:]))
+    if verb == "action":
+        return _incident_action(args)
+    if verb == "why":
+        if not args:
+            raise UsageError('Write the why: /incident why "the cache was never invalidated"')
+        return inc.AddWhy(text=" ".join(args))
+    if verb == "severity":
+        if len(args) != 1 or args[0].lower() not in inc.SEVERITIES:
+            raise UsageError(
+                f"Severity is one of {', '.join(inc.SEVERITIES)}: /incident severity sev1"
+            )
+        return inc.SetSeverity(severity=args[0].lower())
+    if verb in ("role", "handoff"):
+        if len(args) < 2:
+            raise UsageError(f"Name the role and the person: /incident {verb} commander @beth")
+        role = incident_role(args[0])
+        user = parse_user(args[1])
+        if user is None:
+            raise UsageError(
+                f'"{args[1]}" is not a person. Mention them: /incident {verb} {role} @beth'
+            )
+        if verb == "role":
+            if len(args) > 2:
+                raise UsageError(
+                    "/incident role takes a role and one person, e.g. /incident role ops @ben"
+                )
+            return inc.AssignRole(role=role, user=user)
+        return inc.RequestHandoff(role=role, user=user, note=" ".join(args[2:]))
+    if verb in ("note", "update"):
+        if not args:
+            raise UsageError(f"Write the {verb}: /incident {verb} Rolled back to 4.2.1")
+        text_ = " ".join(args)
+        return inc.Note(text=text_) if verb == "note" else inc.Update(text=text_)
+    if verb == "resolve":
+        return inc.Resolve(summary=" ".join(args))
+    if verb == "list":
+        return inc.ListIncidents()
+    raise UsageError(
+        f'I don\'t know "/incident {tokens[0]}". Try declare, set, action, why, severity, role, '
+        "handoff, note, update, resolve, list or help."
+    )
+
+
+def incident_role(word: str) -> str:
+    role = canonical_role(word)
+    if role is None:
+        raise UsageError(
+            f'"{word}" is not an incident role. Roles: commander (IC), operations (ops), '
+            "communications (comms)."
+        )
+    return role
+
+
+def _incident_action(args: list[str]) -> IncidentCommand:
+    if args and args[0].lower() == "add" and len(args) >= 2:
+        owner = parse_user(args[-1]) if len(args) >= 3 else None
+        words = args[1:-1] if owner else args[1:]
+        return inc.AddAction(text=" ".join(words), owner=owner)
+    if args and args[0].lower() == "done" and len(args) == 2 and args[1].isdigit():
+        return inc.ActionDone(number=int(args[1]))
+    raise UsageError(
+        'Write /incident action add "Restart the importer" @ben, or /incident action done 2'
+    )

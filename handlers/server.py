@@ -89,6 +89,7 @@ def build_server(settings: Settings, options: ServerOptions | None = None) -> we
         )
         chat = SlackChat(client=client, base_url=links.url)
         deliverer = Deliverer(db=core.db, clock=clock, chats={"slack": chat}, metrics=core.metrics)
+        deliverer.on_delivered("inc:", core.incidents.channel_created)
         runner = Runner(core=core, deliverer=deliverer)
         bolt = build_bolt_app(core=core, settings=settings, client=client, links=links)
         app[CORE], app[RUNNER], app[BOLT] = core, runner, bolt

@@ -31,6 +31,7 @@ class Runner:
         self._sweep = core.timers
         self._desk = core.desk
         self._channels = core.channels
+        self._incidents = core.incidents
         self._clock = core.clock
         self._deliverer = deliverer
         self._timers_wake = asyncio.Event()
@@ -110,6 +111,7 @@ class Runner:
             await self._clock.sleep_until(self._clock.now() + REFRESH_EVERY, self._stopping)
             try:
                 await self._channels.refresh()
+                await self._incidents.refresh()
                 now = self._clock.now()
                 if last_prune is None or now - last_prune >= PRUNE_EVERY:
                     await self._desk.forget_old_events(before=now - INBOX_KEEP)

@@ -175,13 +175,30 @@ class SlackWorld:
         assert reply.status == 200, reply
         return reply
 
-    async def command(self, text: str, *, user: str = ADMIN, channel: str = SUPPORT) -> str:
+    async def command(
+        self, text: str, *, user: str = ADMIN, channel: str = SUPPORT, name: str = "/support"
+    ) -> str:
         assert self.sender is not None
-        reply = await self.sender.command(command="/support", text=text, user=user, channel=channel)
+        reply = await self.sender.command(command=name, text=text, user=user, channel=channel)
         assert reply.status == 200, reply
         body = reply.json()
         assert body["response_type"] == "ephemeral"
         return str(body["text"])
+
+    async def incident(self, text: str, *, user: str, channel: str) -> str:
+        return await self.command(text, user=user, channel=channel, name="/incident")
+
+    async def press(self, action_id: str, value: str, *, user: str, channel: str) -> None:
+        assert self.sender is not None
+        reply = await self.sender.action(
+            action_id=action_id, value=value, user=user, channel=channel, message_ts="1.1"
+        )
+        assert reply.status == 200, reply
+        await self.settle()
+
+    def last_ephemeral(self, user: str) -> str:
+        calls = [c for c in self.sent("chat.postEphemeral") if c.args["user"] == user]
+        return str(calls[-1].args["text"]) if calls else ""
 
     async def settle(self) -> None:
         await self.runner.settle()

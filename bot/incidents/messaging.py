@@ -91,7 +91,7 @@ def handoff_request(
     note: str,
 ) -> Content:
     who = f"<@{giver}> hands" if giver else "Handing"
-    fields = (
+    fields: tuple[tuple[str, str], ...] = (
         ("Running for", format_duration(running)),
         ("Roles now", roles_line(holders)),
         ("Latest updates", "\n".join(updates[-3:]) or "none yet"),

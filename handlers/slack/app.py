@@ -8,8 +8,10 @@ If that fails (the database is down, say) Slack gets a 500 and retries the event
 from __future__ import annotations
 
 import logging
+import re
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -22,7 +24,7 @@ from bot.content import Content
 from bot.core import Core
 from bot.errors import FirstlineError
 from bot.messages import ON_IT
-from handlers.grammar import parse_support
+from handlers.grammar import parse_incident, parse_support
 from handlers.slack.blocks import render
 from handlers.slack.normalise import normalise_message, normalise_reaction
 
@@ -88,7 +90,7 @@ def build_bolt_app(
         metrics.events.labels(platform="slack", type="message").inc()
         fact = normalise_message(event, workspace_id=workspace_of(body, context))
         if fact is not None:
-            await core.desk.handle(fact, event_key=event_key(body))
+            await core.route(fact, event_key=event_key(body))
 
     async def on_reaction(
         body: dict[str, Any], event: dict[str, Any], context: Any, added: bool
@@ -96,7 +98,7 @@ def build_bolt_app(
         metrics.events.labels(platform="slack", type=event.get("type", "reaction")).inc()
         fact = normalise_reaction(event, workspace_id=workspace_of(body, context), added=added)
         if fact is not None:
-            await core.desk.handle(fact, event_key=event_key(body))
+            await core.route(fact, event_key=event_key(body))
 
     @app.event("reaction_added")
     async def on_reaction_added(body: dict[str, Any], event: dict[str, Any], context: Any) -> None:
@@ -108,36 +110,79 @@ def build_bolt_app(
     ) -> None:
         await on_reaction(body, event, context, False)
 
+    async def answer(ack: Any, run: Callable[[], Awaitable[Content]]) -> None:
+        """Run a command; whatever happens, the user gets an ephemeral answer, never a trace."""
+        metrics.events.labels(platform="slack", type="command").inc()
+        try:
+            content = await run()
+        except FirstlineError as error:
+            content = Content(text=error.message)
+        except Exception:
+            ref = uuid.uuid4().hex[:8]
+            log.exception("command failed (ref %s)", ref)
+            content = Content(
+                text=f"Something went wrong on Firstline's side (ref {ref}); nothing was "
+                "changed. Try again in a minute, or ask your admin to check the logs."
+            )
+        await ack(response_type="ephemeral", **render(content, base_url=links.url))
+
+    def command_context(command: dict[str, Any], context: Any, *, admin: bool) -> CommandContext:
+        return CommandContext(
+            workspace_id=str(context.team_id or command.get("team_id") or ""),
+            channel_id=str(command.get("channel_id") or ""),
+            user=str(command.get("user_id") or ""),
+            is_admin=admin,
+        )
+
     @app.command(settings.support_command)
     async def on_support(
         ack: Any, command: dict[str, Any], context: Any, client: AsyncWebClient
     ) -> None:
-        metrics.events.labels(platform="slack", type="command").inc()
-        workspace_id = str(context.team_id or command.get("team_id") or "")
-        user = str(command.get("user_id") or "")
-        try:
+        async def run() -> Content:
             parsed = parse_support(str(command.get("text") or ""))
             needs_admin = isinstance(parsed, SupportWatch | SupportUnwatch) or (
                 isinstance(parsed, SupportResponders) and bool(parsed.users)
             )
-            admin = needs_admin and await is_admin(client, workspace_id=workspace_id, user=user)
-            ctx = CommandContext(
-                workspace_id=workspace_id,
-                channel_id=str(command.get("channel_id") or ""),
+            ctx = command_context(command, context, admin=False)
+            if needs_admin:
+                admin = await is_admin(client, workspace_id=ctx.workspace_id, user=ctx.user)
+                ctx = command_context(command, context, admin=admin)
+            return await core.support.run(parsed, ctx)
+
+        await answer(ack, run)
+
+    @app.command(settings.incident_command)
+    async def on_incident(ack: Any, command: dict[str, Any], context: Any) -> None:
+        async def run() -> Content:
+            parsed = parse_incident(str(command.get("text") or ""))
+            return await core.incidents.run(parsed, command_context(command, context, admin=False))
+
+        await answer(ack, run)
+
+    @app.action(re.compile(r"^incident_"))
+    async def on_incident_button(
+        ack: Any, body: dict[str, Any], action: dict[str, Any], context: Any
+    ) -> None:
+        await ack()
+        user = str(body.get("user", {}).get("id") or "")
+        workspace_id = workspace_of(body, context)
+        reply_in = str(
+            (body.get("channel") or {}).get("id")
+            or (body.get("container") or {}).get("channel_id")
+            or ""
+        )
+        try:
+            content = await core.incidents.press(
+                action_id=str(action.get("action_id")),
+                value=str(action.get("value") or ""),
                 user=user,
-                is_admin=admin,
+                workspace_id=workspace_id,
+                channel_id=reply_in,
             )
-            content = await core.support.run(parsed, ctx)
         except FirstlineError as error:
             content = Content(text=error.message)
-        except Exception:
-            incident = uuid.uuid4().hex[:8]
-            log.exception("support command failed (ref %s)", incident)
-            content = Content(
-                text=f"Something went wrong on Firstline's side (ref {incident}); nothing was "
-                "changed. Try again in a minute, or ask your admin to check the logs."
-            )
-        await ack(response_type="ephemeral", **render(content, base_url=links.url))
+        if content is not None and reply_in and user:
+            await core.tell(workspace_id=workspace_id, channel=reply_in, user=user, content=content)
 
     @app.action(ON_IT)
     async def on_it(ack: Any, body: dict[str, Any], action: dict[str, Any], context: Any) -> None:
