@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from typing import Any
 
 from bot.incidents import messaging as say
@@ -177,7 +180,26 @@ async def test_pushpin_and_note_make_the_timeline_and_resolve_exports(world: Sla
     assert "EU gateway rejects TLS 1.3" in markdown and "Rollback started" in markdown
     assert "Rolled back payments to 4.1" in markdown
     assert "Resolved" in world.slack.topic(inc)
-    assert "resolved" in await world.incident("note after the fact", user=LEAD, channel=inc) or True
+    cli = subprocess.run(  # noqa: ASYNC221 - the CLI, as an operator runs it
+        [sys.executable, "-m", "bot.cli", "incident", "export", "1", "--tz", "Europe/Berlin"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "DATABASE_URL": world.database_url},
+    )
+    assert cli.stdout.startswith("# Postmortem: Checkout fails for EU")
+    assert "CET by @ULEAD" in cli.stdout and "https://demo.slack.com/archives/" in cli.stdout
+    missing = subprocess.run(  # noqa: ASYNC221
+        [sys.executable, "-m", "bot.cli", "incident", "export", "99"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DATABASE_URL": world.database_url},
+    )
+    assert missing.returncode == 2 and "no incident 99" in missing.stderr
+    assert "Added to the timeline" in await world.incident(
+        "note after the fact", user=LEAD, channel=inc
+    )
+    assert "resolved" in await world.incident("set scope EU", user=LEAD, channel=inc)
 
 
 async def test_fire_reaction_offers_to_declare_once(world: SlackWorld) -> None:
