@@ -69,30 +69,9 @@ class WatchSettings:
     responders: tuple[str, ...] = field(default_factory=tuple)
 
     @classmethod
-    def build(
-        cls,
-        *,
-        kind: str,
-        target: str | None = None,
-        responders: str | None = None,
-        hours: str | None = None,
-        tz: str | None = None,
-        holidays: str | None = None,
-        escalate: str | None = None,
-        ack: str | None = None,
-        done: str | None = None,
-    ) -> WatchSettings:
-        """Validate every option, raising ``UsageError`` naming the first bad one."""
-        return cls(kind=_kind(kind)).with_changes(
-            target=target,
-            responders=responders,
-            hours=hours,
-            tz=tz,
-            holidays=holidays,
-            escalate=escalate,
-            ack=ack,
-            done=done,
-        )
+    def build(cls, *, kind: str, **options: str | None) -> WatchSettings:
+        """Validate ``kind`` and every option (see ``with_changes``), naming the first bad one."""
+        return cls(kind=_kind(kind)).with_changes(**options)
 
     def with_changes(
         self,

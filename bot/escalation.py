@@ -100,18 +100,7 @@ async def fire(
             late=late_for_text,
             on_it=on_it,
         )
-        key = escalation_key(request)
-        _say(
-            session,
-            request,
-            destination=request.channel_id,
-            op="post",
-            content=content,
-            now=now,
-            key=key,
-            thread_ts=request.ts,
-        )
-        request.escalation_key = key
+        _escalation_message(session, request, content=content, now=now)
         return "sent"
     if timer.step == "second_line":
         escalate = watch.settings.escalate
@@ -123,29 +112,7 @@ async def fire(
             late=late_for_text,
             on_it=on_it,
         )
-        if request.escalation_key:
-            _say(
-                session,
-                request,
-                destination=request.channel_id,
-                op="update",
-                content=content,
-                now=now,
-                ref_key=request.escalation_key,
-            )
-        else:
-            key = escalation_key(request)
-            _say(
-                session,
-                request,
-                destination=request.channel_id,
-                op="post",
-                content=content,
-                now=now,
-                key=key,
-                thread_ts=request.ts,
-            )
-            request.escalation_key = key
+        _escalation_message(session, request, content=content, now=now)
         if escalate:
             # An edit does not notify the people it mentions; the second line must hear it.
             ping = messages.second_line_ping(
@@ -208,6 +175,35 @@ async def on_settled(
         now=now,
         ref_key=request.escalation_key,
     )
+
+
+def _escalation_message(
+    session: AsyncSession, request: Request, *, content: Content, now: datetime
+) -> None:
+    """The request's one escalation message: posted in its thread once, edited after that."""
+    if request.escalation_key:
+        _say(
+            session,
+            request,
+            destination=request.channel_id,
+            op="update",
+            content=content,
+            now=now,
+            ref_key=request.escalation_key,
+        )
+        return
+    key = escalation_key(request)
+    _say(
+        session,
+        request,
+        destination=request.channel_id,
+        op="post",
+        content=content,
+        now=now,
+        key=key,
+        thread_ts=request.ts,
+    )
+    request.escalation_key = key
 
 
 def _say(
