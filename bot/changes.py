@@ -14,11 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import outbox, timers
 
+CHANNELS_CHANGED = "firstline.channels_changed"  # session.info flag: watch config changed
+
 
 @dataclass(frozen=True)
 class Changes:
     timers: bool = False
     outbox: bool = False
+    channels: bool = False
 
 
 class ChangeFeed:
@@ -32,7 +35,8 @@ class ChangeFeed:
         changes = Changes(
             timers=bool(session.info.pop(timers.WRITTEN, False)),
             outbox=bool(session.info.pop(outbox.WRITTEN, False)),
+            channels=bool(session.info.pop(CHANNELS_CHANGED, False)),
         )
-        if changes.timers or changes.outbox:
+        if changes.timers or changes.outbox or changes.channels:
             for listener in self._listeners:
                 listener(changes)

@@ -25,6 +25,7 @@ class Settings:
     admins: frozenset[str] = field(default_factory=frozenset)
     support_command: str = "/support"
     incident_command: str = "/incident"
+    rota_command: str = "/rota"
     log_level: str = "INFO"
 
     @classmethod
@@ -51,6 +52,7 @@ class Settings:
             admins=frozenset(re.split(r"[\s,]+", env.get("FIRSTLINE_ADMINS", "").strip())) - {""},
             support_command=command,
             incident_command=env.get("FIRSTLINE_INCIDENT_COMMAND", "/incident"),
+            rota_command=env.get("FIRSTLINE_ROTA_COMMAND", "/rota"),
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
         )
 

@@ -90,6 +90,10 @@ class ChatPort(Protocol):
 
     async def set_topic(self, *, workspace_id: str, channel: str, topic: str) -> Delivered: ...
 
+    async def set_group_members(
+        self, *, workspace_id: str, group: str, users: list[str]
+    ) -> Delivered: ...
+
     async def upload(
         self,
         *,

@@ -22,6 +22,7 @@ from bot.errors import UsageError
 from bot.facts import Fact, Reacted
 from bot.incidents.service import Incidents
 from bot.metrics import Metrics
+from bot.rota.service import Rota
 from bot.timer_sweep import TimerSweep
 from storage import outbox
 from storage.engine import Database
@@ -44,6 +45,8 @@ class Core:
         self.incidents = Incidents(db=db, clock=clock, channels=self.channels, changes=self.changes)
         self.timers.register("incident", self.incidents.fire_timer)
         self.timers.register("handoff", self.incidents.fire_timer)
+        self.rota = Rota(db=db, clock=clock, channels=self.channels, changes=self.changes)
+        self.timers.register("rota", self.rota.fire_timer)
         self.support = SupportCommands(db=db, clock=clock, channels=self.channels)
 
     async def start(self, *, migrate: bool = True) -> None:

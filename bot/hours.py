@@ -272,6 +272,10 @@ class BusinessHours:
         self._windows[ordinal] = windows
         return windows
 
+    def is_holiday(self, day: date) -> bool:
+        """Is ``day`` a public holiday where these hours apply (False without a country)?"""
+        return self._is_holiday(day)
+
     def _is_holiday(self, day: date) -> bool:
         if not self.holidays_code:
             return False

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from bot.channel_settings import parse_user
 from bot.commands import (
@@ -25,6 +25,7 @@ from bot.errors import UsageError
 from bot.incidents import commands as inc
 from bot.incidents.commands import IncidentCommand
 from bot.incidents.phrases import canonical_role
+from bot.rota.commands import RotaCommand
 
 WATCH_OPTIONS = ("target", "responders", "hours", "tz", "holidays", "escalate", "ack", "done")
 WATCH_FORM = (
@@ -243,3 +244,62 @@ def _incident_action(args: list[str]) -> IncidentCommand:
     raise UsageError(
         'Write /incident action add "Restart the importer" @ben, or /incident action done 2'
     )
+
+
+ROTA_CONFIG = ("name", "start", "pick", "tz", "holidays", "lead", "group")
+ROTA_SET = ("prod", "days", "new")
+
+
+def parse_rota(text: str) -> RotaCommand:
+    tokens = tokenize(text)
+    if not tokens or tokens[0].lower() in ("help", "-h", "--help", "?"):
+        return RotaCommand("help")
+    verb, args = tokens[0].lower(), tokens[1:]
+    if verb in ("who", "show"):
+        return RotaCommand(verb)
+    if verb == "config":
+        merged: list[str] = []
+        for token in args:  # start=Wed 09:00 arrives as two tokens when not quoted
+            if "=" not in token and merged and merged[-1].split("=")[0] in ("start", "pick"):
+                merged[-1] += f" {token}"
+            else:
+                merged.append(token)
+        form = '/rota config start="Wed 09:00" pick="Mon 17:00" tz=Europe/Berlin lead=@x'
+        return RotaCommand("config", options=parse_options(merged, allowed=ROTA_CONFIG, form=form))
+    if verb not in ("add", "remove", "set", "away"):
+        raise UsageError(
+            f'I don\'t know "/rota {tokens[0]}". Try config, add, remove, set, away, who, show '
+            "or help."
+        )
+    if not args or parse_user(args[0]) is None:
+        raise UsageError(f"Mention the person: /rota {verb} @name …")
+    user = parse_user(args[0])
+    rest = args[1:]
+    if verb == "add":
+        unknown = [t for t in rest if t.lower() not in ("prod", "new")]
+        if unknown:
+            raise UsageError(f'"{unknown[0]}" is not a flag. Write /rota add @name [prod] [new].')
+        return RotaCommand("add", user=user, flags=frozenset(t.lower() for t in rest))
+    if verb == "remove":
+        _no_args("remove @name", rest)
+        return RotaCommand("remove", user=user)
+    if verb == "set":
+        form = "/rota set @name prod=yes|no days=Mon-Fri new=no"
+        if not rest:
+            raise UsageError(f"Say what to change: {form}")
+        return RotaCommand(
+            "set", user=user, options=parse_options(rest, allowed=ROTA_SET, form=form)
+        )
+    if not rest:
+        raise UsageError("Give the dates: /rota away @name 2026-12-01..2026-12-05 [reason]")
+    first_text, sep, last_text = rest[0].partition("..")
+    try:
+        first = date.fromisoformat(first_text)
+        last = date.fromisoformat(last_text) if sep else first
+    except ValueError:
+        raise UsageError(
+            f'"{rest[0]}" is not a date range. Write 2026-12-01..2026-12-05 (or one date).'
+        ) from None
+    if last < first:
+        raise UsageError(f"The range ends before it starts. Write {last}..{first}.")
+    return RotaCommand("away", user=user, first=first, last=last, reason=" ".join(rest[1:]))

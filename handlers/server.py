@@ -154,6 +154,19 @@ def build_server(settings: Settings, options: ServerOptions | None = None) -> we
         body = app[CORE].metrics.exposition()
         return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4"})
 
+    async def rota_current(request: web.Request) -> web.Response:
+        """`/rota who` for scripts (the pair also deploys): Authorization: Bearer <team token>."""
+        team = request.match_info["team"]
+        auth = request.headers.get("Authorization", "")
+        token = auth[7:] if auth.startswith("Bearer ") else request.query.get("token", "")
+        if not team.isdigit() or not token:
+            return web.json_response({"error": "send the team's token as Bearer"}, status=401)
+        answer = await app[CORE].rota.api_current(int(team), token)
+        if answer is None:
+            return web.json_response({"error": "unknown team or wrong token"}, status=401)
+        return web.json_response(answer)
+
+    app.router.add_get("/api/rota/{team}/current", rota_current)
     app.router.add_post("/slack/events", slack_events)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)

@@ -133,6 +133,11 @@ class Deliverer:
             return await chat.set_topic(
                 workspace_id=ws, channel=channel, topic=str(payload["topic"])
             )
+        if row.op == "group":
+            users = [str(u) for u in payload.get("users", [])]
+            return await chat.set_group_members(
+                workspace_id=ws, group=str(payload["group"]), users=users
+            )
         if row.op == "upload":
             return await chat.upload(
                 workspace_id=ws,

@@ -37,6 +37,8 @@ class Runner:
         self._timers_wake = asyncio.Event()
         self._outbox_wake = asyncio.Event()
         self._stopping = asyncio.Event()
+        self._refresh_wake = asyncio.Event()
+        self._channels_stale = False
         self._tasks: list[asyncio.Task[None]] = []
         core.changes.subscribe(self.poke)
 
@@ -46,11 +48,17 @@ class Runner:
             self._timers_wake.set()
         if changes is None or changes.outbox:
             self._outbox_wake.set()
+        if changes is not None and changes.channels:
+            self._channels_stale = True
+            self._refresh_wake.set()
 
     async def settle(self, *, rounds: int = 100) -> None:
         """Fire every due timer and deliver every ready message (no waiting for retries)."""
         for _ in range(rounds):
             fired = await self._sweep.fire_due()
+            if self._channels_stale:
+                self._channels_stale = False
+                await self._channels.refresh()
             sent = await self._deliverer.deliver_once()
             if not fired and not sent:
                 return
@@ -65,6 +73,7 @@ class Runner:
     async def stop(self, *, drain: bool = True) -> None:
         """Stop the loops; with ``drain``, first deliver what is ready (graceful shutdown)."""
         self._stopping.set()
+        self._refresh_wake.set()
         self.poke()
         for task in self._tasks:
             task.cancel()
@@ -108,7 +117,10 @@ class Runner:
     async def _refresh_loop(self) -> None:
         last_prune = None
         while not self._stopping.is_set():
-            await self._clock.sleep_until(self._clock.now() + REFRESH_EVERY, self._stopping)
+            self._refresh_wake.clear()
+            await self._clock.sleep_until(self._clock.now() + REFRESH_EVERY, self._refresh_wake)
+            if self._stopping.is_set():
+                return
             try:
                 await self._channels.refresh()
                 await self._incidents.refresh()

@@ -302,3 +302,73 @@ class IncidentMessage(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     user: Mapped[str | None] = mapped_column(String(64), nullable=True)
     text: Mapped[str] = mapped_column(Text, default="")
+
+
+class RotaTeam(Base):
+    """A named support rota, bound to its team channel, with its weekly rhythm."""
+
+    __tablename__ = "rota_teams"
+    __table_args__ = (UniqueConstraint("workspace_id", "name", name="uq_rota_team_name"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(80))
+    channel_id: Mapped[str] = mapped_column(String(64))
+    tz: Mapped[str] = mapped_column(String(64), default="UTC")
+    start_rule: Mapped[str] = mapped_column(String(16), default="Wed 09:00")
+    pick_rule: Mapped[str] = mapped_column(String(16), default="Mon 17:00")
+    holidays: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    lead: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    group: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    api_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RotaMember(Base):
+    __tablename__ = "rota_members"
+    __table_args__ = (UniqueConstraint("team_id", "user", name="uq_rota_member"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("rota_teams.id", ondelete="CASCADE"))
+    user: Mapped[str] = mapped_column(String(64))
+    prod: Mapped[bool] = mapped_column(Boolean, default=False)
+    new: Mapped[bool] = mapped_column(Boolean, default=False)
+    observed: Mapped[bool] = mapped_column(Boolean, default=False)
+    days: Mapped[str] = mapped_column(String(40), default="Mon-Fri")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RotaLeave(Base):
+    __tablename__ = "rota_leave"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("rota_teams.id", ondelete="CASCADE"))
+    user: Mapped[str] = mapped_column(String(64))
+    first_day: Mapped[str] = mapped_column(String(10))  # ISO date, inclusive
+    last_day: Mapped[str] = mapped_column(String(10))  # ISO date, inclusive
+    reason: Mapped[str] = mapped_column(String(200), default="")
+
+
+class SupportWeek(Base):
+    """One support week: the pair, fallback and observer, and how they were chosen."""
+
+    __tablename__ = "support_weeks"
+    __table_args__ = (UniqueConstraint("team_id", "starts_at", name="uq_support_week"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("rota_teams.id", ondelete="CASCADE"))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    first: Mapped[str] = mapped_column(String(64))
+    second: Mapped[str] = mapped_column(String(64))
+    fallback: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    fallback_days: Mapped[list[str]] = mapped_column(JSON, default=list)
+    observer: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    status: Mapped[str] = mapped_column(
+        String(16), default="suggested"
+    )  # suggested|accepted|automatic
+    decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    handoff_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    handoff_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

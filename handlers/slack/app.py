@@ -24,7 +24,8 @@ from bot.content import Content
 from bot.core import Core
 from bot.errors import FirstlineError
 from bot.messages import ON_IT
-from handlers.grammar import parse_incident, parse_support
+from bot.rota import commands as rota_commands
+from handlers.grammar import parse_incident, parse_rota, parse_support
 from handlers.slack.blocks import render
 from handlers.slack.normalise import normalise_message, normalise_reaction
 
@@ -158,6 +159,41 @@ def build_bolt_app(
             return await core.incidents.run(parsed, command_context(command, context, admin=False))
 
         await answer(ack, run)
+
+    @app.command(settings.rota_command)
+    async def on_rota(
+        ack: Any, command: dict[str, Any], context: Any, client: AsyncWebClient
+    ) -> None:
+        async def run() -> Content:
+            parsed = parse_rota(str(command.get("text") or ""))
+            ctx = command_context(command, context, admin=False)
+            if parsed.verb in rota_commands.ADMIN_VERBS:
+                admin = await is_admin(client, workspace_id=ctx.workspace_id, user=ctx.user)
+                ctx = command_context(command, context, admin=admin)
+            return await rota_commands.run(core.rota, parsed, ctx)
+
+        await answer(ack, run)
+
+    @app.action(re.compile(r"^rota_"))
+    async def on_rota_button(
+        ack: Any, body: dict[str, Any], action: dict[str, Any], context: Any
+    ) -> None:
+        await ack()
+        user = str(body.get("user", {}).get("id") or "")
+        workspace_id = workspace_of(body, context)
+        reply_in = str(
+            (body.get("channel") or {}).get("id")
+            or (body.get("container") or {}).get("channel_id")
+            or ""
+        )
+        content = await core.rota.press(
+            action_id=str(action.get("action_id")),
+            value=str(action.get("value") or ""),
+            user=user,
+            workspace_id=workspace_id,
+        )
+        if reply_in and user:
+            await core.tell(workspace_id=workspace_id, channel=reply_in, user=user, content=content)
 
     @app.action(re.compile(r"^incident_"))
     async def on_incident_button(

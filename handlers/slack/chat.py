@@ -139,6 +139,12 @@ class SlackChat:
         await self._call("conversations.setTopic", {"channel": channel, "topic": topic[:250]})
         return Delivered(channel, "")
 
+    async def set_group_members(
+        self, *, workspace_id: str, group: str, users: list[str]
+    ) -> Delivered:
+        await self._call("usergroups.users.update", {"usergroup": group, "users": ",".join(users)})
+        return Delivered(group, "")
+
     async def upload(
         self,
         *,

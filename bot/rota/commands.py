@@ -1,0 +1,80 @@
+"""`/rota …` commands, parsed (see ``handlers.grammar.parse_rota``), and what they do."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from bot.commands import CommandContext
+from bot.content import Content
+from bot.errors import NotAllowedError, UsageError
+from bot.rota.service import Rota
+
+HELP = "\n".join(
+    [
+        "*Firstline: /rota*",
+        '• `/rota config [name=backend] [start="Wed 09:00"] [pick="Mon 17:00"] [tz=Europe/Berlin] '
+        "[holidays=DE] [lead=@x] [group=@support]`: start or change this channel's rota (admins)",
+        "• `/rota add @name [prod] [new]`, `/rota remove @name`, "
+        "`/rota set @name prod=yes|no days=Mon-Fri new=no`",
+        "• `/rota away @name 2026-12-01..2026-12-05 [reason]`: leave, respected by every pick",
+        "• `/rota who`: the current pair, fallback and observer; "
+        "`/rota show`: members, leave, weeks",
+        "Every Monday at the pick time Firstline suggests next week's pair (fewest support weeks "
+        "in the last twelve first) with Accept / Suggest another; the week starts Wednesday "
+        "09:00 with a handoff.",
+    ]
+)
+
+
+@dataclass(frozen=True)
+class RotaCommand:
+    verb: str
+    user: str | None = None
+    options: dict[str, str] = field(default_factory=dict)
+    flags: frozenset[str] = frozenset()
+    first: date | None = None
+    last: date | None = None
+    reason: str = ""
+
+
+ADMIN_VERBS = ("config", "add", "remove", "set")
+
+
+async def run(rota: Rota, command: RotaCommand, ctx: CommandContext) -> Content:
+    if command.verb == "help":
+        return Content(text=HELP)
+    if command.verb in ADMIN_VERBS and not ctx.is_admin:
+        raise NotAllowedError(
+            "Only workspace admins and owners (or people in FIRSTLINE_ADMINS) change the rota. "
+            "Anyone can use /rota who, /rota show and /rota away."
+        )
+    if command.verb == "config":
+        return await rota.configure(
+            workspace_id=ctx.workspace_id, channel_id=ctx.channel_id, options=command.options
+        )
+    if command.verb == "who":
+        who = await rota.who(workspace_id=ctx.workspace_id, channel_id=ctx.channel_id)
+        if not who["pair"]:
+            return Content(text="Nobody is on support yet: the first week starts after a pick.")
+        text = f"On support: <@{who['pair'][0]}> and <@{who['pair'][1]}>"
+        if who["fallback"]:
+            text += f", fallback <@{who['fallback']}>"
+        if who["observer"]:
+            text += f", observer <@{who['observer']}>"
+        return Content(text=text + f" (until {who['until'][:16].replace('T', ' ')} UTC).")
+    if command.verb == "show":
+        return await rota.show(ctx)
+    assert command.user is not None
+    if command.verb == "add":
+        return await rota.add(
+            ctx, command.user, prod="prod" in command.flags, new="new" in command.flags
+        )
+    if command.verb == "remove":
+        return await rota.remove(ctx, command.user)
+    if command.verb == "set":
+        return await rota.set(ctx, command.user, command.options)
+    if command.verb == "away":
+        assert command.first is not None and command.last is not None
+        return await rota.away(ctx, command.user, command.first, command.last, command.reason)
+    raise UsageError("I don't know that command. Type /rota help.")

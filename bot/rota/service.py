@@ -1,0 +1,763 @@
+"""The rota in motion: members and leave, the Monday pick, reminders, the week start.
+
+    await rota.configure(workspace_id="T1", channel_id="C1", options={"tz": "Europe/Berlin"})
+
+Recurring moments ("Mon 17:00" in the team's zone) become timer rows keyed by the local
+date-time of the occurrence, computed with APScheduler's ``CronTrigger``, so a restart or a
+second replica can neither skip nor repeat one, across daylight-saving changes too.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.changes import CHANNELS_CHANGED, ChangeFeed
+from bot.channel_settings import parse_user
+from bot.channels import Channels
+from bot.clock import Clock
+from bot.commands import CommandContext, summary
+from bot.content import Button, Content
+from bot.errors import UsageError
+from bot.hours import BusinessHours
+from bot.rota.pick import Candidate, Pick, suggest, week_days
+from bot.stats import compute_stats
+from storage import outbox, timers
+from storage.engine import Database
+from storage.models import RotaLeave, RotaMember, RotaTeam, SupportWeek, Timer, WatchedChannel
+
+ACCEPT = "rota_accept"
+ANOTHER = "rota_another"
+HANDOFF_DONE = "rota_handoff_done"
+_RULE = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun)\w*\s+(\d{1,2}):(\d{2})$", re.IGNORECASE)
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def parse_rule(text: str, *, name: str) -> str:
+    """ "Wed 09:00" in a canonical form; a UsageError names the option otherwise."""
+    match = _RULE.match(" ".join(text.split()))
+    if not match or int(match.group(2)) > 23 or int(match.group(3)) > 59:
+        raise UsageError(
+            f'{name}: "{text}" is not a weekday and time. Write e.g. {name}="Mon 17:00".'
+        )
+    day = match.group(1)[:3].capitalize()
+    return f"{day} {int(match.group(2)):02d}:{match.group(3)}"
+
+
+def next_occurrence(rule: str, tz: str, after: datetime) -> datetime:
+    """The first instant of ``rule`` ("Mon 17:00", local in ``tz``) strictly after ``after``."""
+    day, clock_time = rule.split()
+    hour, minute = (int(x) for x in clock_time.split(":"))
+    trigger = CronTrigger(day_of_week=day.lower(), hour=hour, minute=minute, timezone=ZoneInfo(tz))
+    fire = trigger.get_next_fire_time(None, after + timedelta(seconds=1))
+    assert fire is not None
+    return fire.astimezone(after.tzinfo)
+
+
+@dataclass(frozen=True)
+class TeamView:
+    id: int
+    workspace_id: str
+    name: str
+    channel_id: str
+    tz: str
+
+
+class Rota:
+    def __init__(
+        self, *, db: Database, clock: Clock, channels: Channels, changes: ChangeFeed
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self._channels = channels
+        self._changes = changes
+
+    # -- configuration --------------------------------------------------------------------
+
+    async def team_for(self, session: AsyncSession, workspace_id: str, channel_id: str) -> RotaTeam:
+        team = await session.scalar(
+            select(RotaTeam).where(
+                RotaTeam.workspace_id == workspace_id, RotaTeam.channel_id == channel_id
+            )
+        )
+        if team is None:
+            raise UsageError(
+                "This channel has no rota yet. Start one here with /rota config tz=Europe/Berlin "
+                "(then /rota add @name prod for each person)."
+            )
+        return team
+
+    async def configure(
+        self, *, workspace_id: str, channel_id: str, options: dict[str, str]
+    ) -> Content:
+        now = self._clock.now()
+        async with self._db.transaction() as session:
+            team = await session.scalar(
+                select(RotaTeam).where(
+                    RotaTeam.workspace_id == workspace_id, RotaTeam.channel_id == channel_id
+                )
+            )
+            created = team is None
+            if team is None:
+                team = RotaTeam(
+                    workspace_id=workspace_id,
+                    channel_id=channel_id,
+                    name=options.get("name") or channel_id,
+                    api_token=secrets.token_urlsafe(24),
+                    created_at=now,
+                    tz="UTC",
+                    start_rule="Wed 09:00",
+                    pick_rule="Mon 17:00",
+                )
+                session.add(team)
+            if "name" in options:
+                team.name = options["name"]
+            if "tz" in options or "holidays" in options:
+                hours = BusinessHours.parse(
+                    "always",
+                    tz=options.get("tz", team.tz),
+                    holidays=options.get("holidays", team.holidays or ""),
+                )
+                team.tz, team.holidays = hours.tz, hours.holidays_code
+            if "start" in options:
+                team.start_rule = parse_rule(options["start"], name="start")
+            if "pick" in options:
+                team.pick_rule = parse_rule(options["pick"], name="pick")
+            for key in ("lead", "group"):
+                if key in options:
+                    value = options[key]
+                    if key == "lead":
+                        user = parse_user(value)
+                        if user is None:
+                            raise UsageError(f'lead: "{value}" is not a person. Write lead=@name.')
+                        team.lead = user
+                    else:
+                        match = re.match(
+                            r"^<!subteam\^([A-Z0-9]+)(?:\|[^>]*)?>$|^(S[A-Z0-9]+)$", value
+                        )
+                        if not match:
+                            raise UsageError(
+                                f'group: "{value}" is not a user group. Write group=@support.'
+                            )
+                        team.group = match.group(1) or match.group(2)
+            await session.flush()
+            await timers.cancel(session, subject=f"rota:{team.id}", at=now, outcome="reconfigured")
+            await self._schedule(session, team, "pick", after=now)
+        self._changes.committed(session)
+        verb = "Started" if created else "Updated"
+        return Content(
+            text=f"{verb} the rota *{team.name}*: picks {team.pick_rule}, "
+            f"weeks start {team.start_rule} "
+            f"({team.tz}{', ' + team.holidays + ' holidays' if team.holidays else ''})"
+            + (f", lead <@{team.lead}>" if team.lead else "")
+            + (f", group <!subteam^{team.group}>" if team.group else "")
+            + ". Deploy scripts can ask GET /api/rota/"
+            + str(team.id)
+            + "/current with the team token."
+        )
+
+    async def add(self, ctx: CommandContext, user: str, *, prod: bool, new: bool) -> Content:
+        async with self._db.transaction() as session:
+            team = await self.team_for(session, ctx.workspace_id, ctx.channel_id)
+            member = await self._member(session, team, user)
+            if member is None:
+                session.add(
+                    RotaMember(
+                        team_id=team.id,
+                        user=user,
+                        prod=prod,
+                        new=new,
+                        observed=False,
+                        days="Mon-Fri",
+                        active=True,
+                        added_at=self._clock.now(),
+                    )
+                )
+            else:
+                member.active, member.prod, member.new = True, prod or member.prod, new
+        flags = ", production access" if prod else ""
+        flags += ", new: observes one week first" if new else ""
+        return Content(text=f"<@{user}> is on the rota{flags}.")
+
+    async def remove(self, ctx: CommandContext, user: str) -> Content:
+        async with self._db.transaction() as session:
+            team = await self.team_for(session, ctx.workspace_id, ctx.channel_id)
+            member = await self._member(session, team, user)
+            if member is None or not member.active:
+                raise UsageError(f"<@{user}> is not on this rota; /rota show lists who is.")
+            member.active = False
+        return Content(text=f"<@{user}> is off the rota (past weeks are kept).")
+
+    async def set(self, ctx: CommandContext, user: str, options: dict[str, str]) -> Content:
+        async with self._db.transaction() as session:
+            team = await self.team_for(session, ctx.workspace_id, ctx.channel_id)
+            member = await self._member(session, team, user)
+            if member is None or not member.active:
+                raise UsageError(
+                    f"<@{user}> is not on this rota. Add them first: /rota add <@{user}>"
+                )
+            if "prod" in options:
+                member.prod = _yes_no(options["prod"], name="prod")
+            if "new" in options:
+                member.new = _yes_no(options["new"], name="new")
+            if "days" in options:
+                _weekdays(options["days"])
+                member.days = options["days"]
+        return Content(text=f"Updated <@{user}>.")
+
+    async def away(
+        self, ctx: CommandContext, user: str, first: date, last: date, reason: str
+    ) -> Content:
+        if last < first:
+            raise UsageError(f"The range ends before it starts. Write it as {last}..{first}.")
+        async with self._db.transaction() as session:
+            team = await self.team_for(session, ctx.workspace_id, ctx.channel_id)
+            if await self._member(session, team, user) is None:
+                raise UsageError(f"<@{user}> is not on this rota; /rota add <@{user}> first.")
+            session.add(
+                RotaLeave(
+                    team_id=team.id,
+                    user=user,
+                    first_day=first.isoformat(),
+                    last_day=last.isoformat(),
+                    reason=reason,
+                )
+            )
+        return Content(
+            text=f"<@{user}> is away {first:%a %d %b} to {last:%a %d %b}; picks will respect it."
+        )
+
+    # -- reading --------------------------------------------------------------------------
+
+    async def who(
+        self, *, workspace_id: str, channel_id: str | None = None, team_id: int | None = None
+    ) -> dict[str, Any]:
+        now = self._clock.now()
+        async with self._db.reading() as session:
+            if team_id is not None:
+                team = await session.get(RotaTeam, team_id)
+                if team is None or team.workspace_id != workspace_id:
+                    raise UsageError("No such team.")
+            else:
+                assert channel_id is not None
+                team = await self.team_for(session, workspace_id, channel_id)
+            week = await session.scalar(
+                select(SupportWeek).where(
+                    SupportWeek.team_id == team.id,
+                    SupportWeek.starts_at <= now,
+                    SupportWeek.ends_at > now,
+                    SupportWeek.status != "suggested",
+                )
+            )
+        if week is None:
+            return {
+                "team": team.name,
+                "pair": [],
+                "fallback": None,
+                "observer": None,
+                "until": None,
+            }
+        return {
+            "team": team.name,
+            "pair": [week.first, week.second],
+            "fallback": week.fallback,
+            "fallback_days": week.fallback_days,
+            "observer": week.observer,
+            "since": week.starts_at.isoformat(),
+            "until": week.ends_at.isoformat(),
+            "status": week.status,
+        }
+
+    async def api_current(self, team_id: int, token: str) -> dict[str, Any] | None:
+        async with self._db.reading() as session:
+            team = await session.get(RotaTeam, team_id)
+        if team is None or not secrets.compare_digest(team.api_token, token):
+            return None
+        return await self.who(workspace_id=team.workspace_id, team_id=team_id)
+
+    async def show(self, ctx: CommandContext) -> Content:
+        async with self._db.reading() as session:
+            team = await self.team_for(session, ctx.workspace_id, ctx.channel_id)
+            members = list(
+                await session.scalars(
+                    select(RotaMember)
+                    .where(RotaMember.team_id == team.id, RotaMember.active.is_(True))
+                    .order_by(RotaMember.user)
+                )
+            )
+            weeks = list(
+                await session.scalars(
+                    select(SupportWeek)
+                    .where(SupportWeek.team_id == team.id)
+                    .order_by(SupportWeek.starts_at.desc())
+                    .limit(6)
+                )
+            )
+            leave = list(
+                await session.scalars(
+                    select(RotaLeave).where(
+                        RotaLeave.team_id == team.id,
+                        RotaLeave.last_day >= self._clock.now().date().isoformat(),
+                    )
+                )
+            )
+        zone = ZoneInfo(team.tz)
+        lines = [
+            f"*Rota {team.name}*: picks {team.pick_rule}, "
+            f"weeks start {team.start_rule} ({team.tz})",
+            "*Members*",
+        ]
+        lines += [
+            f"• <@{m.user}>"
+            + (" · prod" if m.prod else "")
+            + (" · new" if m.new and not m.observed else "")
+            + f" · {m.days}"
+            for m in members
+        ] or ["nobody yet: /rota add @name prod"]
+        if leave:
+            lines.append("*Away*")
+            lines += [
+                f"• <@{item.user}> {item.first_day}..{item.last_day} {item.reason}".rstrip()
+                for item in leave
+            ]
+        if weeks:
+            lines.append("*Weeks*")
+            for w in reversed(weeks):
+                extra = (f", fallback <@{w.fallback}>" if w.fallback else "") + (
+                    f", observer <@{w.observer}>" if w.observer else ""
+                )
+                lines.append(
+                    f"• {w.starts_at.astimezone(zone):%a %d %b}: <@{w.first}> <@{w.second}>"
+                    f"{extra} ({w.status})"
+                )
+        return Content(text="\n".join(lines))
+
+    # -- timers ---------------------------------------------------------------------------
+
+    async def fire_timer(self, session: AsyncSession, timer: Any, now: datetime) -> str:
+        team = await session.get(RotaTeam, int(timer.subject.partition(":")[2]))
+        if team is None:
+            return "no_team"
+        kind, _, ident = timer.step.partition("@")
+        if kind == "pick":
+            await self._schedule(session, team, "pick", after=now)
+            return await self._monday_pick(session, team, now)
+        week = await session.get(SupportWeek, int(ident.split("/")[0])) if ident else None
+        if week is None:
+            return "no_week"
+        if kind == "remind_pair":
+            if week.status != "suggested":
+                return "decided"
+            current = await self._current_week(session, team, now)
+            for user in (current.first, current.second) if current else ():
+                self._say(
+                    session,
+                    team,
+                    destination=user,
+                    op="dm",
+                    content=Content(
+                        text=f"⏰ Next week's support pair for <#{team.channel_id}> "
+                        "isn't accepted yet. You're on "
+                        "support now, so please make sure it's picked (Accept, or Suggest another)."
+                    ),
+                )
+            return "sent"
+        if kind == "remind_lead":
+            if week.status != "suggested":
+                return "decided"
+            lead = f"<@{team.lead}>" if team.lead else "Team"
+            self._say(
+                session,
+                team,
+                destination=team.channel_id,
+                op="post",
+                content=Content(
+                    text=f"{lead}: next week's support pair is still not accepted. It starts "
+                    f"{week.starts_at.astimezone(ZoneInfo(team.tz)):%a %H:%M}; "
+                    "if nobody decides, the suggestion becomes the pair."
+                ),
+            )
+            return "sent"
+        if kind == "start":
+            return await self._week_start(session, team, week, now)
+        if kind == "handoff_reminder":
+            if week.handoff_at is not None:
+                return "done"
+            self._say(
+                session,
+                team,
+                destination=team.channel_id,
+                op="post",
+                content=Content(
+                    text="⏰ The handoff for this support week isn't marked done yet "
+                    f"(<@{week.first}> <@{week.second}>)."
+                ),
+            )
+            return "sent"
+        return "unknown_step"
+
+    async def _monday_pick(self, session: AsyncSession, team: RotaTeam, now: datetime) -> str:
+        starts = next_occurrence(team.start_rule, team.tz, now)
+        ends = next_occurrence(team.start_rule, team.tz, starts)
+        existing = await session.scalar(
+            select(SupportWeek).where(
+                SupportWeek.team_id == team.id, SupportWeek.starts_at == starts
+            )
+        )
+        if existing is not None:
+            return "already_picked"
+        try:
+            pick = await self._suggest(session, team, starts, skip=())
+        except UsageError as error:
+            self._say(
+                session,
+                team,
+                destination=team.channel_id,
+                op="post",
+                content=Content(
+                    text="🗓 Time to pick next week's support pair, but I can't suggest one: "
+                    f"{error.message}"
+                ),
+            )
+            return "no_candidates"
+        week = SupportWeek(
+            team_id=team.id,
+            starts_at=starts,
+            ends_at=ends,
+            first=pick.first,
+            second=pick.second,
+            fallback=pick.fallback,
+            fallback_days=[d.isoformat() for d in pick.fallback_days],
+            observer=pick.observer,
+            status="suggested",
+        )
+        session.add(week)
+        await session.flush()
+        self._say(
+            session,
+            team,
+            destination=team.channel_id,
+            op="post",
+            content=self._pick_message(team, week),
+            key=f"rota:{team.id}:pick:{week.id}",
+        )
+        for step, rule in (("remind_pair", "Tue 12:00"), ("remind_lead", "Tue 17:00")):
+            due = next_occurrence(rule, team.tz, now)
+            if due < starts:
+                await timers.schedule(
+                    session,
+                    workspace_id=team.workspace_id,
+                    subject=f"rota:{team.id}",
+                    step=f"{step}@{week.id}",
+                    due_at=due,
+                )
+        await timers.schedule(
+            session,
+            workspace_id=team.workspace_id,
+            subject=f"rota:{team.id}",
+            step=f"start@{week.id}",
+            due_at=starts,
+        )
+        return "sent"
+
+    async def press(self, *, action_id: str, value: str, user: str, workspace_id: str) -> Content:
+        if not value.isdigit():
+            return Content(text="This button has nothing attached.")
+        now = self._clock.now()
+        async with self._db.transaction() as session:
+            week = await session.get(SupportWeek, int(value), with_for_update=True)
+            team = await session.get(RotaTeam, week.team_id) if week else None
+            if week is None or team is None or team.workspace_id != workspace_id:
+                return Content(text="That support week no longer exists.")
+            if action_id == HANDOFF_DONE:
+                if week.handoff_at is not None:
+                    return Content(text=f"<@{week.handoff_by}> already marked the handoff done.")
+                week.handoff_by, week.handoff_at = user, now
+                self._say(
+                    session,
+                    team,
+                    destination=team.channel_id,
+                    op="post",
+                    content=Content(text=f"🤝 Handoff done, confirmed by <@{user}>."),
+                )
+                reply = Content(text="Thanks: handoff recorded.")
+            elif week.status != "suggested" or week.starts_at <= now:
+                reply = Content(text="This week is already decided.")
+            elif action_id == ACCEPT:
+                week.status, week.decided_by, week.decided_at = "accepted", user, now
+                reply = Content(text="Accepted.")
+            else:
+                try:
+                    pick = await self._suggest(
+                        session, team, week.starts_at, skip=[frozenset((week.first, week.second))]
+                    )
+                except UsageError as error:
+                    return Content(text=f"There is no other pair that works: {error.message}")
+                week.first, week.second, week.fallback = pick.first, pick.second, pick.fallback
+                week.fallback_days = [d.isoformat() for d in pick.fallback_days]
+                reply = Content(text=f"Suggested <@{pick.first}> and <@{pick.second}> instead.")
+            if action_id != HANDOFF_DONE:
+                self._say(
+                    session,
+                    team,
+                    destination=team.channel_id,
+                    op="update",
+                    content=self._pick_message(team, week),
+                    ref_key=f"rota:{team.id}:pick:{week.id}",
+                )
+        self._changes.committed(session)
+        return reply
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _pick_message(self, team: RotaTeam, week: SupportWeek) -> Content:
+        zone = ZoneInfo(team.tz)
+        when = f"{week.starts_at.astimezone(zone):%a %d %b %H:%M}"
+        text = (
+            f"🗓 Next support week (from {when}): <@{week.first}> and <@{week.second}>"
+            + (
+                f", fallback <@{week.fallback}> on {', '.join(week.fallback_days)}"
+                if week.fallback
+                else ""
+            )
+            + (f", observer <@{week.observer}>" if week.observer else "")
+            + "."
+        )
+        if week.status == "accepted":
+            return Content(text=f"{text}\n✅ Accepted by <@{week.decided_by}>.")
+        if week.status == "automatic":
+            return Content(
+                text=f"{text}\nNobody accepted by the week start, "
+                "so the suggestion became the pair."
+            )
+        return Content(
+            text=f"{text}\nSuggested fairly (fewest weeks in the last twelve first). "
+            "The current pair makes sure this is decided.",
+            buttons=(
+                Button("Accept", ACCEPT, str(week.id), "primary"),
+                Button("Suggest another", ANOTHER, str(week.id)),
+            ),
+        )
+
+    async def _week_start(
+        self, session: AsyncSession, team: RotaTeam, week: SupportWeek, now: datetime
+    ) -> str:
+        automatic = week.status == "suggested"
+        if automatic:
+            week.status, week.decided_at = "automatic", now
+            self._say(
+                session,
+                team,
+                destination=team.channel_id,
+                op="update",
+                content=self._pick_message(team, week),
+                ref_key=f"rota:{team.id}:pick:{week.id}",
+            )
+        if week.observer:
+            member = await self._member(session, team, week.observer)
+            if member is not None:
+                member.observed = True
+        pair = [week.first, week.second]
+        zone = ZoneInfo(team.tz)
+        until = week.ends_at.astimezone(zone) - timedelta(days=1)  # the last day on support
+        if team.group:
+            self._say(
+                session,
+                team,
+                destination=team.channel_id,
+                op="group",
+                payload={"group": team.group, "users": pair},
+            )
+        self._say(
+            session,
+            team,
+            destination=team.channel_id,
+            op="topic",
+            payload={"topic": f"On support: <@{pair[0]}>, <@{pair[1]}> until {until:%a %-d %b}"},
+        )
+        watch_row = await session.scalar(
+            select(WatchedChannel).where(
+                WatchedChannel.workspace_id == team.workspace_id,
+                WatchedChannel.channel_id == team.channel_id,
+            )
+        )
+        if watch_row is not None and watch_row.active:
+            watch_row.responders = pair + ([week.fallback] if week.fallback else [])
+        previous = await session.scalar(
+            select(SupportWeek)
+            .where(
+                SupportWeek.team_id == team.id,
+                SupportWeek.starts_at < week.starts_at,
+                SupportWeek.status != "suggested",
+            )
+            .order_by(SupportWeek.starts_at.desc())
+            .limit(1)
+        )
+        figures = "No previous week to sum up."
+        outgoing: list[str] = []
+        if previous is not None:
+            outgoing = [previous.first, previous.second]
+            report = await compute_stats(
+                self._db,
+                now=now,
+                workspace_id=team.workspace_id,
+                channel_id=team.channel_id,
+                since=previous.starts_at,
+                until=week.starts_at,
+            )
+            figures = summary(report.total)
+        checklist = (
+            "*Handoff*\n• Outgoing: what happened this week\n"
+            "• Incoming: what the feature team releases this week\n"
+            "• Grant production access to the incoming pair\n• Revoke it from the outgoing pair"
+        )
+        note = " (nobody accepted in time, so the suggestion became the pair)" if automatic else ""
+        content = Content(
+            text=f"🔄 New support week: <@{pair[0]}> and <@{pair[1]}>{note}."
+            + (f" Handing over from <@{outgoing[0]}> and <@{outgoing[1]}>." if outgoing else "")
+            + f"\n*Last week*\n{figures}\n{checklist}",
+            buttons=(Button("Handoff done", HANDOFF_DONE, str(week.id), "primary"),),
+        )
+        self._say(session, team, destination=team.channel_id, op="post", content=content)
+        for user in dict.fromkeys(pair + outgoing):
+            self._say(session, team, destination=user, op="dm", content=Content(text=content.text))
+        reminder = week.starts_at.astimezone(zone).replace(hour=11, minute=0)
+        if reminder > now:
+            await timers.schedule(
+                session,
+                workspace_id=team.workspace_id,
+                subject=f"rota:{team.id}",
+                step=f"handoff_reminder@{week.id}",
+                due_at=reminder,
+            )
+        session.info[CHANNELS_CHANGED] = True
+        return "sent"
+
+    async def _suggest(
+        self, session: AsyncSession, team: RotaTeam, starts: datetime, *, skip: Any
+    ) -> Pick:
+        members = list(
+            await session.scalars(
+                select(RotaMember).where(RotaMember.team_id == team.id, RotaMember.active.is_(True))
+            )
+        )
+        leave = list(await session.scalars(select(RotaLeave).where(RotaLeave.team_id == team.id)))
+        weeks = list(
+            await session.scalars(
+                select(SupportWeek).where(
+                    SupportWeek.team_id == team.id, SupportWeek.status != "suggested"
+                )
+            )
+        )
+        zone = ZoneInfo(team.tz)
+        start_day = starts.astimezone(zone).date()
+        hours = BusinessHours.from_stored("always", team.tz, team.holidays)
+        days = week_days(start_day, is_holiday=hours.is_holiday)
+        history: dict[str, list[date]] = {}
+        for w in weeks:
+            for u in (w.first, w.second):
+                history.setdefault(u, []).append(w.starts_at.astimezone(zone).date())
+        candidates = [
+            Candidate(
+                m.user,
+                m.prod,
+                m.new,
+                m.observed,
+                _weekdays(m.days),
+                tuple(
+                    (date.fromisoformat(item.first_day), date.fromisoformat(item.last_day))
+                    for item in leave
+                    if item.user == m.user
+                ),
+            )
+            for m in members
+        ]
+        return suggest(candidates, days=days, history=history, week_start=start_day, skip=skip)
+
+    async def _current_week(
+        self, session: AsyncSession, team: RotaTeam, now: datetime
+    ) -> SupportWeek | None:
+        return await session.scalar(
+            select(SupportWeek).where(
+                SupportWeek.team_id == team.id,
+                SupportWeek.starts_at <= now,
+                SupportWeek.ends_at > now,
+            )
+        )
+
+    async def _schedule(
+        self, session: AsyncSession, team: RotaTeam, kind: str, *, after: datetime
+    ) -> None:
+        due = next_occurrence(team.pick_rule, team.tz, after)
+        local = due.astimezone(ZoneInfo(team.tz)).strftime("%Y-%m-%dT%H:%M")
+        existing = await session.scalar(
+            select(Timer).where(Timer.subject == f"rota:{team.id}", Timer.step == f"{kind}@{local}")
+        )
+        if existing is None:
+            await timers.schedule(
+                session,
+                workspace_id=team.workspace_id,
+                subject=f"rota:{team.id}",
+                step=f"{kind}@{local}",
+                due_at=due,
+            )
+
+    async def _member(self, session: AsyncSession, team: RotaTeam, user: str) -> RotaMember | None:
+        return await session.scalar(
+            select(RotaMember).where(RotaMember.team_id == team.id, RotaMember.user == user)
+        )
+
+    def _say(
+        self,
+        session: AsyncSession,
+        team: RotaTeam,
+        *,
+        destination: str,
+        op: str,
+        content: Content | None = None,
+        payload: dict[str, Any] | None = None,
+        key: str | None = None,
+        ref_key: str | None = None,
+    ) -> None:
+        body = {**(content.to_payload() if content else {}), **(payload or {})}
+        outbox.enqueue(
+            session,
+            workspace_id=team.workspace_id,
+            destination=destination,
+            op=op,
+            payload=body,
+            at=self._clock.now(),
+            key=key,
+            ref_key=ref_key,
+        )
+
+
+def _yes_no(value: str, *, name: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("yes", "y", "true", "1", "on"):
+        return True
+    if lowered in ("no", "n", "false", "0", "off"):
+        return False
+    raise UsageError(f'{name}: "{value}" is not yes or no. Write {name}=yes or {name}=no.')
+
+
+def _weekdays(spec: str) -> frozenset[int]:
+    result: set[int] = set()
+    for part in spec.lower().replace(" ", "").split(","):
+        first, _, last = part.partition("-")
+        if first[:3] not in _DAYS or (last and last[:3] not in _DAYS):
+            raise UsageError(
+                f'days: "{spec}" is not a list of weekdays. Write days=Mon-Fri or days=Mon,Tue,Thu.'
+            )
+        a = _DAYS.index(first[:3])
+        b = _DAYS.index(last[:3]) if last else a
+        result.update(range(a, b + 1) if a <= b else [*range(a, 7), *range(0, b + 1)])
+    return frozenset(result)

@@ -1,0 +1,138 @@
+"""The rota through the endpoint on the fake clock: Monday pick, reminders, week start."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import aiohttp
+from sqlalchemy import select
+
+from bot.rota import service as rota
+from storage.models import RotaTeam
+from tests.e2e.test_incidents import buttons
+from tests.harness import ANNA, BEN, LEAD, OPS, SUPPORT, SlackWorld
+
+CAROL, DAN = "UCAROL", "UDAN"
+
+
+async def rota_cmd(world: SlackWorld, text: str, user: str = "UADMIN") -> str:
+    return await world.command(text, user=user, channel=SUPPORT, name="/rota")
+
+
+async def set_up(world: SlackWorld) -> None:
+    world.slack.add_user(CAROL, name="carol")
+    world.slack.add_user(DAN, name="dan")
+    reply = await rota_cmd(
+        world, f"config tz=Europe/Berlin holidays=DE lead=<@{LEAD}> group=<!subteam^S0SUP|support>"
+    )
+    assert "Started the rota" in reply and "picks Mon 17:00" in reply
+    await world.command("watch requests target=5m responders=team")
+    assert "production access" in await rota_cmd(world, f"add <@{ANNA}> prod")
+    await rota_cmd(world, f"add <@{BEN}>")
+    await rota_cmd(world, f"add <@{CAROL}|carol> prod")
+    assert "observes one week first" in await rota_cmd(world, f"add <@{DAN}> new")
+
+
+def channel_posts(world: SlackWorld) -> list:
+    return [c for c in world.sent("chat.postMessage") if c.args["channel"] == SUPPORT]
+
+
+async def test_a_fortnight_of_picks_and_handoffs(world: SlackWorld) -> None:
+    await set_up(world)
+    # Monday 23 Nov, 15:00 Berlin. The pick is at 17:00 Berlin = 16:00 UTC.
+    await world.advance(minutes=119)
+    assert channel_posts(world) == []
+    await world.advance(minutes=1)
+    [pick] = channel_posts(world)
+    assert (
+        f"<@{ANNA}> and <@{BEN}>" in pick.args["text"] and f"observer <@{DAN}>" in pick.args["text"]
+    )
+    another = next(b for b in buttons(pick) if b["text"]["text"] == "Suggest another")
+    await world.press(another["action_id"], another["value"], user=ANNA, channel=SUPPORT)
+    edited = world.sent("chat.update")[-1]
+    assert f"<@{ANNA}> and <@{CAROL}>" in edited.args["text"]
+    # Tuesday 17:00 Berlin: nobody accepted, so the lead hears of it.
+    world.clock.set(datetime(2026, 11, 24, 15, 59, tzinfo=UTC))
+    await world.settle()
+    assert len(channel_posts(world)) == 1
+    await world.advance(minutes=1)
+    assert f"<@{LEAD}>" in channel_posts(world)[-1].args["text"]
+    # Wednesday 09:00 Berlin = 08:00 UTC: the suggestion becomes the pair.
+    world.clock.set(datetime(2026, 11, 25, 8, 0, tzinfo=UTC))
+    await world.settle()
+    start = channel_posts(world)[-1]
+    assert "suggestion became the pair" in start.args["text"]
+    [group] = world.sent("usergroups.users.update")
+    assert group.args == {"usergroup": "S0SUP", "users": f"{ANNA},{CAROL}"}
+    assert world.slack.topic(SUPPORT) == f"On support: <@{ANNA}>, <@{CAROL}> until Tue 1 Dec"
+    assert "Handoff done" in str(buttons(start))
+    assert (
+        "*Handoff*" in start.args["text"]
+        and "Revoke it from the outgoing pair" in start.args["text"]
+    )
+    # responders=team now means the pair: they get the nudge.
+    await world.post(OPS, "Scanner app down in Hamburg")
+    await world.advance(minutes=3)
+    nudged = {
+        c.args["channel"] for c in world.sent("chat.postMessage") if "waited" in c.args["text"]
+    }
+    assert nudged == {ANNA, CAROL}
+    who = await rota_cmd(world, "who", user=OPS)
+    assert f"<@{ANNA}> and <@{CAROL}>" in who and f"observer <@{DAN}>" in who
+    # Deploy scripts ask the API with the team token.
+    async with world.core.db.reading() as session:
+        team = await session.scalar(select(RotaTeam))
+    assert team is not None
+    async with aiohttp.ClientSession() as http:
+        url = f"{world.base_url}/api/rota/{team.id}/current"
+        async with http.get(url, headers={"Authorization": f"Bearer {team.api_token}"}) as r:
+            assert r.status == 200 and (await r.json())["pair"] == [ANNA, CAROL]
+        async with http.get(url, headers={"Authorization": "Bearer wrong"}) as r:
+            assert r.status == 401
+    handoff = next(b for b in buttons(start) if b["text"]["text"] == "Handoff done")
+    await world.press(handoff["action_id"], handoff["value"], user=CAROL, channel=SUPPORT)
+    assert "Handoff done, confirmed by <@UCAROL>" in channel_posts(world)[-1].args["text"]
+    # Next Monday: Anna and Carol have a week each; Dan has observed, Ben has none.
+    world.clock.set(datetime(2026, 11, 30, 16, 0, tzinfo=UTC))
+    await world.settle()
+    pick = channel_posts(world)[-1]
+    assert f"<@{BEN}> and <@{ANNA}>" in pick.args["text"]  # Ben and Dan lack production access
+    accept = next(b for b in buttons(pick) if b["text"]["text"] == "Accept")
+    await world.press(accept["action_id"], accept["value"], user=BEN, channel=SUPPORT)
+    assert "Accepted by <@UBEN>" in world.sent("chat.update")[-1].args["text"]
+
+
+async def test_rota_bad_input(world: SlackWorld) -> None:
+    assert "no rota yet" in await rota_cmd(world, f"add <@{ANNA}> prod")
+    await set_up(world)
+    assert "Only workspace admins" in await rota_cmd(world, f"add <@{BEN}>", user=OPS)
+    assert "not a date range" in await rota_cmd(world, f"away <@{ANNA}> next-week", user=OPS)
+    assert "ends before it starts" in await rota_cmd(
+        world, f"away <@{ANNA}> 2026-12-05..2026-12-01"
+    )
+    assert "not on this rota" in await rota_cmd(world, "away <@UNOBODY> 2026-12-01")
+    assert "not yes or no" in await rota_cmd(world, f"set <@{ANNA}> prod=maybe")
+    assert "is not a weekday and time" in await rota_cmd(world, "config start=Someday")
+    assert "away Tue 01 Dec" in await rota_cmd(
+        world, f"away <@{ANNA}> 2026-12-01..2026-12-04 dentist", user=ANNA
+    )
+
+
+def test_occurrences_follow_local_time_across_dst() -> None:
+    # Berlin leaves summer time on 25 Oct 2026; Toronto on 1 Nov 2026.
+    berlin = [
+        rota.next_occurrence("Mon 17:00", "Europe/Berlin", datetime(2026, 10, d, tzinfo=UTC))
+        for d in (19, 20)
+    ]
+    assert [t.isoformat() for t in berlin] == [
+        "2026-10-19T15:00:00+00:00",
+        "2026-10-26T16:00:00+00:00",
+    ]
+    toronto = [
+        rota.next_occurrence("Wed 09:00", "America/Toronto", datetime(2026, 10, d, tzinfo=UTC))
+        for d in (27, 29)
+    ]
+    assert [t.isoformat() for t in toronto] == [
+        "2026-10-28T13:00:00+00:00",
+        "2026-11-04T14:00:00+00:00",
+    ]
