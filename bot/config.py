@@ -26,6 +26,7 @@ class Settings:
     support_command: str = "/support"
     incident_command: str = "/incident"
     rota_command: str = "/rota"
+    public_url: str = ""
     log_level: str = "INFO"
 
     @classmethod
@@ -53,6 +54,7 @@ class Settings:
             support_command=command,
             incident_command=env.get("FIRSTLINE_INCIDENT_COMMAND", "/incident"),
             rota_command=env.get("FIRSTLINE_ROTA_COMMAND", "/rota"),
+            public_url=env.get("FIRSTLINE_PUBLIC_URL", ""),
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
         )
 

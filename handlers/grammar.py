@@ -255,8 +255,26 @@ def parse_rota(text: str) -> RotaCommand:
     if not tokens or tokens[0].lower() in ("help", "-h", "--help", "?"):
         return RotaCommand("help")
     verb, args = tokens[0].lower(), tokens[1:]
-    if verb in ("who", "show"):
+    if verb in ("who", "show", "history", "calendar"):
+        _no_args(verb, args)
         return RotaCommand(verb)
+    if verb == "plan":
+        if len(args) > 1 or (args and not (args[0].isdigit() and 1 <= int(args[0]) <= 26)):
+            raise UsageError("Write /rota plan 12 (between 1 and 26 weeks).")
+        return RotaCommand("plan", options={"weeks": args[0] if args else "12"})
+    if verb == "choose":
+        users = [parse_user(t) for t in args if not t.lower().startswith("fallback=")]
+        fallback = [
+            parse_user(t.split("=", 1)[1]) for t in args if t.lower().startswith("fallback=")
+        ]
+        if len(users) != 2 or None in users or None in fallback:
+            raise UsageError(
+                "Name two people, and optionally a fallback: /rota choose @a @b fallback=@c"
+            )
+        options = {"pair": ",".join(u for u in users if u)}
+        if fallback and fallback[0]:
+            options["fallback"] = fallback[0]
+        return RotaCommand("choose", options=options)
     if verb == "config":
         merged: list[str] = []
         for token in args:  # start=Wed 09:00 arrives as two tokens when not quoted

@@ -90,6 +90,7 @@ def build_server(settings: Settings, options: ServerOptions | None = None) -> we
         chat = SlackChat(client=client, base_url=links.url)
         deliverer = Deliverer(db=core.db, clock=clock, chats={"slack": chat}, metrics=core.metrics)
         deliverer.on_delivered("inc:", core.incidents.channel_created)
+        core.rota.public_url = settings.public_url or f"http://localhost:{settings.port}"
         runner = Runner(core=core, deliverer=deliverer)
         bolt = build_bolt_app(core=core, settings=settings, client=client, links=links)
         app[CORE], app[RUNNER], app[BOLT] = core, runner, bolt
@@ -166,7 +167,16 @@ def build_server(settings: Settings, options: ServerOptions | None = None) -> we
             return web.json_response({"error": "unknown team or wrong token"}, status=401)
         return web.json_response(answer)
 
+    async def rota_calendar(request: web.Request) -> web.Response:
+        team = request.match_info["team"]
+        token = request.query.get("token", "")
+        body = await app[CORE].rota.calendar(int(team), token) if team.isdigit() and token else None
+        if body is None:
+            return web.Response(status=401, text="unknown team or wrong token\n")
+        return web.Response(body=body, content_type="text/calendar", charset="utf-8")
+
     app.router.add_get("/api/rota/{team}/current", rota_current)
+    app.router.add_get("/rota/{team}.ics", rota_calendar)
     app.router.add_post("/slack/events", slack_events)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)

@@ -38,7 +38,7 @@ class RotaCommand:
     reason: str = ""
 
 
-ADMIN_VERBS = ("config", "add", "remove", "set")
+ADMIN_VERBS = ("config", "add", "remove", "set", "choose")
 
 
 async def run(rota: Rota, command: RotaCommand, ctx: CommandContext) -> Content:
@@ -65,6 +65,15 @@ async def run(rota: Rota, command: RotaCommand, ctx: CommandContext) -> Content:
         return Content(text=text + f" (until {who['until'][:16].replace('T', ' ')} UTC).")
     if command.verb == "show":
         return await rota.show(ctx)
+    if command.verb == "plan":
+        return await rota.plan(ctx, int(command.options.get("weeks", "12")))
+    if command.verb == "history":
+        return await rota.history_of(ctx)
+    if command.verb == "choose":
+        pair = [u for u in command.options.get("pair", "").split(",") if u]
+        return await rota.choose(ctx, pair, command.options.get("fallback") or None)
+    if command.verb == "calendar":
+        return await rota.send_calendar_link(ctx)
     assert command.user is not None
     if command.verb == "add":
         return await rota.add(

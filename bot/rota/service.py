@@ -28,7 +28,7 @@ from bot.commands import CommandContext, summary
 from bot.content import Button, Content
 from bot.errors import UsageError
 from bot.hours import BusinessHours
-from bot.rota.pick import Candidate, Pick, suggest, week_days
+from bot.rota.pick import Candidate, Pick, problems, suggest, week_days
 from bot.stats import compute_stats
 from storage import outbox, timers
 from storage.engine import Database
@@ -79,6 +79,7 @@ class Rota:
         self._clock = clock
         self._channels = channels
         self._changes = changes
+        self.public_url = "http://localhost:3000"  # set from FIRSTLINE_PUBLIC_URL by the server
 
     # -- configuration --------------------------------------------------------------------
 
@@ -339,6 +340,166 @@ class Rota:
                     f"{extra} ({w.status})"
                 )
         return Content(text="\n".join(lines))
+
+    async def choose(self, ctx: CommandContext, pair: list[str], fallback: str | None) -> Content:
+        """Decide the next week's pair by hand; a choice that breaks a rule is refused."""
+        now = self._clock.now()
+        async with self._db.transaction() as session:
+            team = await self.team_for(session, ctx.workspace_id, ctx.channel_id)
+            week = await session.scalar(
+                select(SupportWeek)
+                .where(SupportWeek.team_id == team.id, SupportWeek.starts_at > now)
+                .order_by(SupportWeek.starts_at)
+                .limit(1)
+                .with_for_update()
+            )
+            if week is None:
+                raise UsageError(
+                    "There is no upcoming week to choose for yet: the Monday pick creates it."
+                )
+            candidates = {c.user: c for c in await self._candidates(session, team)}
+            days = self._days(team, week.starts_at)
+            pick = Pick(pair[0], pair[1], fallback)
+            found = problems(pick, candidates, days=days)
+            if found:
+                raise UsageError("That pair breaks the rota's rules:\n• " + "\n• ".join(found))
+            gaps = [
+                d.isoformat()
+                for d in days
+                if not (candidates[pair[0]].available(d) and candidates[pair[1]].available(d))
+            ]
+            week.first, week.second, week.fallback = pair[0], pair[1], fallback
+            week.fallback_days = gaps if fallback else []
+            week.status, week.decided_by, week.decided_at = "accepted", ctx.user, now
+            self._say(
+                session,
+                team,
+                destination=team.channel_id,
+                op="update",
+                content=self._pick_message(team, week),
+                ref_key=f"rota:{team.id}:pick:{week.id}",
+            )
+        self._changes.committed(session)
+        return Content(text=f"Chosen: <@{pair[0]}> and <@{pair[1]}>.")
+
+    async def plan(self, ctx: CommandContext, weeks: int) -> Content:
+        """Propose ``weeks`` weeks ahead, each pick counting towards the next one's fairness."""
+        now = self._clock.now()
+        async with self._db.reading() as session:
+            team = await self.team_for(session, ctx.workspace_id, ctx.channel_id)
+            candidates = await self._candidates(session, team)
+            history = await self._history(session, team)
+            last = await session.scalar(
+                select(SupportWeek.starts_at)
+                .where(SupportWeek.team_id == team.id)
+                .order_by(SupportWeek.starts_at.desc())
+                .limit(1)
+            )
+        zone = ZoneInfo(team.tz)
+        start = next_occurrence(team.start_rule, team.tz, max(now, last or now))
+        lines = [
+            f"*Proposed rota for the next {weeks} weeks* "
+            "(nothing is decided until each Monday pick)"
+        ]
+        for _ in range(weeks):
+            local = start.astimezone(zone).date()
+            try:
+                pick = suggest(
+                    candidates, days=self._days(team, start), history=history, week_start=local
+                )
+            except UsageError as error:
+                lines.append(f"• {local:%a %d %b}: {error.message}")
+            else:
+                extra = f", fallback <@{pick.fallback}>" if pick.fallback else ""
+                lines.append(f"• {local:%a %d %b}: <@{pick.first}> and <@{pick.second}>{extra}")
+                for user in (pick.first, pick.second):
+                    history.setdefault(user, []).append(local)
+            start = next_occurrence(team.start_rule, team.tz, start)
+        return Content(text="\n".join(lines))
+
+    async def history_of(self, ctx: CommandContext) -> Content:
+        async with self._db.reading() as session:
+            team = await self.team_for(session, ctx.workspace_id, ctx.channel_id)
+            weeks = list(
+                await session.scalars(
+                    select(SupportWeek)
+                    .where(SupportWeek.team_id == team.id)
+                    .order_by(SupportWeek.starts_at.desc())
+                    .limit(12)
+                )
+            )
+        if not weeks:
+            return Content(text="No support weeks yet.")
+        zone = ZoneInfo(team.tz)
+        lines = ["*Support weeks* (latest first)"]
+        for w in weeks:
+            how = {
+                "accepted": f"accepted by <@{w.decided_by}>",
+                "automatic": "suggestion, nobody accepted",
+            }
+            handoff = f", handoff by <@{w.handoff_by}>" if w.handoff_by else ""
+            lines.append(
+                f"• {w.starts_at.astimezone(zone):%a %d %b}: <@{w.first}> <@{w.second}> "
+                f"({how.get(w.status, 'suggested')}{handoff})"
+            )
+        return Content(text="\n".join(lines))
+
+    async def send_calendar_link(self, ctx: CommandContext) -> Content:
+        async with self._db.transaction() as session:
+            team = await self.team_for(session, ctx.workspace_id, ctx.channel_id)
+            link = f"{self.public_url.rstrip('/')}/rota/{team.id}.ics?token={team.api_token}"
+            self._say(
+                session,
+                team,
+                destination=ctx.user,
+                op="dm",
+                content=Content(
+                    text=f"🗓 The *{team.name}* support rota as a calendar "
+                    "(subscribe by URL in Google "
+                    f"Calendar or Outlook; keep it private, it carries the team's token): {link}\n"
+                    f"Deploy scripts: GET {self.public_url.rstrip('/')}/api/rota/{team.id}/current "
+                    "with Authorization: Bearer <the same token>."
+                ),
+            )
+        self._changes.committed(session)
+        return Content(text="Sent you the calendar link in a DM.")
+
+    async def calendar(self, team_id: int, token: str) -> bytes | None:
+        """The team's weeks as iCalendar (the ``icalendar`` package), or None for a bad token."""
+        from icalendar import Calendar, Event
+
+        async with self._db.reading() as session:
+            team = await session.get(RotaTeam, team_id)
+            if team is None or not secrets.compare_digest(team.api_token, token):
+                return None
+            weeks = list(
+                await session.scalars(
+                    select(SupportWeek)
+                    .where(SupportWeek.team_id == team.id)
+                    .order_by(SupportWeek.starts_at)
+                )
+            )
+        zone = ZoneInfo(team.tz)
+        cal = Calendar()
+        cal.add("prodid", "-//Firstline//support rota//EN")
+        cal.add("version", "2.0")
+        cal.add("x-wr-calname", f"Support rota: {team.name}")
+        for w in weeks:
+            event = Event()
+            event.add("uid", f"firstline-week-{w.id}@{team.workspace_id}")
+            event.add("summary", f"Support: {w.first} & {w.second}")
+            event.add("dtstart", w.starts_at.astimezone(zone))
+            event.add("dtend", w.ends_at.astimezone(zone))
+            event.add("dtstamp", w.decided_at or w.starts_at)
+            details = [f"Pair: {w.first}, {w.second}", f"Status: {w.status}"]
+            if w.fallback:
+                details.append(f"Fallback: {w.fallback} ({', '.join(w.fallback_days)})")
+            if w.observer:
+                details.append(f"Observer: {w.observer}")
+            event.add("description", "\n".join(details))
+            cal.add_component(event)
+        cal.add_missing_timezones()
+        return bytes(cal.to_ical())
 
     # -- timers ---------------------------------------------------------------------------
 
@@ -644,28 +805,24 @@ class Rota:
     async def _suggest(
         self, session: AsyncSession, team: RotaTeam, starts: datetime, *, skip: Any
     ) -> Pick:
-        members = list(
-            await session.scalars(
-                select(RotaMember).where(RotaMember.team_id == team.id, RotaMember.active.is_(True))
-            )
+        return suggest(
+            await self._candidates(session, team),
+            days=self._days(team, starts),
+            history=await self._history(session, team),
+            week_start=starts.astimezone(ZoneInfo(team.tz)).date(),
+            skip=skip,
+        )
+
+    def _days(self, team: RotaTeam, starts: datetime) -> list[date]:
+        hours = BusinessHours.from_stored("always", team.tz, team.holidays)
+        return week_days(starts.astimezone(ZoneInfo(team.tz)).date(), is_holiday=hours.is_holiday)
+
+    async def _candidates(self, session: AsyncSession, team: RotaTeam) -> list[Candidate]:
+        members = await session.scalars(
+            select(RotaMember).where(RotaMember.team_id == team.id, RotaMember.active.is_(True))
         )
         leave = list(await session.scalars(select(RotaLeave).where(RotaLeave.team_id == team.id)))
-        weeks = list(
-            await session.scalars(
-                select(SupportWeek).where(
-                    SupportWeek.team_id == team.id, SupportWeek.status != "suggested"
-                )
-            )
-        )
-        zone = ZoneInfo(team.tz)
-        start_day = starts.astimezone(zone).date()
-        hours = BusinessHours.from_stored("always", team.tz, team.holidays)
-        days = week_days(start_day, is_holiday=hours.is_holiday)
-        history: dict[str, list[date]] = {}
-        for w in weeks:
-            for u in (w.first, w.second):
-                history.setdefault(u, []).append(w.starts_at.astimezone(zone).date())
-        candidates = [
+        return [
             Candidate(
                 m.user,
                 m.prod,
@@ -680,7 +837,19 @@ class Rota:
             )
             for m in members
         ]
-        return suggest(candidates, days=days, history=history, week_start=start_day, skip=skip)
+
+    async def _history(self, session: AsyncSession, team: RotaTeam) -> dict[str, list[date]]:
+        weeks = await session.scalars(
+            select(SupportWeek).where(
+                SupportWeek.team_id == team.id, SupportWeek.status != "suggested"
+            )
+        )
+        zone = ZoneInfo(team.tz)
+        history: dict[str, list[date]] = {}
+        for w in weeks:
+            for user in (w.first, w.second):
+                history.setdefault(user, []).append(w.starts_at.astimezone(zone).date())
+        return history
 
     async def _current_week(
         self, session: AsyncSession, team: RotaTeam, now: datetime

@@ -136,3 +136,43 @@ def test_occurrences_follow_local_time_across_dst() -> None:
         "2026-10-28T13:00:00+00:00",
         "2026-11-04T14:00:00+00:00",
     ]
+
+
+async def test_leave_holidays_choose_plan_history_and_calendar(world: SlackWorld) -> None:
+    from icalendar import Calendar
+
+    await set_up(world)
+    # Anna is away on Thursday of the coming week.
+    await rota_cmd(world, f"away <@{ANNA}> 2026-11-26 dentist", user=ANNA)
+    await world.advance(minutes=120)  # Monday 17:00 Berlin
+    pick = channel_posts(world)[-1]
+    assert f"<@{BEN}> and <@{CAROL}>" in pick.args["text"]  # Anna's leave is respected
+    refused = await rota_cmd(world, f"choose <@{ANNA}> <@{BEN}>")
+    assert "breaks the rota's rules" in refused and "can't work Thu 26 Nov" in refused
+    refused = await rota_cmd(world, f"choose <@{BEN}> <@{DAN}>")
+    assert "Neither has production access" in refused and "observes a week" in refused
+    chosen = await rota_cmd(world, f"choose <@{ANNA}> <@{BEN}> fallback=<@{CAROL}>")
+    assert "Chosen" in chosen
+    await world.settle()
+    assert "Accepted by <@UADMIN>" in world.sent("chat.update")[-1].args["text"]
+    plan = await rota_cmd(world, "plan 4", user=OPS)
+    assert plan.count("•") == 4 and f"<@{CAROL}>" in plan
+    world.clock.set(datetime(2026, 11, 25, 8, 0, tzinfo=UTC))
+    await world.settle()
+    history = await rota_cmd(world, "history", user=OPS)
+    assert "accepted by <@UADMIN>" in history
+    assert "DM" in await rota_cmd(world, "calendar", user=OPS)
+    await world.settle()
+    link = next(c for c in world.sent("chat.postMessage") if c.args["channel"] == OPS)
+    path = link.args["text"].split("localhost:", 1)[1].split()[0]
+    path = path[path.index("/") :]
+    async with aiohttp.ClientSession() as http:
+        async with http.get(world.base_url + path) as r:
+            assert r.status == 200 and r.content_type == "text/calendar"
+            cal = Calendar.from_ical(await r.read())
+        async with http.get(world.base_url + path.split("?")[0] + "?token=nope") as r:
+            assert r.status == 401
+    [event] = [c for c in cal.walk("VEVENT")]
+    start = event.decoded("dtstart")
+    assert str(start.tzinfo) == "Europe/Berlin" and start.hour == 9 and start.weekday() == 2
+    assert "Fallback: UCAROL" in str(event.get("description"))
