@@ -12,11 +12,13 @@ closest ranks, as numpy does by default.
 from __future__ import annotations
 
 import math
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.engine import Database
 from storage.models import Request
@@ -111,7 +113,9 @@ async def compute_stats(
     channel_id: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    session: AsyncSession | None = None,
 ) -> StatsReport:
+    """Figures for requests posted in [since, until); reads in ``session`` when one is given."""
     query = select(
         Request.workspace_id,
         Request.channel_id,
@@ -132,7 +136,9 @@ async def compute_stats(
         query = query.where(Request.posted_at < until)
     total = Figures()
     channels: dict[tuple[str, str, str], Figures] = {}
-    async with db.reading() as session:
+    async with AsyncExitStack() as stack:
+        if session is None:
+            session = await stack.enter_async_context(db.reading())
         for row in await session.execute(query):
             total.add(row, now)
             channels.setdefault((row.workspace_id, row.channel_id, row.kind), Figures()).add(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+_READ_ONLY: ContextVar[bool] = ContextVar("firstline_read_only", default=False)
 DEFAULT_URL = "sqlite+aiosqlite:///firstline.db"
 MIGRATION_LOCK_ID = 0x46697273  # "Firs": the advisory lock id for migrations
 
@@ -68,8 +70,12 @@ class Database:
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
         """A session for reads only; never writes, never takes the SQLite writer lock."""
-        async with self.sessions() as session:
-            yield session
+        token = _READ_ONLY.set(True)
+        try:
+            async with self.sessions() as session:
+                yield session
+        finally:
+            _READ_ONLY.reset(token)
 
     async def ping(self) -> bool:
         try:
@@ -95,4 +101,5 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers queue for the lock up front; readers take a snapshot and never wait.
+        conn.exec_driver_sql("BEGIN" if _READ_ONLY.get() else "BEGIN IMMEDIATE")

@@ -25,19 +25,30 @@ from bot.channel_settings import parse_user
 from bot.channels import Channels
 from bot.clock import Clock
 from bot.commands import CommandContext, summary
-from bot.content import Button, Content
+from bot.content import Button, Content, message_ref
+from bot.durations import format_duration
 from bot.errors import UsageError
 from bot.hours import BusinessHours
 from bot.rota.pick import Candidate, Pick, problems, suggest, week_days
 from bot.stats import compute_stats
 from storage import outbox, timers
 from storage.engine import Database
-from storage.models import RotaLeave, RotaMember, RotaTeam, SupportWeek, Timer, WatchedChannel
+from storage.models import (
+    Incident,
+    Request,
+    RotaLeave,
+    RotaMember,
+    RotaTeam,
+    SupportWeek,
+    Timer,
+    WatchedChannel,
+)
 
 ACCEPT = "rota_accept"
 ANOTHER = "rota_another"
 HANDOFF_DONE = "rota_handoff_done"
 _RULE = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun)\w*\s+(\d{1,2}):(\d{2})$", re.IGNORECASE)
+LIST_LIMIT = 8
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -773,8 +784,11 @@ class Rota:
                 channel_id=team.channel_id,
                 since=previous.starts_at,
                 until=week.starts_at,
+                session=session,
             )
-            figures = summary(report.total)
+            figures = summary(report.total) + await self._week_details(
+                session, team, since=previous.starts_at, until=week.starts_at, now=now
+            )
         checklist = (
             "*Handoff*\n• Outgoing: what happened this week\n"
             "• Incoming: what the feature team releases this week\n"
@@ -812,6 +826,91 @@ class Rota:
             week_start=starts.astimezone(ZoneInfo(team.tz)).date(),
             skip=skip,
         )
+
+    async def _week_details(
+        self,
+        session: AsyncSession,
+        team: RotaTeam,
+        *,
+        since: datetime,
+        until: datetime,
+        now: datetime,
+    ) -> str:
+        """Breaches, what is still open, second-line escalations and incidents of a week."""
+        in_week = (Request.posted_at >= since) & (Request.posted_at < until)
+        mine = (Request.workspace_id == team.workspace_id) & (Request.deleted.is_(False))
+        breached = list(
+            await session.scalars(
+                select(Request)
+                .where(
+                    mine,
+                    in_week,
+                    Request.channel_id == team.channel_id,
+                    (Request.first_response_seconds > Request.target_seconds)
+                    | (Request.first_response_at.is_(None) & (Request.deadline_at <= now)),
+                )
+                .order_by(Request.posted_at)
+                .limit(LIST_LIMIT)
+            )
+        )
+        still_open = list(
+            await session.scalars(
+                select(Request)
+                .where(
+                    mine,
+                    Request.closed_at.is_(None),
+                    (Request.channel_id == team.channel_id)
+                    | ((Request.kind == "alerts") & Request.first_response_at.is_(None)),
+                )
+                .order_by(Request.posted_at)
+                .limit(LIST_LIMIT)
+            )
+        )
+        subjects = [
+            f"request:{r.id}" for r in await session.scalars(select(Request).where(mine, in_week))
+        ]
+        second_line = 0
+        if subjects:
+            second_line = len(
+                list(
+                    await session.scalars(
+                        select(Timer.id).where(
+                            Timer.subject.in_(subjects),
+                            Timer.step == "second_line",
+                            Timer.outcome == "sent",
+                        )
+                    )
+                )
+            )
+        incidents = list(
+            await session.scalars(
+                select(Incident).where(
+                    Incident.workspace_id == team.workspace_id,
+                    Incident.declared_at >= since,
+                    Incident.declared_at < until,
+                )
+            )
+        )
+
+        def line(r: Request) -> str:
+            age = format_duration((now - r.posted_at).total_seconds())
+            label = " ".join(r.text.split())[:60] or "message"
+            return f"• {message_ref(r.channel_id, r.ts, label)} ({age} old)"
+
+        parts = [f"\nSecond-line escalations: {second_line}"]
+        parts.append("*Breaches*\n" + ("\n".join(line(r) for r in breached) or "none"))
+        parts.append(
+            "*Still open* (requests, unacknowledged alerts)\n"
+            + ("\n".join(line(r) for r in still_open) or "nothing")
+        )
+        parts.append(
+            "*Incidents*\n"
+            + (
+                "\n".join(f"• {i.title} ({i.severity.upper()}, {i.status})" for i in incidents)
+                or "none"
+            )
+        )
+        return "\n".join(parts)
 
     def _days(self, team: RotaTeam, starts: datetime) -> list[date]:
         hours = BusinessHours.from_stored("always", team.tz, team.holidays)

@@ -7,7 +7,9 @@ from datetime import UTC, datetime
 import aiohttp
 from sqlalchemy import select
 
+from bot.commands import summary
 from bot.rota import service as rota
+from bot.stats import compute_stats
 from storage.models import RotaTeam
 from tests.e2e.test_incidents import buttons
 from tests.harness import ANNA, BEN, LEAD, OPS, SUPPORT, SlackWorld
@@ -100,6 +102,22 @@ async def test_a_fortnight_of_picks_and_handoffs(world: SlackWorld) -> None:
     accept = next(b for b in buttons(pick) if b["text"]["text"] == "Accept")
     await world.press(accept["action_id"], accept["value"], user=BEN, channel=SUPPORT)
     assert "Accepted by <@UBEN>" in world.sent("chat.update")[-1].args["text"]
+    # Wednesday 2 Dec: the handoff sums up Anna and Carol's week as `firstline stats` does.
+    world.clock.set(datetime(2026, 12, 2, 8, 0, tzinfo=UTC))
+    await world.settle()
+    handoff = channel_posts(world)[-1].args["text"]
+    report = await compute_stats(
+        world.core.db,
+        now=world.clock.now(),
+        channel_id=SUPPORT,
+        since=datetime(2026, 11, 25, 8, 0, tzinfo=UTC),
+        until=world.clock.now(),
+    )
+    assert summary(report.total) in handoff and "breached: 1" in handoff
+    assert "Handing over from <@UANNA> and <@UCAROL>" in handoff
+    assert "*Breaches*\n• <https://demo.slack.com/archives/C0SUPPORT/p" in handoff
+    assert "Scanner app down in Hamburg" in handoff.split("*Still open*")[1]
+    assert world.slack.topic(SUPPORT) == f"On support: <@{BEN}>, <@{ANNA}> until Tue 8 Dec"
 
 
 async def test_rota_bad_input(world: SlackWorld) -> None:
