@@ -284,6 +284,18 @@ def parse_rota(text: str) -> RotaCommand:
                 merged.append(token)
         form = '/rota config start="Wed 09:00" pick="Mon 17:00" tz=Europe/Berlin lead=@x'
         return RotaCommand("config", options=parse_options(merged, allowed=ROTA_CONFIG, form=form))
+    if verb == "swap":
+        users = [parse_user(t) for t in args[:2]]
+        if len(args) not in (2, 3) or None in users:
+            raise UsageError("Write /rota swap @out @in [2026-12-02] (the week's start date).")
+        options = {"out": users[0] or "", "in": users[1] or ""}
+        if len(args) == 3:
+            try:
+                date.fromisoformat(args[2])
+            except ValueError:
+                raise UsageError(f'"{args[2]}" is not a date. Write it as 2026-12-02.') from None
+            options["week"] = args[2]
+        return RotaCommand("swap", options=options)
     if verb not in ("add", "remove", "set", "away"):
         raise UsageError(
             f'I don\'t know "/rota {tokens[0]}". Try config, add, remove, set, away, who, show '

@@ -372,3 +372,19 @@ class SupportWeek(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     handoff_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     handoff_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class RotaSwap(Base):
+    """One person swapping out of a support week for another; both must confirm."""
+
+    __tablename__ = "rota_swaps"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    week_id: Mapped[int] = mapped_column(ForeignKey("support_weeks.id", ondelete="CASCADE"))
+    out_user: Mapped[str] = mapped_column(String(64))
+    in_user: Mapped[str] = mapped_column(String(64))
+    requested_by: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    out_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    in_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|done|refused

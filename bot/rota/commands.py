@@ -18,6 +18,10 @@ HELP = "\n".join(
         "• `/rota add @name [prod] [new]`, `/rota remove @name`, "
         "`/rota set @name prod=yes|no days=Mon-Fri new=no`",
         "• `/rota away @name 2026-12-01..2026-12-05 [reason]`: leave, respected by every pick",
+        "• `/rota swap @out @in [2026-12-02]`: both confirm with a button; "
+        "`/rota choose @a @b [fallback=@c]`: decide next week by hand (admins)",
+        "• `/rota plan 12`: a fair proposal for twelve weeks; `/rota history`; "
+        "`/rota calendar`: DMs you the calendar (ICS) link",
         "• `/rota who`: the current pair, fallback and observer; "
         "`/rota show`: members, leave, weeks",
         "Every Monday at the pick time Firstline suggests next week's pair (fewest support weeks "
@@ -72,6 +76,14 @@ async def run(rota: Rota, command: RotaCommand, ctx: CommandContext) -> Content:
     if command.verb == "choose":
         pair = [u for u in command.options.get("pair", "").split(",") if u]
         return await rota.choose(ctx, pair, command.options.get("fallback") or None)
+    if command.verb == "swap":
+        week = command.options.get("week")
+        return await rota.request_swap(
+            ctx,
+            command.options["out"],
+            command.options["in"],
+            date.fromisoformat(week) if week else None,
+        )
     if command.verb == "calendar":
         return await rota.send_calendar_link(ctx)
     assert command.user is not None

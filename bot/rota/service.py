@@ -38,6 +38,7 @@ from storage.models import (
     Request,
     RotaLeave,
     RotaMember,
+    RotaSwap,
     RotaTeam,
     SupportWeek,
     Timer,
@@ -47,6 +48,7 @@ from storage.models import (
 ACCEPT = "rota_accept"
 ANOTHER = "rota_another"
 HANDOFF_DONE = "rota_handoff_done"
+SWAP = "rota_swap_confirm"
 _RULE = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun)\w*\s+(\d{1,2}):(\d{2})$", re.IGNORECASE)
 LIST_LIMIT = 8
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -393,6 +395,137 @@ class Rota:
         self._changes.committed(session)
         return Content(text=f"Chosen: <@{pair[0]}> and <@{pair[1]}>.")
 
+    async def request_swap(
+        self, ctx: CommandContext, out_user: str, in_user: str, week_of: date | None
+    ) -> Content:
+        """Propose that ``in_user`` takes ``out_user``'s place in a week; both confirm."""
+        now = self._clock.now()
+        async with self._db.transaction() as session:
+            team = await self.team_for(session, ctx.workspace_id, ctx.channel_id)
+            if out_user == in_user:
+                raise UsageError("Swap two different people: /rota swap @out @in [2026-12-02]")
+            member = await self._member(session, team, in_user)
+            if member is None or not member.active:
+                raise UsageError(f"<@{in_user}> is not on this rota; only members can swap in.")
+            weeks = (
+                select(SupportWeek)
+                .where(SupportWeek.team_id == team.id, SupportWeek.ends_at > now)
+                .order_by(SupportWeek.starts_at)
+            )
+            week = None
+            for candidate in await session.scalars(weeks):
+                local = candidate.starts_at.astimezone(ZoneInfo(team.tz)).date()
+                people = (candidate.first, candidate.second, candidate.fallback)
+                if out_user in people and (week_of is None or week_of == local):
+                    week = candidate
+                    break
+            if week is None:
+                raise UsageError(
+                    f"<@{out_user}> is not on support in "
+                    + (f"the week of {week_of}" if week_of else "any current or coming week")
+                    + ". /rota show lists the weeks."
+                )
+            if in_user in (week.first, week.second):
+                raise UsageError(f"<@{in_user}> is already on support that week.")
+            swap = RotaSwap(
+                week_id=week.id,
+                out_user=out_user,
+                in_user=in_user,
+                requested_by=ctx.user,
+                requested_at=now,
+                status="pending",
+            )
+            session.add(swap)
+            await session.flush()
+            soon = week.starts_at - now < timedelta(days=7)
+            warning = " ⚠️ This is less than a week ahead." if soon else ""
+            when = week.starts_at.astimezone(ZoneInfo(team.tz))
+            self._say(
+                session,
+                team,
+                destination=team.channel_id,
+                op="post",
+                content=Content(
+                    text=f"🔁 Swap proposed by <@{ctx.user}>: <@{in_user}> takes "
+                    f"<@{out_user}>'s place in the support week of {when:%a %d %b}.{warning} "
+                    "Both need to confirm.",
+                    buttons=(Button("Confirm swap", SWAP, str(swap.id), "primary"),),
+                ),
+                key=f"rota:{team.id}:swap:{swap.id}",
+            )
+        self._changes.committed(session)
+        return Content(text=f"Asked <@{out_user}> and <@{in_user}> to confirm the swap.{warning}")
+
+    async def _confirm_swap(
+        self, session: AsyncSession, swap_id: int, user: str, now: datetime
+    ) -> Content:
+        swap = await session.get(RotaSwap, swap_id, with_for_update=True)
+        week = await session.get(SupportWeek, swap.week_id, with_for_update=True) if swap else None
+        team = await session.get(RotaTeam, week.team_id) if week else None
+        if swap is None or week is None or team is None:
+            return Content(text="That swap no longer exists.")
+        if swap.status != "pending":
+            return Content(text=f"This swap is already {swap.status}.")
+        if user not in (swap.out_user, swap.in_user):
+            return Content(
+                text=f"Only <@{swap.out_user}> and <@{swap.in_user}> can confirm this swap."
+            )
+        if user == swap.out_user:
+            swap.out_confirmed_at = swap.out_confirmed_at or now
+        if user == swap.in_user:
+            swap.in_confirmed_at = swap.in_confirmed_at or now
+        if swap.out_confirmed_at is None or swap.in_confirmed_at is None:
+            waiting = swap.in_user if swap.in_confirmed_at is None else swap.out_user
+            return Content(text=f"Confirmed; waiting for <@{waiting}>.")
+
+        def swapped(person: str) -> str:
+            return swap.in_user if person == swap.out_user else person
+
+        first, second = swapped(week.first), swapped(week.second)
+        fallback = swapped(week.fallback) if week.fallback else None
+        candidates = {c.user: c for c in await self._candidates(session, team)}
+        found = problems(
+            Pick(first, second, fallback), candidates, days=self._days(team, week.starts_at)
+        )
+        key = f"rota:{team.id}:swap:{swap.id}"
+        if found:
+            swap.status = "refused"
+            text = "🔁 Swap refused, it breaks the rota's rules:\n• " + "\n• ".join(found)
+            self._say(
+                session,
+                team,
+                destination=team.channel_id,
+                op="update",
+                content=Content(text=text),
+                ref_key=key,
+            )
+            return Content(text=text)
+        week.first, week.second, week.fallback = first, second, fallback
+        swap.status = "done"
+        self._say(
+            session,
+            team,
+            destination=team.channel_id,
+            op="update",
+            ref_key=key,
+            content=Content(
+                text=f"🔁 Swapped: <@{swap.in_user}> takes <@{swap.out_user}>'s place "
+                "(both confirmed)."
+            ),
+        )
+        if week.starts_at <= now:
+            await self._apply_pair(session, team, week)
+        else:
+            self._say(
+                session,
+                team,
+                destination=team.channel_id,
+                op="update",
+                content=self._pick_message(team, week),
+                ref_key=f"rota:{team.id}:pick:{week.id}",
+            )
+        return Content(text="Swap done.")
+
     async def plan(self, ctx: CommandContext, weeks: int) -> Content:
         """Propose ``weeks`` weeks ahead, each pick counting towards the next one's fairness."""
         now = self._clock.now()
@@ -644,6 +777,11 @@ class Rota:
         if not value.isdigit():
             return Content(text="This button has nothing attached.")
         now = self._clock.now()
+        if action_id == SWAP:
+            async with self._db.transaction() as session:
+                reply = await self._confirm_swap(session, int(value), user, now)
+            self._changes.committed(session)
+            return reply
         async with self._db.transaction() as session:
             week = await session.get(SupportWeek, int(value), with_for_update=True)
             team = await session.get(RotaTeam, week.team_id) if week else None
@@ -739,30 +877,7 @@ class Rota:
                 member.observed = True
         pair = [week.first, week.second]
         zone = ZoneInfo(team.tz)
-        until = week.ends_at.astimezone(zone) - timedelta(days=1)  # the last day on support
-        if team.group:
-            self._say(
-                session,
-                team,
-                destination=team.channel_id,
-                op="group",
-                payload={"group": team.group, "users": pair},
-            )
-        self._say(
-            session,
-            team,
-            destination=team.channel_id,
-            op="topic",
-            payload={"topic": f"On support: <@{pair[0]}>, <@{pair[1]}> until {until:%a %-d %b}"},
-        )
-        watch_row = await session.scalar(
-            select(WatchedChannel).where(
-                WatchedChannel.workspace_id == team.workspace_id,
-                WatchedChannel.channel_id == team.channel_id,
-            )
-        )
-        if watch_row is not None and watch_row.active:
-            watch_row.responders = pair + ([week.fallback] if week.fallback else [])
+        await self._apply_pair(session, team, week)
         previous = await session.scalar(
             select(SupportWeek)
             .where(
@@ -815,6 +930,36 @@ class Rota:
             )
         session.info[CHANNELS_CHANGED] = True
         return "sent"
+
+    async def _apply_pair(self, session: AsyncSession, team: RotaTeam, week: SupportWeek) -> None:
+        """The week's pair becomes true everywhere: user group, topic, channel responders."""
+        pair = [week.first, week.second]
+        zone = ZoneInfo(team.tz)
+        until = week.ends_at.astimezone(zone) - timedelta(days=1)  # the last day on support
+        if team.group:
+            self._say(
+                session,
+                team,
+                destination=team.channel_id,
+                op="group",
+                payload={"group": team.group, "users": pair},
+            )
+        self._say(
+            session,
+            team,
+            destination=team.channel_id,
+            op="topic",
+            payload={"topic": f"On support: <@{pair[0]}>, <@{pair[1]}> until {until:%a %-d %b}"},
+        )
+        watch_row = await session.scalar(
+            select(WatchedChannel).where(
+                WatchedChannel.workspace_id == team.workspace_id,
+                WatchedChannel.channel_id == team.channel_id,
+            )
+        )
+        if watch_row is not None and watch_row.active:
+            watch_row.responders = pair + ([week.fallback] if week.fallback else [])
+        session.info[CHANNELS_CHANGED] = True
 
     async def _suggest(
         self, session: AsyncSession, team: RotaTeam, starts: datetime, *, skip: Any

@@ -194,3 +194,36 @@ async def test_leave_holidays_choose_plan_history_and_calendar(world: SlackWorld
     start = event.decoded("dtstart")
     assert str(start.tzinfo) == "Europe/Berlin" and start.hour == 9 and start.weekday() == 2
     assert "Fallback: UCAROL" in str(event.get("description"))
+
+
+async def test_swap_needs_both_and_keeps_the_rules(world: SlackWorld) -> None:
+    await set_up(world)
+    await world.advance(minutes=120)  # Monday pick: Anna and Ben
+    pick = channel_posts(world)[-1]
+    accept = next(b for b in buttons(pick) if b["text"]["text"] == "Accept")
+    await world.press(accept["action_id"], accept["value"], user=ANNA, channel=SUPPORT)
+    assert "is not on this rota" in await rota_cmd(world, f"swap <@{BEN}> <@UNOBODY>", user=BEN)
+    assert "already on support" in await rota_cmd(world, f"swap <@{BEN}> <@{ANNA}>", user=BEN)
+    reply = await rota_cmd(world, f"swap <@{ANNA}> <@{BEN}>", user=ANNA)
+    assert "already on support" in reply
+    reply = await rota_cmd(world, f"swap <@{ANNA}> <@{DAN}>", user=ANNA)
+    assert "less than a week ahead" in reply
+    await world.settle()
+    proposal = channel_posts(world)[-1]
+    [confirm] = buttons(proposal)
+    await world.press(confirm["action_id"], confirm["value"], user=CAROL, channel=SUPPORT)
+    assert "Only <@UANNA> and <@UDAN>" in world.last_ephemeral(CAROL)
+    await world.press(confirm["action_id"], confirm["value"], user=ANNA, channel=SUPPORT)
+    await world.press(confirm["action_id"], confirm["value"], user=DAN, channel=SUPPORT)
+    refusal = world.sent("chat.update")[-1].args["text"]
+    assert "Swap refused" in refusal and "Neither has production access" in refusal
+    # Ben swaps out for Carol instead: allowed, and the pick message shows it.
+    await rota_cmd(world, f"swap <@{BEN}> <@{CAROL}> 2026-11-25", user=BEN)
+    await world.settle()
+    [confirm] = buttons(channel_posts(world)[-1])
+    for user in (BEN, CAROL):
+        await world.press(confirm["action_id"], confirm["value"], user=user, channel=SUPPORT)
+    assert any(
+        f"<@{ANNA}> and <@{CAROL}>" in c.args["text"] and "Accepted" in c.args["text"]
+        for c in world.sent("chat.update")
+    )
