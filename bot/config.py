@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from bot.errors import ConfigurationError
+from bot.incidents.commands import parse_roles
 from storage.engine import DEFAULT_URL
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
@@ -27,6 +28,7 @@ class Settings:
     incident_command: str = "/incident"
     rota_command: str = "/rota"
     public_url: str = ""
+    incident_roles: dict[str, tuple[str, ...]] | None = None
     log_level: str = "INFO"
 
     @classmethod
@@ -55,6 +57,9 @@ class Settings:
             incident_command=env.get("FIRSTLINE_INCIDENT_COMMAND", "/incident"),
             rota_command=env.get("FIRSTLINE_ROTA_COMMAND", "/rota"),
             public_url=env.get("FIRSTLINE_PUBLIC_URL", ""),
+            incident_roles=parse_roles(env["FIRSTLINE_INCIDENT_ROLES"])
+            if env.get("FIRSTLINE_INCIDENT_ROLES")
+            else None,
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
         )
 

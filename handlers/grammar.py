@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 
 from bot.channel_settings import parse_user
@@ -24,7 +25,7 @@ from bot.commands import (
 from bot.errors import UsageError
 from bot.incidents import commands as inc
 from bot.incidents.commands import IncidentCommand
-from bot.incidents.phrases import canonical_role
+from bot.incidents.phrases import DEFAULT_ROLES, canonical_role
 from bot.rota.commands import RotaCommand
 
 WATCH_OPTIONS = ("target", "responders", "hours", "tz", "holidays", "escalate", "ack", "done")
@@ -155,7 +156,9 @@ def _no_args(verb: str, args: list[str]) -> None:
         raise UsageError(f'/support {verb} takes no arguments (got "{" ".join(args)}").')
 
 
-def parse_incident(text: str) -> IncidentCommand:
+def parse_incident(
+    text: str, *, roles: Mapping[str, Sequence[str]] = DEFAULT_ROLES
+) -> IncidentCommand:
     """`/incident …`: the same tokenizer as /support, so quoting works the same."""
     tokens = tokenize(text)
     if not tokens:
@@ -196,19 +199,23 @@ def parse_incident(text: str) -> IncidentCommand:
     if verb in ("role", "handoff"):
         if len(args) < 2:
             raise UsageError(f"Name the role and the person: /incident {verb} commander @beth")
-        role = incident_role(args[0])
-        user = parse_user(args[1])
-        if user is None:
+        # A role may be several words ("incident commander"): everything before the person.
+        at = next((i for i, token in enumerate(args) if parse_user(token)), None)
+        if not at:
             raise UsageError(
-                f'"{args[1]}" is not a person. Mention them: /incident {verb} {role} @beth'
+                f'"{args[-1] if at is None else args[0]}" needs a role and a person: '
+                f"/incident {verb} commander @beth"
             )
+        role = incident_role(" ".join(args[:at]), roles)
+        user = parse_user(args[at])
+        assert user is not None
         if verb == "role":
-            if len(args) > 2:
+            if len(args) > at + 1:
                 raise UsageError(
                     "/incident role takes a role and one person, e.g. /incident role ops @ben"
                 )
             return inc.AssignRole(role=role, user=user)
-        return inc.RequestHandoff(role=role, user=user, note=" ".join(args[2:]))
+        return inc.RequestHandoff(role=role, user=user, note=" ".join(args[at + 1 :]))
     if verb in ("note", "update"):
         if not args:
             raise UsageError(f"Write the {verb}: /incident {verb} Rolled back to 4.2.1")
@@ -224,13 +231,14 @@ def parse_incident(text: str) -> IncidentCommand:
     )
 
 
-def incident_role(word: str) -> str:
-    role = canonical_role(word)
+def incident_role(word: str, roles: Mapping[str, Sequence[str]] = DEFAULT_ROLES) -> str:
+    role = canonical_role(word, roles)
     if role is None:
-        raise UsageError(
-            f'"{word}" is not an incident role. Roles: commander (IC), operations (ops), '
-            "communications (comms)."
+        known = ", ".join(
+            f"{name} ({', '.join(aliases[:2])})" if aliases else name
+            for name, aliases in roles.items()
         )
+        raise UsageError(f'"{word}" is not an incident role. Roles: {known}.')
     return role
 
 

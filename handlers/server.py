@@ -91,6 +91,8 @@ def build_server(settings: Settings, options: ServerOptions | None = None) -> we
         deliverer = Deliverer(db=core.db, clock=clock, chats={"slack": chat}, metrics=core.metrics)
         deliverer.on_delivered("inc:", core.incidents.channel_created)
         core.rota.public_url = settings.public_url or f"http://localhost:{settings.port}"
+        if settings.incident_roles:
+            core.incidents.roles = settings.incident_roles
         runner = Runner(core=core, deliverer=deliverer)
         bolt = build_bolt_app(core=core, settings=settings, client=client, links=links)
         app[CORE], app[RUNNER], app[BOLT] = core, runner, bolt

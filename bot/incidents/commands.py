@@ -6,6 +6,31 @@ from dataclasses import dataclass
 
 SEVERITIES = ("sev1", "sev2", "sev3", "sev4")
 ROLES = ("commander", "operations", "communications")
+
+
+def parse_roles(spec: str) -> dict[str, tuple[str, ...]]:
+    """FIRSTLINE_INCIDENT_ROLES: "commander=ic,incident commander;operations=ops;scribe=notes"."""
+    from bot.errors import ConfigurationError
+
+    roles: dict[str, tuple[str, ...]] = {}
+    for part in spec.split(";"):
+        if not part.strip():
+            continue
+        name, _, aliases = part.partition("=")
+        role = name.strip().lower()
+        if not role.replace(" ", "").isalpha():
+            raise ConfigurationError(
+                f"FIRSTLINE_INCIDENT_ROLES: {name!r} is not a role name. Write it like "
+                '"commander=ic,incident commander;operations=ops;communications=comms".'
+            )
+        roles[role] = tuple(a.strip().lower() for a in aliases.split(",") if a.strip())
+    if "commander" not in roles:
+        raise ConfigurationError(
+            "FIRSTLINE_INCIDENT_ROLES must include commander (it receives the update reminders)."
+        )
+    return roles
+
+
 SECTIONS = {
     "symptoms": "Symptoms",
     "scope": "Scope",

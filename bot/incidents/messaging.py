@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from bot.content import Button, Content, message_ref
@@ -15,16 +16,20 @@ DECLARE_FROM_MESSAGE = "incident_declare_from_message"
 ROLE_LABEL = {"commander": "Commander", "operations": "Operations", "communications": "Comms"}
 
 
-def roles_line(holders: dict[str, str]) -> str:
+def roles_line(holders: dict[str, str], roles: Sequence[str] = ROLES) -> str:
+    def label(role: str) -> str:
+        return ROLE_LABEL.get(role, role.capitalize())
+
     return " · ".join(
-        f"{ROLE_LABEL[r]}: <@{holders[r]}>" if r in holders else f"{ROLE_LABEL[r]}: –"
-        for r in ROLES
+        f"{label(r)}: <@{holders[r]}>" if r in holders else f"{label(r)}: –" for r in roles
     )
 
 
-def topic(*, severity: str, holders: dict[str, str], resolved: bool) -> str:
+def topic(
+    *, severity: str, holders: dict[str, str], resolved: bool, roles: Sequence[str] = ROLES
+) -> str:
     state = "Resolved" if resolved else f"🔥 {severity.upper()}"
-    return f"{state} · {roles_line(holders)}"[:250]
+    return f"{state} · {roles_line(holders, roles)}"[:250]
 
 
 def ticket(
@@ -69,9 +74,11 @@ def announcement(*, channel_id: str, title: str, severity: str, declared_by: str
     )
 
 
-def welcome(*, title: str, declared_by: str, holders: dict[str, str]) -> Content:
+def welcome(
+    *, title: str, declared_by: str, holders: dict[str, str], roles: Sequence[str] = ROLES
+) -> Content:
     return Content(
-        text=f"🔥 *{title}*: declared by <@{declared_by}>. {roles_line(holders)}.\n"
+        text=f"🔥 *{title}*: declared by <@{declared_by}>. {roles_line(holders, roles)}.\n"
         "Assign roles with `/incident role operations @x`; hand one over with "
         "`/incident handoff commander @x`. Post updates with `/incident update …`; "
         "react :pushpin: to put a message on the timeline."
@@ -89,11 +96,12 @@ def handoff_request(
     updates: list[str],
     open_actions: list[str],
     note: str,
+    roles: Sequence[str] = ROLES,
 ) -> Content:
     who = f"<@{giver}> hands" if giver else "Handing"
     fields: tuple[tuple[str, str], ...] = (
         ("Running for", format_duration(running)),
-        ("Roles now", roles_line(holders)),
+        ("Roles now", roles_line(holders, roles)),
         ("Latest updates", "\n".join(updates[-3:]) or "none yet"),
         ("Open actions", "\n".join(open_actions) or "none"),
     )

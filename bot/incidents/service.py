@@ -27,7 +27,7 @@ from bot.errors import UsageError
 from bot.facts import Fact, Posted, Reacted, truncate
 from bot.incidents import commands as cmd
 from bot.incidents import messaging as say
-from bot.incidents.phrases import detect_handoff
+from bot.incidents.phrases import DEFAULT_ROLES, detect_handoff
 from bot.incidents.postmortem import (
     ActionItem,
     HandoffRecord,
@@ -88,7 +88,9 @@ class Incidents:
         clock: Clock,
         channels: Channels,
         changes: ChangeFeed,
+        roles: dict[str, tuple[str, ...]] | None = None,
     ) -> None:
+        self.roles = roles or dict(DEFAULT_ROLES)
         self._db = db
         self._clock = clock
         self._channels = channels
@@ -364,7 +366,9 @@ class Incidents:
                 incident,
                 destination=here,
                 op="post",
-                content=say.welcome(title=title, declared_by=user, holders=holders),
+                content=say.welcome(
+                    title=title, declared_by=user, holders=holders, roles=list(self.roles)
+                ),
             )
             self._say(
                 session,
@@ -433,7 +437,9 @@ class Incidents:
             ):
                 await self._updated(session, incident, fact.at)
             intent = (
-                detect_handoff(fact.text, speaker=fact.user) if incident.status == "open" else None
+                detect_handoff(fact.text, speaker=fact.user, roles=self.roles)
+                if incident.status == "open"
+                else None
             )
             if intent is None or holders.get(intent.role) == intent.taker:
                 return Outcome("message", incident.id)
@@ -849,6 +855,7 @@ class Incidents:
             if a.done_at is None
         ]
         content = say.handoff_request(
+            roles=list(self.roles),
             handoff_id=handoff.id,
             role=role,
             giver=holders.get(role),
@@ -912,7 +919,10 @@ class Incidents:
     async def _topic(self, session: AsyncSession, incident: Incident) -> None:
         holders = await self.holders(session, incident)
         text = say.topic(
-            severity=incident.severity, holders=holders, resolved=incident.status == "resolved"
+            roles=list(self.roles),
+            severity=incident.severity,
+            holders=holders,
+            resolved=incident.status == "resolved",
         )
         self._say(
             session, incident, destination=self._here(incident), op="topic", payload={"topic": text}
@@ -982,7 +992,7 @@ class Incidents:
             title=incident.title,
             summary=summary,
             lasted=lasted,
-            roles=say.roles_line(holders),
+            roles=say.roles_line(holders, list(self.roles)),
         )
         self._say(session, incident, destination=self._here(incident), op="post", content=content)
         if incident.announce_channel:

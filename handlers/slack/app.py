@@ -155,7 +155,7 @@ def build_bolt_app(
     @app.command(settings.incident_command)
     async def on_incident(ack: Any, command: dict[str, Any], context: Any) -> None:
         async def run() -> Content:
-            parsed = parse_incident(str(command.get("text") or ""))
+            parsed = parse_incident(str(command.get("text") or ""), roles=core.incidents.roles)
             return await core.incidents.run(parsed, command_context(command, context, admin=False))
 
         await answer(ack, run)

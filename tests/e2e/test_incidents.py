@@ -241,3 +241,32 @@ async def test_bad_input_changes_nothing(world: SlackWorld) -> None:
     assert "I don't know" in await world.incident("explode", user=LEAD, channel=inc)
     listing = await world.incident("list", user=OPS, channel=SUPPORT)
     assert "Checkout fails for EU" in listing and "open" in listing
+
+
+async def test_roles_are_configurable(database_url: str, clock) -> None:  # type: ignore[no-untyped-def]
+    roles = "commander=ic,incident commander;ops=operations;scribe=note taker"
+    env = {"FIRSTLINE_INCIDENT_ROLES": roles}
+    async with SlackWorld(database_url=database_url, clock=clock, env=env) as world:
+        inc = await declare(world)
+        assert "Scribe: –" in world.slack.topic(inc)
+        assert "is now scribe" in await world.incident(
+            f"role note taker <@{BEN}>", user=LEAD, channel=inc
+        )
+        rejected = await world.incident(f"role comms <@{ANNA}>", user=LEAD, channel=inc)
+        assert '"comms" is not an incident role' in rejected and "scribe (note taker)" in rejected
+        await world.post(ANNA, "I'll take over as note taker", channel=inc)
+        await world.settle()
+        assert "take over as *scribe*" in world.last_ephemeral(ANNA)
+        assert f"Scribe: <@{BEN}>" in world.slack.topic(inc)
+
+
+def test_bad_role_configuration_is_explained() -> None:
+    from bot.config import Settings
+    from bot.errors import ConfigurationError
+
+    try:
+        Settings.from_env({"FIRSTLINE_INCIDENT_ROLES": "ops=operations"})
+    except ConfigurationError as error:
+        assert "must include commander" in error.message
+    else:
+        raise AssertionError("accepted roles without a commander")
