@@ -19,7 +19,7 @@ HELP = "\n".join(
         "`/rota set @name prod=yes|no days=Mon-Fri new=no`",
         "• `/rota away @name 2026-12-01..2026-12-05 [reason]`: leave, respected by every pick",
         "• `/rota swap @out @in [2026-12-02]`: both confirm with a button; "
-        "`/rota choose @a @b [fallback=@c]`: decide next week by hand (admins)",
+        "`/rota choose @a @b [fallback=@c]`: decide next week by hand (or the Choose… button)",
         "• `/rota plan 12`: a fair proposal for twelve weeks; `/rota history`; "
         "`/rota calendar`: DMs you the calendar (ICS) link",
         "• `/rota who`: the current pair, fallback and observer; "
@@ -42,7 +42,7 @@ class RotaCommand:
     reason: str = ""
 
 
-ADMIN_VERBS = ("config", "add", "remove", "set", "choose")
+ADMIN_VERBS = ("config", "add", "remove", "set")
 
 
 async def run(rota: Rota, command: RotaCommand, ctx: CommandContext) -> Content:

@@ -49,6 +49,7 @@ ACCEPT = "rota_accept"
 ANOTHER = "rota_another"
 HANDOFF_DONE = "rota_handoff_done"
 SWAP = "rota_swap_confirm"
+CHOOSE = "rota_choose"
 _RULE = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun)\w*\s+(\d{1,2}):(\d{2})$", re.IGNORECASE)
 LIST_LIMIT = 8
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -354,18 +355,34 @@ class Rota:
                 )
         return Content(text="\n".join(lines))
 
-    async def choose(self, ctx: CommandContext, pair: list[str], fallback: str | None) -> Content:
-        """Decide the next week's pair by hand; a choice that breaks a rule is refused."""
+    async def choose(
+        self,
+        ctx: CommandContext,
+        pair: list[str],
+        fallback: str | None,
+        *,
+        week_id: int | None = None,
+    ) -> Content:
+        """Decide the next week's pair by hand (``/rota choose`` or the Choose… dialog);
+        a choice that breaks a rule is refused with the reasons, and nothing changes."""
         now = self._clock.now()
         async with self._db.transaction() as session:
-            team = await self.team_for(session, ctx.workspace_id, ctx.channel_id)
-            week = await session.scalar(
-                select(SupportWeek)
-                .where(SupportWeek.team_id == team.id, SupportWeek.starts_at > now)
-                .order_by(SupportWeek.starts_at)
-                .limit(1)
-                .with_for_update()
-            )
+            if week_id is not None:
+                week = await session.get(SupportWeek, week_id, with_for_update=True)
+                team = await session.get(RotaTeam, week.team_id) if week else None
+                if week is None or team is None or team.workspace_id != ctx.workspace_id:
+                    raise UsageError("That support week no longer exists.")
+                if week.starts_at <= now:
+                    raise UsageError("That week has started; use /rota swap to change it.")
+            else:
+                team = await self.team_for(session, ctx.workspace_id, ctx.channel_id)
+                week = await session.scalar(
+                    select(SupportWeek)
+                    .where(SupportWeek.team_id == team.id, SupportWeek.starts_at > now)
+                    .order_by(SupportWeek.starts_at)
+                    .limit(1)
+                    .with_for_update()
+                )
             if week is None:
                 raise UsageError(
                     "There is no upcoming week to choose for yet: the Monday pick creates it."
@@ -854,6 +871,7 @@ class Rota:
             buttons=(
                 Button("Accept", ACCEPT, str(week.id), "primary"),
                 Button("Suggest another", ANOTHER, str(week.id)),
+                Button("Choose…", CHOOSE, str(week.id)),
             ),
         )
 

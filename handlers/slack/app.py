@@ -25,6 +25,7 @@ from bot.core import Core
 from bot.errors import FirstlineError
 from bot.messages import ON_IT
 from bot.rota import commands as rota_commands
+from bot.rota import service as rota_service
 from handlers.grammar import parse_incident, parse_rota, parse_support
 from handlers.slack.blocks import render
 from handlers.slack.normalise import normalise_message, normalise_reaction
@@ -63,6 +64,33 @@ class LinkBase:
 
     def __init__(self, url: str = "https://slack.com/") -> None:
         self.url = url
+
+
+def choose_modal(*, week_id: str, channel: str) -> dict[str, Any]:
+    """The Choose… dialog: two people and an optional fallback, checked against the rules."""
+
+    def picker(block: str, label: str, *, optional: bool = False) -> dict[str, Any]:
+        return {
+            "type": "input",
+            "block_id": block,
+            "optional": optional,
+            "label": {"type": "plain_text", "text": label},
+            "element": {"type": "users_select", "action_id": "user"},
+        }
+
+    return {
+        "type": "modal",
+        "callback_id": rota_service.CHOOSE,
+        "private_metadata": f"{week_id}:{channel}",
+        "title": {"type": "plain_text", "text": "Choose the pair"},
+        "submit": {"type": "plain_text", "text": "Choose"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            picker("first", "First person"),
+            picker("second", "Second person"),
+            picker("fallback", "Fallback (optional)", optional=True),
+        ],
+    }
 
 
 def build_bolt_app(
@@ -173,6 +201,43 @@ def build_bolt_app(
             return await rota_commands.run(core.rota, parsed, ctx)
 
         await answer(ack, run)
+
+    @app.action(rota_service.CHOOSE)
+    async def on_rota_choose(
+        ack: Any, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        await ack()
+        channel = str((body.get("channel") or {}).get("id") or "")
+        await client.views_open(
+            trigger_id=str(body.get("trigger_id") or ""),
+            view=choose_modal(week_id=str(action.get("value") or ""), channel=channel),
+        )
+
+    @app.view(rota_service.CHOOSE)
+    async def on_rota_chosen(
+        ack: Any, body: dict[str, Any], view: dict[str, Any], context: Any
+    ) -> None:
+        values = view.get("state", {}).get("values", {})
+
+        def picked(block: str) -> str | None:
+            selected = values.get(block, {}).get("user", {}).get("selected_user")
+            return str(selected) if selected else None
+
+        week_id, _, channel = str(view.get("private_metadata") or "").partition(":")
+        user = str(body.get("user", {}).get("id") or "")
+        first, second = picked("first"), picked("second")
+        if not week_id.isdigit() or not first or not second:
+            await ack(response_action="errors", errors={"second": "Choose two people."})
+            return
+        ctx = CommandContext(
+            workspace_id=workspace_of(body, context), channel_id=channel, user=user, is_admin=False
+        )
+        try:
+            await core.rota.choose(ctx, [first, second], picked("fallback"), week_id=int(week_id))
+        except FirstlineError as error:
+            await ack(response_action="errors", errors={"first": error.message[:2000]})
+            return
+        await ack()
 
     @app.action(re.compile(r"^rota_"))
     async def on_rota_button(

@@ -135,6 +135,29 @@ class SlackSender:
             headers={"Content-Type": "application/x-www-form-urlencoded"},
         )
 
+    async def view_submission(
+        self, *, callback_id: str, user: str, private_metadata: str, values: dict[str, Any]
+    ) -> SlackReply:
+        payload = {
+            "type": "view_submission",
+            "team": {"id": self.team_id, "domain": "demo"},
+            "user": {"id": user, "team_id": self.team_id},
+            "api_app_id": self.api_app_id,
+            "token": "legacy-verification-token",
+            "trigger_id": f"{next(self._ids)}.trigger",
+            "view": {
+                "id": f"V{next(self._ids):08d}",
+                "type": "modal",
+                "callback_id": callback_id,
+                "private_metadata": private_metadata,
+                "state": {"values": values},
+            },
+        }
+        return await self.raw(
+            urlencode({"payload": json.dumps(payload)}),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+
     async def raw(
         self,
         body: str,

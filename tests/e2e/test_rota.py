@@ -227,3 +227,43 @@ async def test_swap_needs_both_and_keeps_the_rules(world: SlackWorld) -> None:
         f"<@{ANNA}> and <@{CAROL}>" in c.args["text"] and "Accepted" in c.args["text"]
         for c in world.sent("chat.update")
     )
+
+
+async def test_choose_dialog_refuses_a_pair_that_breaks_the_rules(world: SlackWorld) -> None:
+    await set_up(world)
+    await world.advance(minutes=120)
+    pick = channel_posts(world)[-1]
+    choose = next(b for b in buttons(pick) if b["text"]["text"] == "Choose…")
+    await world.press(choose["action_id"], choose["value"], user=BEN, channel=SUPPORT)
+    [opened] = world.sent("views.open")
+    view = opened.args["view"]
+    assert [b["element"]["type"] for b in view["blocks"]] == ["users_select"] * 3
+    assert world.sender is not None
+
+    def values(first: str, second: str) -> dict:
+        return {
+            "first": {"user": {"type": "users_select", "selected_user": first}},
+            "second": {"user": {"type": "users_select", "selected_user": second}},
+            "fallback": {"user": {"type": "users_select", "selected_user": None}},
+        }
+
+    refused = await world.sender.view_submission(
+        callback_id=view["callback_id"],
+        user=BEN,
+        private_metadata=view["private_metadata"],
+        values=values(BEN, DAN),
+    )
+    assert refused.status == 200
+    errors = refused.json()
+    assert errors["response_action"] == "errors"
+    assert "Neither has production access" in errors["errors"]["first"]
+    accepted = await world.sender.view_submission(
+        callback_id=view["callback_id"],
+        user=BEN,
+        private_metadata=view["private_metadata"],
+        values=values(BEN, CAROL),
+    )
+    assert accepted.status == 200 and not accepted.body
+    await world.settle()
+    assert f"<@{BEN}> and <@{CAROL}>" in world.sent("chat.update")[-1].args["text"]
+    assert "Accepted by <@UBEN>" in world.sent("chat.update")[-1].args["text"]
