@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import aiohttp
 from sqlalchemy import select
@@ -267,3 +268,62 @@ async def test_choose_dialog_refuses_a_pair_that_breaks_the_rules(world: SlackWo
     await world.settle()
     assert f"<@{BEN}> and <@{CAROL}>" in world.sent("chat.update")[-1].args["text"]
     assert "Accepted by <@UBEN>" in world.sent("chat.update")[-1].args["text"]
+
+
+async def test_a_month_across_daylight_saving_in_two_zones(database_url: str) -> None:
+    """Berlin leaves summer time on 25 Oct, Toronto on 1 Nov: picks and starts keep local time."""
+    from bot.clock import FakeClock
+    from tests.harness import ALERTS
+
+    clock = FakeClock(datetime(2026, 10, 19, 6, 0, tzinfo=UTC))
+    async with SlackWorld(database_url=database_url, clock=clock) as world:
+        for user in (CAROL, DAN):
+            world.slack.add_user(user, name=user.lower())
+        await rota_cmd(world, "config tz=Europe/Berlin holidays=DE-SN")
+        await world.command("config tz=America/Toronto", channel=ALERTS, name="/rota")
+        for channel in (SUPPORT, ALERTS):
+            await world.command(f"add <@{ANNA}> prod", channel=channel, name="/rota")
+            await world.command(f"add <@{BEN}>", channel=channel, name="/rota")
+        # Carol never works Wednesdays: she fits only a week whose Wednesday is a holiday.
+        await rota_cmd(world, f"add <@{CAROL}> prod")
+        await rota_cmd(world, f"set <@{CAROL}> days=Mon-Tue,Thu-Fri")
+        seen: list[tuple[str, str, datetime]] = []
+        end = datetime(2026, 11, 19, 0, 0, tzinfo=UTC)
+        while True:
+            due = await world.core.timers.next_due()
+            if due is None or due > end:
+                break
+            world.clock.set(due)
+            before = len(world.sent("chat.postMessage"))
+            await world.settle()
+            for call in world.sent("chat.postMessage")[before:]:
+                text = call.args["text"]
+                kind = (
+                    "pick"
+                    if "Next support week" in text
+                    else "start"
+                    if "New support week" in text
+                    else ""
+                )
+                if kind and call.args["channel"] in (SUPPORT, ALERTS):
+                    seen.append((call.args["channel"], kind, due))
+        berlin, toronto = ZoneInfo("Europe/Berlin"), ZoneInfo("America/Toronto")
+        for channel, zone in ((SUPPORT, berlin), (ALERTS, toronto)):
+            picks = [t.astimezone(zone) for c, k, t in seen if c == channel and k == "pick"]
+            starts = [t.astimezone(zone) for c, k, t in seen if c == channel and k == "start"]
+            assert [(p.strftime("%a %H:%M"), p.day) for p in picks] == [
+                ("Mon 17:00", d) for d in (19, 26, 2, 9, 16)
+            ]
+            assert [(s.strftime("%a %H:%M"), s.day) for s in starts] == [
+                ("Wed 09:00", d) for d in (21, 28, 4, 11, 18)
+            ]
+        utc_picks = [
+            t.strftime("%d %H:%M")
+            for c, k, t in sorted(seen, key=lambda item: item[2])
+            if c == SUPPORT and k == "pick"
+        ]
+        assert utc_picks[:2] == ["19 15:00", "26 16:00"]  # one hour later in UTC after the change
+        # 18 Nov is Buß- und Bettag in Saxony: that week has no Wednesday to cover, so Carol fits.
+        weeks = await rota_cmd(world, "history")
+        [week_of_18th] = [line for line in weeks.splitlines() if "Wed 18 Nov" in line]
+        assert f"<@{CAROL}>" in week_of_18th
