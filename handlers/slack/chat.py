@@ -7,6 +7,7 @@ the outbox (which survives restarts) does the waiting instead of a blocked clien
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import aiohttp
@@ -17,6 +18,7 @@ from bot.content import Content, Delivered, DeliveryError
 from handlers.slack.blocks import render
 
 log = logging.getLogger(__name__)
+_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 
 PERMANENT_ERRORS = {
     "channel_not_found",
@@ -46,6 +48,7 @@ class SlackChat:
     def __init__(self, *, client: AsyncWebClient, base_url: str = "https://slack.com/") -> None:
         self._client = client
         self.base_url = base_url
+        self._names: dict[str, str] = {}
 
     async def post(
         self, *, workspace_id: str, channel: str, content: Content, thread_ts: str | None = None
@@ -136,8 +139,24 @@ class SlackChat:
         return Delivered(channel, ts)
 
     async def set_topic(self, *, workspace_id: str, channel: str, topic: str) -> Delivered:
-        await self._call("conversations.setTopic", {"channel": channel, "topic": topic[:250]})
+        # Topics are plain text: Slack shows "<@U123>" there literally, so use names.
+        plain = topic
+        for user in dict.fromkeys(_MENTION.findall(topic)):
+            plain = re.sub(rf"<@{user}(\|[^>]*)?>", f"@{await self._name(user)}", plain)
+        await self._call("conversations.setTopic", {"channel": channel, "topic": plain[:250]})
         return Delivered(channel, "")
+
+    async def _name(self, user: str) -> str:
+        if user not in self._names:
+            try:
+                info = (await self._client.users_info(user=user)).get("user") or {}
+            except SlackApiError:
+                return user
+            profile = info.get("profile") or {}
+            self._names[user] = str(
+                profile.get("display_name") or info.get("real_name") or info.get("name") or user
+            )
+        return self._names[user]
 
     async def set_group_members(
         self, *, workspace_id: str, group: str, users: list[str]

@@ -54,7 +54,7 @@ async def test_declare_creates_channel_invites_pins_and_announces(world: SlackWo
         assert f"*{heading}*" in ticket.args["text"]
     [pin] = world.sent("pins.add")
     assert pin.args["timestamp"] == ticket.response["ts"]
-    assert f"Commander: <@{LEAD}>" in world.slack.topic(inc)
+    assert "Commander: @lead" in world.slack.topic(inc)
     announce = [c for c in world.sent("chat.postMessage") if c.args["channel"] == SUPPORT]
     assert len(announce) == 1 and f"<#{inc}>" in announce[0].args["text"]
 
@@ -97,12 +97,12 @@ async def test_handoff_by_command_needs_the_takers_button(world: SlackWorld) -> 
     assert button["text"]["text"] == "I'm taking over as commander"
     fields = str(handoff.args["blocks"])
     assert "Rolled back the payment service" in fields and "I have to leave at 3" in fields
-    assert f"Commander: <@{LEAD}>" in world.slack.topic(inc)  # nothing changed yet
+    assert "Commander: @lead" in world.slack.topic(inc)  # nothing changed yet
     await world.press(say.CONFIRM_HANDOFF, button["value"], user=BEN, channel=inc)
     assert "Only <@UANNA>" in world.last_ephemeral(BEN)
-    assert f"Commander: <@{LEAD}>" in world.slack.topic(inc)
+    assert "Commander: @lead" in world.slack.topic(inc)
     await world.press(say.CONFIRM_HANDOFF, button["value"], user=ANNA, channel=inc)
-    assert f"Commander: <@{ANNA}>" in world.slack.topic(inc)
+    assert "Commander: @anna" in world.slack.topic(inc)
     assert any("took over as *commander*" in c.args["text"] for c in world.sent("chat.update"))
     await world.press(say.CONFIRM_HANDOFF, button["value"], user=ANNA, channel=inc)
     assert "already settled" in world.last_ephemeral(ANNA)
@@ -116,7 +116,7 @@ async def test_handoff_by_phrase_asks_the_right_person(world: SlackWorld) -> Non
     assert prompt.args["user"] == BEN and "take over as *commander*" in prompt.args["text"]
     value = next(b["value"] for b in buttons(prompt) if b["action_id"] == say.CONFIRM_HANDOFF)
     await world.press(say.CONFIRM_HANDOFF, value, user=BEN, channel=inc)
-    assert f"Commander: <@{BEN}>" in world.slack.topic(inc)
+    assert "Commander: @ben" in world.slack.topic(inc)
     await world.post(BEN, f"handing comms to <@{ANNA}>", channel=inc)
     await world.settle()
     prompt = world.sent("chat.postEphemeral")[-1]
@@ -257,7 +257,7 @@ async def test_roles_are_configurable(database_url: str, clock) -> None:  # type
         await world.post(ANNA, "I'll take over as note taker", channel=inc)
         await world.settle()
         assert "take over as *scribe*" in world.last_ephemeral(ANNA)
-        assert f"Scribe: <@{BEN}>" in world.slack.topic(inc)
+        assert "Scribe: @ben" in world.slack.topic(inc)
 
 
 def test_bad_role_configuration_is_explained() -> None:
