@@ -1,30 +1,64 @@
 """An in-process Slack Web API: an aiohttp server on loopback that records every call.
 
     async with SlackEmulator(team_id="T0DEMO") as slack:
+        slack.add_user("UANNA", name="anna", is_admin=True)
+        slack.add_channel("C0SUPPORT", name="support")
         client = AsyncWebClient(token="xoxb-x", base_url=slack.base_url)
+        await client.chat_postMessage(channel="C0SUPPORT", text="Hello")
+        slack.messages("C0SUPPORT")  # [{"ts": "1700000000.000100", "text": "Hello", ...}]
 
-Used by `firstline demo` (so it runs with no credentials), by the end-to-end tests and by
-the benchmarks. It answers with Slack's response shapes, keeps each channel's messages,
-and can be told to fail (429 with Retry-After, 5xx) to exercise retries.
+Used by ``firstline demo`` (so it runs with no credentials), by the end-to-end tests and
+by the benchmarks. It answers with Slack's response shapes and error codes, keeps each
+channel's messages, topic, members and pins, hands out DM channels for user ids, and can
+be told to fail (429 with Retry-After, 5xx, a whole outage) to exercise retries.
+
+It is deliberately permissive where a real workspace would hold state the emulator never
+saw: a message to an unknown ``C…`` channel creates that channel, and a DM to a user id
+is refused (``channel_not_found``) only once users have been registered with ``add_user``,
+and reactions, permalinks and thread replies are accepted for messages it never saw. One
+known leniency: ``conversations.invite`` of someone already in the channel succeeds, where
+Slack answers ``already_in_channel``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import itertools
 import json
+import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiohttp import web
 
-_CHANNEL_NAME = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,79}$")
+log = logging.getLogger(__name__)
+
+TS_EPOCH = 1_700_000_000
+"""Seconds part of the first message ts the emulator hands out (14 Nov 2023)."""
+
+MAX_TEXT = 40_000
+MAX_BLOCKS = 50
+MAX_TOPIC = 250
+MAX_CHANNEL_NAME = 80
+
+_CHANNEL_NAME = re.compile(r"[a-z0-9_\-]+")
+_JSON_FIELDS = frozenset({"blocks", "attachments", "files", "view", "metadata"})
+
+Args = dict[str, Any]
+Handler = Callable[[Args], Args]
 
 
 @dataclass
 class ApiCall:
+    """One Web API call as the emulator received and answered it."""
+
     method: str
     args: dict[str, Any]
     token: str | None
@@ -33,6 +67,7 @@ class ApiCall:
 
     @property
     def ok(self) -> bool:
+        """Answered HTTP 200 with ``"ok": true``: Slack did what was asked."""
         return self.status == 200 and bool(self.response.get("ok"))
 
 
@@ -51,32 +86,73 @@ class _Message:
     blocks: Any
     thread_ts: str | None
     user: str
+    attachments: Any = None
+    files: list[dict[str, Any]] | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        found: dict[str, Any] = {
             "ts": self.ts,
             "text": self.text,
-            "blocks": self.blocks,
+            "blocks": copy.deepcopy(self.blocks),
             "thread_ts": self.thread_ts,
             "user": self.user,
         }
+        if self.attachments:
+            found["attachments"] = copy.deepcopy(self.attachments)
+        if self.files:
+            found["files"] = copy.deepcopy(self.files)
+        return found
 
 
 @dataclass
 class _Channel:
     id: str
     name: str
+    created: int
     is_private: bool = False
+    im_user: str | None = None
+    mpim_users: tuple[str, ...] = ()
     topic: str = ""
+    topic_creator: str = ""
+    topic_last_set: int = 0
     members: set[str] = field(default_factory=set)
     pins: list[str] = field(default_factory=list)
     messages: list[_Message] = field(default_factory=list)
 
+    @property
+    def is_conversation(self) -> bool:
+        """A channel with a name (public or private), not a DM or group DM."""
+        return self.im_user is None and not self.mpim_users
 
-Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]] | dict[str, Any]]
+
+@dataclass
+class _Group:
+    id: str
+    handle: str
+    name: str
+    users: list[str]
+    date_update: int = 0
+
+
+@dataclass
+class _Upload:
+    id: str
+    filename: str
+    length: int
+    content: bytes | None = None
+    title: str = ""
+    completed: bool = False
+    channels: list[str] = field(default_factory=list)
 
 
 class SlackEmulator:
+    """A fake Slack workspace behind a real HTTP Web API on ``127.0.0.1``.
+
+    ``base_url`` (set by ``start``) is what ``AsyncWebClient(base_url=...)`` takes.
+    ``calls`` holds every call in order, failed ones included; ``delivered`` only those
+    Slack would have carried out.
+    """
+
     def __init__(
         self,
         *,
@@ -90,15 +166,19 @@ class SlackEmulator:
         self.team_name = team_name
         self.bot_user_id = bot_user_id
         self.bot_id = bot_id
-        self.url = url
+        self.url = url if url.endswith("/") else url + "/"
         self.calls: list[ApiCall] = []
         self.base_url = ""
         self._users: dict[str, dict[str, Any]] = {}
         self._channels: dict[str, _Channel] = {}
         self._dms: dict[str, str] = {}
-        self._groups: dict[str, list[str]] = {}
+        self._mpims: dict[tuple[str, ...], str] = {}
+        self._groups: dict[str, _Group] = {}
+        self._reactions: dict[tuple[str, str], list[str]] = {}
+        self._home_views: dict[str, dict[str, Any]] = {}
+        self._uploads: dict[str, _Upload] = {}
         self._failures: list[_Failure] = []
-        self._outage: int | None = None
+        self._outage: tuple[int, int] | None = None
         self._clock = itertools.count(1)
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
@@ -117,30 +197,39 @@ class SlackEmulator:
             "conversations.invite": self._invite,
             "conversations.join": self._join,
             "pins.add": self._pins_add,
-            "reactions.add": lambda args: {"ok": True},
+            "reactions.add": self._reactions_add,
             "usergroups.users.update": self._usergroup_update,
             "usergroups.list": self._usergroups_list,
-            "views.publish": lambda args: {"ok": True, "view": {"id": self._id("V")}},
-            "views.open": lambda args: {"ok": True, "view": {"id": self._id("V")}},
+            "views.publish": self._views_publish,
+            "views.open": self._views_open,
             "files.getUploadURLExternal": self._upload_url,
             "files.completeUploadExternal": self._complete_upload,
         }
 
-    # -- lifecycle -----------------------------------------------------------------------
+    # -- lifecycle --------------------------------------------------------------------------
 
     async def start(self) -> str:
+        """Listen on a free loopback port; returns ``base_url`` (``http://127.0.0.1:N/api/``)."""
+        if self._runner is not None:
+            return self.base_url
         app = web.Application(client_max_size=20 * 1024**2)
         app.router.add_route("*", "/api/{method}", self._handle)
-        app.router.add_post("/upload/{file_id}", self._upload)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = self._runner.addresses[0][1]
+        app.router.add_post("/upload/v1/{file_id}", self._upload)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        port = runner.addresses[0][1]
         self.base_url = f"http://127.0.0.1:{port}/api/"
         return self.base_url
 
     async def stop(self) -> None:
+        """Stop listening; what was recorded stays readable."""
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -152,7 +241,7 @@ class SlackEmulator:
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 
-    # -- set-up and inspection ------------------------------------------------------------
+    # -- the workspace ----------------------------------------------------------------------
 
     def add_user(
         self,
@@ -161,110 +250,292 @@ class SlackEmulator:
         name: str,
         is_admin: bool = False,
         is_owner: bool = False,
+        is_primary_owner: bool = False,
         is_bot: bool = False,
         tz: str = "Europe/Berlin",
     ) -> None:
-        self._users[user_id] = {
-            "id": user_id,
-            "team_id": self.team_id,
-            "name": name,
-            "real_name": name,
-            "tz": tz,
-            "is_admin": is_admin,
-            "is_owner": is_owner,
-            "is_primary_owner": False,
-            "is_bot": is_bot,
-            "deleted": False,
-            "profile": {"display_name": name, "real_name": name},
-        }
+        """Register a member; ``users.info`` answers with Slack's user object for it."""
+        self._users[user_id] = _user_json(
+            user_id,
+            team_id=self.team_id,
+            name=name,
+            is_admin=is_admin or is_owner or is_primary_owner,
+            is_owner=is_owner or is_primary_owner,
+            is_primary_owner=is_primary_owner,
+            is_bot=is_bot,
+            tz=tz,
+        )
 
-    def add_channel(self, channel_id: str, *, name: str, is_private: bool = False) -> None:
-        self._channels[channel_id] = _Channel(channel_id, name, is_private)
+    def add_channel(
+        self,
+        channel_id: str,
+        *,
+        name: str,
+        is_private: bool = False,
+        members: Iterable[str] = (),
+    ) -> None:
+        """Register a channel; the bot is a member, as after ``/invite @Firstline``."""
+        channel = _Channel(channel_id, name, self._now(), is_private)
+        channel.members.update({self.bot_user_id, *members})
+        self._channels[channel_id] = channel
+
+    def add_usergroup(
+        self, group_id: str, *, handle: str, name: str = "", users: Iterable[str] = ()
+    ) -> None:
+        """Register a user group (``S…``) with its @handle and members."""
+        self._groups[group_id] = _Group(group_id, handle, name or handle, list(users))
+
+    # -- failures ---------------------------------------------------------------------------
 
     def fail_next(
         self, count: int, *, status: int = 429, retry_after: int = 1, method: str | None = None
     ) -> None:
-        """The next ``count`` calls (of ``method``, if given) fail with ``status``."""
-        self._failures.append(_Failure(count, status, retry_after, method))
+        """The next ``count`` calls (of ``method``, if given) fail with HTTP ``status``.
 
-    def set_outage(self, status: int | None) -> None:
+        429 answers ``{"ok": false, "error": "ratelimited"}`` with ``Retry-After``; any
+        other status answers an HTML error page, as Slack's edge does.
+        """
+        if count > 0:
+            self._failures.append(_Failure(count, status, retry_after, method))
+
+    def set_outage(self, status: int | None, *, retry_after: int = 1) -> None:
         """While set, every call answers ``status`` (e.g. 503); None ends the outage."""
-        self._outage = status
+        self._outage = None if status is None else (status, retry_after)
+
+    # -- what happened ----------------------------------------------------------------------
 
     def delivered(self, method: str | None = None) -> list[ApiCall]:
+        """Calls answered HTTP 200 with ``ok: true``, optionally only of ``method``."""
         return [c for c in self.calls if c.ok and (method is None or c.method == method)]
 
     def messages(self, channel: str) -> list[dict[str, Any]]:
-        found = self._channels.get(channel)
+        """The channel's messages now (after updates and deletes), oldest first.
+
+        Each is ``{"ts", "text", "blocks", "thread_ts", "user"}`` (plus ``attachments`` and
+        ``files`` when it has them). A user id stands for the DM with that user.
+        """
+        found = self._lookup(channel)
         return [m.as_dict() for m in found.messages] if found else []
 
     def topic(self, channel: str) -> str:
-        found = self._channels.get(channel)
+        found = self._lookup(channel)
         return found.topic if found else ""
+
+    def members(self, channel: str) -> set[str]:
+        found = self._lookup(channel)
+        return set(found.members) if found else set()
+
+    def pinned(self, channel: str) -> list[str]:
+        """The ts of each pinned message, in the order they were pinned."""
+        found = self._lookup(channel)
+        return list(found.pins) if found else []
+
+    def reactions(self, channel: str, ts: str) -> list[str]:
+        """Emoji names the bot added to the message ``ts`` in ``channel``."""
+        return list(self._reactions.get((channel, ts), []))
+
+    def usergroup_members(self, group_id: str) -> list[str]:
+        group = self._groups.get(group_id)
+        return list(group.users) if group else []
+
+    def home_view(self, user_id: str) -> dict[str, Any] | None:
+        """The App Home view last published for ``user_id``."""
+        view = self._home_views.get(user_id)
+        return copy.deepcopy(view) if view else None
+
+    def uploaded_files(self) -> list[dict[str, Any]]:
+        """Completed uploads: ``{"id", "name", "title", "content", "channels"}``."""
+        return [
+            {
+                "id": u.id,
+                "name": u.filename,
+                "title": u.title,
+                "content": u.content or b"",
+                "channels": list(u.channels),
+            }
+            for u in self._uploads.values()
+            if u.completed
+        ]
 
     # -- HTTP -------------------------------------------------------------------------------
 
     async def _handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
-        args = await _arguments(request)
+        args, problem = await _arguments(request)
         auth = request.headers.get("Authorization", "")
-        token = auth[7:] if auth.startswith("Bearer ") else args.pop("token", None)
+        token = auth[len("Bearer ") :].strip() if auth.startswith("Bearer ") else None
+        body_token = args.pop("token", None)
+        token = token or (str(body_token) if body_token else None)
         failure = self._failure_for(method)
         if failure is not None:
-            status, retry_after = failure
-            if status == 429:
-                body = {"ok": False, "error": "ratelimited"}
-                self.calls.append(ApiCall(method, args, token, 429, body))
-                return web.json_response(
-                    body, status=429, headers={"Retry-After": str(retry_after)}
-                )
-            self.calls.append(ApiCall(method, args, token, status, {}))
-            return web.Response(status=status, text="<html>upstream error</html>")
-        if not token:
+            return self._fail(method, args, token, *failure)
+        if problem is not None:
+            body: Args = {"ok": False, "error": problem}
+        elif not token:
             body = {"ok": False, "error": "not_authed"}
         elif method not in self._methods:
             body = {"ok": False, "error": "unknown_method"}
         else:
-            result = self._methods[method](args)
-            body = await result if isinstance(result, Awaitable) else result
+            try:
+                body = self._methods[method](args)
+            except Exception:
+                log.exception("Slack emulator failed on %s", method)
+                body = {"ok": False, "error": "internal_error"}
         self.calls.append(ApiCall(method, args, token, 200, body))
         return web.json_response(body)
 
+    def _fail(
+        self, method: str, args: Args, token: str | None, status: int, retry_after: int
+    ) -> web.Response:
+        if status == 429:
+            body = {"ok": False, "error": "ratelimited"}
+            self.calls.append(ApiCall(method, args, token, 429, body))
+            return web.json_response(body, status=429, headers={"Retry-After": str(retry_after)})
+        self.calls.append(ApiCall(method, args, token, status, {}))
+        try:
+            reason = HTTPStatus(status).phrase
+        except ValueError:
+            reason = "Error"
+        page = f"<html><head><title>{status} {reason}</title></head><body></body></html>"
+        return web.Response(status=status, text=page, content_type="text/html")
+
     def _failure_for(self, method: str) -> tuple[int, int] | None:
         if self._outage is not None:
-            return self._outage, 1
+            return self._outage
         for failure in self._failures:
-            if failure.remaining > 0 and failure.method in (None, method):
+            if failure.method in (None, method):
                 failure.remaining -= 1
-                if failure.remaining == 0:
+                if failure.remaining <= 0:
                     self._failures.remove(failure)
                 return failure.status, failure.retry_after
         return None
 
     async def _upload(self, request: web.Request) -> web.Response:
-        await request.read()
-        return web.Response(text="OK")
+        upload = self._uploads.get(request.match_info["file_id"])
+        if upload is None:
+            return web.Response(status=404, text="Not Found")
+        upload.content = await request.read()
+        return web.Response(text=f"OK - {len(upload.content)}")
 
-    # -- methods ------------------------------------------------------------------------------
+    # -- helpers ----------------------------------------------------------------------------
 
     def _id(self, prefix: str) -> str:
         return f"{prefix}{next(self._ids):08d}"
 
     def _ts(self) -> str:
-        return f"{1700000000 + next(self._clock)}.{next(self._ids):06d}"
+        """Unique, increasing message timestamps: 1700000000.000100, .000200, …"""
+        n = next(self._clock)
+        return f"{TS_EPOCH + n // 10_000}.{n % 10_000 * 100:06d}"
+
+    @staticmethod
+    def _now() -> int:
+        return int(datetime.now(UTC).timestamp())
+
+    def _known_user(self, user: str) -> bool:
+        """Unknown users only exist once the workspace has any users at all."""
+        return not self._users or user in self._users or user == self.bot_user_id
+
+    def _is_bot(self, user: str) -> bool:
+        return user == self.bot_user_id or bool(self._users.get(user, {}).get("is_bot"))
+
+    def _lookup(self, channel: str) -> _Channel | None:
+        if channel in self._channels:
+            return self._channels[channel]
+        if channel in self._dms:
+            return self._channels[self._dms[channel]]
+        return None
 
     def _channel(self, channel_id: str) -> _Channel:
+        """The channel, created (with the bot in it) if this is the first time it's seen."""
         if channel_id not in self._channels:
-            self._channels[channel_id] = _Channel(channel_id, channel_id.lower())
+            self.add_channel(channel_id, name=channel_id.lower())
         return self._channels[channel_id]
 
     def _dm(self, user: str) -> str:
         if user not in self._dms:
-            self._dms[user] = f"D{user[1:]}"
-            self._channels[self._dms[user]] = _Channel(self._dms[user], f"dm-{user}")
+            dm = f"D{user[1:]}"
+            if dm in self._channels:
+                dm = self._id("D")
+            channel = _Channel(dm, "", self._now(), is_private=True, im_user=user)
+            channel.members.update({user, self.bot_user_id})
+            self._channels[dm] = channel
+            self._dms[user] = dm
         return self._dms[user]
 
-    def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
+    def _mpim(self, users: list[str]) -> str:
+        key = tuple(sorted({*users, self.bot_user_id}))
+        if key not in self._mpims:
+            mpim = self._id("G")
+            name = "mpdm-" + "--".join(u.lower() for u in key) + "-1"
+            channel = _Channel(mpim, name, self._now(), is_private=True, mpim_users=key)
+            channel.members.update(key)
+            self._channels[mpim] = channel
+            self._mpims[key] = mpim
+        return self._mpims[key]
+
+    def _resolve(self, channel: Any) -> tuple[str | None, str]:
+        """Where a message to ``channel`` goes: (channel id, "") or (None, error)."""
+        if not isinstance(channel, str) or not channel:
+            return None, "channel_not_found"
+        if channel.startswith("#"):
+            named = [c.id for c in self._channels.values() if c.name == channel[1:]]
+            return (named[0], "") if named else (None, "channel_not_found")
+        if channel[0] in "UW":
+            if not self._known_user(channel):
+                return None, "channel_not_found"
+            if self._is_bot(channel):
+                return None, "cannot_dm_bot"
+            return self._dm(channel), ""
+        return self._channel(channel).id, ""
+
+    def _find(self, channel: Any, ts: Any) -> tuple[_Channel | None, _Message | None]:
+        found = self._lookup(channel) if isinstance(channel, str) else None
+        if found is None:
+            return None, None
+        return found, next((m for m in found.messages if m.ts == ts), None)
+
+    def _channel_json(self, channel: _Channel) -> dict[str, Any]:
+        if channel.im_user is not None:
+            return {
+                "id": channel.id,
+                "created": channel.created,
+                "is_im": True,
+                "is_org_shared": False,
+                "user": channel.im_user,
+                "is_user_deleted": False,
+                "priority": 0,
+            }
+        topic = {
+            "value": channel.topic,
+            "creator": channel.topic_creator,
+            "last_set": channel.topic_last_set,
+        }
+        return {
+            "id": channel.id,
+            "name": channel.name,
+            "name_normalized": channel.name,
+            "is_channel": channel.is_conversation and not channel.is_private,
+            "is_group": channel.is_conversation and channel.is_private,
+            "is_im": False,
+            "is_mpim": bool(channel.mpim_users),
+            "is_private": channel.is_private,
+            "is_archived": False,
+            "is_general": False,
+            "is_shared": False,
+            "is_ext_shared": False,
+            "is_org_shared": False,
+            "is_member": self.bot_user_id in channel.members,
+            "created": channel.created,
+            "creator": self.bot_user_id,
+            "topic": topic,
+            "purpose": {"value": "", "creator": "", "last_set": 0},
+            "previous_names": [],
+            "num_members": len(channel.members),
+        }
+
+    # -- auth and chat ----------------------------------------------------------------------
+
+    def _auth_test(self, args: Args) -> Args:
         return {
             "ok": True,
             "url": self.url,
@@ -276,180 +547,501 @@ class SlackEmulator:
             "is_enterprise_install": False,
         }
 
-    def _resolve(self, channel: Any) -> str | None:
-        if not isinstance(channel, str) or not channel:
-            return None
-        if channel[0] in "UW":
-            if self._users and channel not in self._users:
-                return None
-            return self._dm(channel)
-        return channel
-
-    def _post_message(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel = self._resolve(args.get("channel"))
-        if channel is None:
-            return {"ok": False, "error": "channel_not_found"}
+    def _message_error(self, args: Args) -> str | None:
         if not args.get("text") and not args.get("blocks") and not args.get("attachments"):
-            return {"ok": False, "error": "no_text"}
+            return "no_text"
+        if len(str(args.get("text") or "")) > MAX_TEXT:
+            return "msg_too_long"
+        blocks = args.get("blocks")
+        if blocks is not None and (not isinstance(blocks, list) or len(blocks) > MAX_BLOCKS):
+            return "invalid_blocks"
+        return None
+
+    def _post_message(self, args: Args) -> Args:
+        channel, error = self._resolve(args.get("channel"))
+        if channel is None:
+            return {"ok": False, "error": error}
+        problem = self._message_error(args)
+        if problem:
+            return {"ok": False, "error": problem}
         message = _Message(
             self._ts(),
             str(args.get("text") or ""),
             args.get("blocks"),
-            args.get("thread_ts"),
+            _text_or_none(args.get("thread_ts")),
             self.bot_user_id,
+            attachments=args.get("attachments"),
         )
-        self._channel(channel).messages.append(message)
+        self._channels[channel].messages.append(message)
         return {
             "ok": True,
             "channel": channel,
             "ts": message.ts,
-            "message": {**message.as_dict(), "type": "message", "bot_id": self.bot_id},
+            "message": self._message_json(message),
         }
 
-    def _find(self, channel: Any, ts: Any) -> _Message | None:
-        found = self._channels.get(channel) if isinstance(channel, str) else None
-        if found is None:
-            return None
-        return next((m for m in found.messages if m.ts == ts), None)
+    def _message_json(self, message: _Message) -> Args:
+        found = {
+            **message.as_dict(),
+            "type": "message",
+            "bot_id": self.bot_id,
+            "team": self.team_id,
+        }
+        if found["thread_ts"] is None:
+            del found["thread_ts"]
+        if found["blocks"] is None:
+            del found["blocks"]
+        return found
 
-    def _update(self, args: dict[str, Any]) -> dict[str, Any]:
-        message = self._find(args.get("channel"), args.get("ts"))
+    def _update(self, args: Args) -> Args:
+        channel, message = self._find(args.get("channel"), args.get("ts"))
+        if channel is None:
+            return {"ok": False, "error": "channel_not_found"}
         if message is None:
             return {"ok": False, "error": "message_not_found"}
-        message.text = str(args.get("text") or message.text)
-        message.blocks = args.get("blocks", message.blocks)
-        return {"ok": True, "channel": args["channel"], "ts": message.ts, "text": message.text}
+        problem = self._message_error(args)
+        if problem:
+            return {"ok": False, "error": problem}
+        if "text" in args:
+            message.text = str(args.get("text") or "")
+        if "blocks" in args:
+            message.blocks = args["blocks"]
+        if "attachments" in args:
+            message.attachments = args["attachments"]
+        return {
+            "ok": True,
+            "channel": channel.id,
+            "ts": message.ts,
+            "text": message.text,
+            "message": self._message_json(message),
+        }
 
-    def _post_ephemeral(self, args: dict[str, Any]) -> dict[str, Any]:
-        if not args.get("channel") or not args.get("user"):
-            return {"ok": False, "error": "invalid_arguments"}
+    def _post_ephemeral(self, args: Args) -> Args:
+        channel, user = args.get("channel"), args.get("user")
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        if not isinstance(user, str) or not user or not self._known_user(user):
+            return {"ok": False, "error": "user_not_found"}
+        problem = self._message_error(args)
+        if problem:
+            return {"ok": False, "error": problem}
         return {"ok": True, "message_ts": self._ts()}
 
-    def _delete(self, args: dict[str, Any]) -> dict[str, Any]:
-        found = self._channels.get(str(args.get("channel")))
-        message = self._find(args.get("channel"), args.get("ts"))
-        if found is None or message is None:
+    def _delete(self, args: Args) -> Args:
+        channel, message = self._find(args.get("channel"), args.get("ts"))
+        if channel is None:
+            return {"ok": False, "error": "channel_not_found"}
+        if message is None:
             return {"ok": False, "error": "message_not_found"}
-        found.messages.remove(message)
-        return {"ok": True, "channel": found.id, "ts": message.ts}
+        channel.messages.remove(message)
+        return {"ok": True, "channel": channel.id, "ts": message.ts}
 
-    def _permalink(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel, ts = str(args.get("channel", "")), str(args.get("message_ts", ""))
-        return {
-            "ok": True,
-            "channel": channel,
-            "permalink": f"{self.url}archives/{channel}/p{ts.replace('.', '')}",
-        }
-
-    def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
-        user = self._users.get(str(args.get("user")))
-        return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
-
-    def _conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:
-        found = self._channels.get(str(args.get("channel")))
-        if found is None:
+    def _permalink(self, args: Args) -> Args:
+        channel, ts = str(args.get("channel") or ""), str(args.get("message_ts") or "")
+        if not channel:
             return {"ok": False, "error": "channel_not_found"}
-        return {"ok": True, "channel": _channel_json(found)}
-
-    def _conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
-        users = str(args.get("users") or "").split(",")
-        if len(users) != 1 or not users[0]:
-            return {"ok": False, "error": "users_list_not_supplied"}
-        return {"ok": True, "channel": {"id": self._dm(users[0])}}
-
-    def _set_topic(self, args: dict[str, Any]) -> dict[str, Any]:
-        found = self._channels.get(str(args.get("channel")))
-        if found is None:
-            return {"ok": False, "error": "channel_not_found"}
-        found.topic = str(args.get("topic") or "")
-        return {"ok": True, "channel": _channel_json(found)}
-
-    def _create(self, args: dict[str, Any]) -> dict[str, Any]:
-        name = str(args.get("name") or "")
-        if not _CHANNEL_NAME.match(name):
-            return {"ok": False, "error": "invalid_name_specials"}
-        if any(c.name == name for c in self._channels.values()):
-            return {"ok": False, "error": "name_taken"}
-        is_private = str(args.get("is_private", "")).lower() in ("true", "1")
-        channel = _Channel(self._id("C"), name, is_private, members={self.bot_user_id})
-        self._channels[channel.id] = channel
-        return {"ok": True, "channel": _channel_json(channel)}
-
-    def _invite(self, args: dict[str, Any]) -> dict[str, Any]:
-        found = self._channels.get(str(args.get("channel")))
-        if found is None:
-            return {"ok": False, "error": "channel_not_found"}
-        found.members.update(u for u in str(args.get("users") or "").split(",") if u)
-        return {"ok": True, "channel": _channel_json(found)}
-
-    def _join(self, args: dict[str, Any]) -> dict[str, Any]:
-        found = self._channel(str(args.get("channel")))
-        found.members.add(self.bot_user_id)
-        return {"ok": True, "channel": _channel_json(found)}
-
-    def _pins_add(self, args: dict[str, Any]) -> dict[str, Any]:
-        found = self._channels.get(str(args.get("channel")))
-        if found is None or self._find(found.id, args.get("timestamp")) is None:
+        if not ts:
             return {"ok": False, "error": "message_not_found"}
-        found.pins.append(str(args.get("timestamp")))
+        link = f"{self.url}archives/{channel}/p{ts.replace('.', '')}"
+        _, message = self._find(channel, ts)
+        if message is not None and message.thread_ts and message.thread_ts != ts:
+            link += f"?thread_ts={message.thread_ts}&cid={channel}"
+        return {"ok": True, "channel": channel, "permalink": link}
+
+    def _reactions_add(self, args: Args) -> Args:
+        channel, ts = str(args.get("channel") or ""), str(args.get("timestamp") or "")
+        name = str(args.get("name") or "").strip(":")
+        if not channel or not ts:
+            return {"ok": False, "error": "no_item_specified"}
+        if not name:
+            return {"ok": False, "error": "invalid_name"}
+        found = self._reactions.setdefault((channel, ts), [])
+        if name in found:
+            return {"ok": False, "error": "already_reacted"}
+        found.append(name)
         return {"ok": True}
 
-    def _usergroup_update(self, args: dict[str, Any]) -> dict[str, Any]:
-        group = str(args.get("usergroup") or "")
-        users = [u for u in str(args.get("users") or "").split(",") if u]
-        self._groups[group] = users
-        return {"ok": True, "usergroup": {"id": group, "users": users}}
+    def _pins_add(self, args: Args) -> Args:
+        if not args.get("timestamp"):
+            return {"ok": False, "error": "no_item_specified"}
+        channel, message = self._find(args.get("channel"), args.get("timestamp"))
+        if channel is None:
+            return {"ok": False, "error": "channel_not_found"}
+        if message is None:
+            return {"ok": False, "error": "message_not_found"}
+        if message.ts in channel.pins:
+            return {"ok": False, "error": "already_pinned"}
+        channel.pins.append(message.ts)
+        return {"ok": True}
 
-    def _usergroups_list(self, args: dict[str, Any]) -> dict[str, Any]:
-        groups = [{"id": g, "users": u} for g, u in self._groups.items()]
+    # -- users and conversations -------------------------------------------------------------
+
+    def _users_info(self, args: Args) -> Args:
+        user_id = str(args.get("user") or "")
+        user = self._users.get(user_id)
+        if user is None and user_id == self.bot_user_id:
+            user = _user_json(
+                user_id, team_id=self.team_id, name="firstline", is_bot=True, tz="UTC"
+            )
+            user["profile"]["bot_id"] = self.bot_id
+        if user is None:
+            return {"ok": False, "error": "user_not_found"}
+        return {"ok": True, "user": _with_tz_offset(user)}
+
+    def _conversations_info(self, args: Args) -> Args:
+        found = self._channels.get(str(args.get("channel") or ""))
+        if found is None:
+            return {"ok": False, "error": "channel_not_found"}
+        return {"ok": True, "channel": self._channel_json(found)}
+
+    def _conversations_open(self, args: Args) -> Args:
+        if args.get("channel"):
+            found = self._channels.get(str(args["channel"]))
+            if found is None:
+                return {"ok": False, "error": "channel_not_found"}
+            return {"ok": True, "no_op": True, "already_open": True, "channel": {"id": found.id}}
+        users = _id_list(args.get("users"))
+        if not users:
+            return {"ok": False, "error": "users_list_not_supplied"}
+        if len(users) > 8:
+            return {"ok": False, "error": "too_many_users"}
+        if any(not self._known_user(u) for u in users):
+            return {"ok": False, "error": "user_not_found"}
+        if len(users) == 1:
+            if self._is_bot(users[0]):
+                return {"ok": False, "error": "cannot_dm_bot"}
+            already = users[0] in self._dms
+            channel = self._channels[self._dm(users[0])]
+        else:
+            already = tuple(sorted({*users, self.bot_user_id})) in self._mpims
+            channel = self._channels[self._mpim(users)]
+        body: Args = {"ok": True, "channel": {"id": channel.id}}
+        if _truthy(args.get("return_im")):
+            body["channel"] = self._channel_json(channel)
+        if already:
+            body.update(no_op=True, already_open=True)
+        return body
+
+    def _set_topic(self, args: Args) -> Args:
+        found = self._channels.get(str(args.get("channel") or ""))
+        if found is None:
+            return {"ok": False, "error": "channel_not_found"}
+        if found.im_user is not None:
+            return {"ok": False, "error": "method_not_supported_for_channel_type"}
+        topic = str(args.get("topic") or "")
+        if len(topic) > MAX_TOPIC:
+            return {"ok": False, "error": "too_long"}
+        found.topic, found.topic_creator = topic, self.bot_user_id
+        found.topic_last_set = self._now()
+        return {"ok": True, "channel": self._channel_json(found)}
+
+    def _create(self, args: Args) -> Args:
+        name = str(args.get("name") or "")
+        error = _channel_name_error(name)
+        if error:
+            return {"ok": False, "error": error}
+        if any(c.name == name for c in self._channels.values() if c.is_conversation):
+            return {"ok": False, "error": "name_taken"}
+        channel = _Channel(self._id("C"), name, self._now(), _truthy(args.get("is_private")))
+        channel.members.add(self.bot_user_id)
+        self._channels[channel.id] = channel
+        return {"ok": True, "channel": self._channel_json(channel)}
+
+    def _invite(self, args: Args) -> Args:
+        found = self._channels.get(str(args.get("channel") or ""))
+        if found is None:
+            return {"ok": False, "error": "channel_not_found"}
+        if not found.is_conversation:
+            return {"ok": False, "error": "method_not_supported_for_channel_type"}
+        users = _id_list(args.get("users"))
+        if not users:
+            return {"ok": False, "error": "no_user"}
+        for error, refused in (
+            ("cant_invite_self", [u for u in users if u == self.bot_user_id]),
+            ("user_not_found", [u for u in users if not self._known_user(u)]),
+        ):
+            if refused:
+                errors = [{"user": u, "ok": False, "error": error} for u in refused]
+                return {"ok": False, "error": error, "errors": errors}
+        found.members.update(users)
+        return {"ok": True, "channel": self._channel_json(found)}
+
+    def _join(self, args: Args) -> Args:
+        channel_id = str(args.get("channel") or "")
+        if not channel_id or channel_id[0] not in "CG":
+            return {"ok": False, "error": "channel_not_found"}
+        found = self._channel(channel_id)
+        if not found.is_conversation or found.is_private:
+            return {"ok": False, "error": "method_not_supported_for_channel_type"}
+        body: Args = {"ok": True, "channel": self._channel_json(found)}
+        if self.bot_user_id in found.members:
+            body["warning"] = "already_in_channel"
+            body["response_metadata"] = {"warnings": ["already_in_channel"]}
+        found.members.add(self.bot_user_id)
+        body["channel"]["is_member"] = True
+        return body
+
+    # -- user groups and views ---------------------------------------------------------------
+
+    def _group_json(self, group: _Group, *, with_users: bool = True) -> Args:
+        found: Args = {
+            "id": group.id,
+            "team_id": self.team_id,
+            "is_usergroup": True,
+            "name": group.name,
+            "handle": group.handle,
+            "description": "",
+            "is_external": False,
+            "date_update": group.date_update,
+            "user_count": len(group.users),
+        }
+        if with_users:
+            found["users"] = list(group.users)
+        return found
+
+    def _usergroup_update(self, args: Args) -> Args:
+        group_id = str(args.get("usergroup") or "")
+        if not group_id:
+            return {"ok": False, "error": "no_such_subteam"}
+        users = _id_list(args.get("users"))
+        if any(not self._known_user(u) for u in users):
+            return {"ok": False, "error": "invalid_users"}
+        group = self._groups.get(group_id)
+        if group is None:
+            group = self._groups[group_id] = _Group(group_id, group_id.lower(), group_id, [])
+        group.users = list(dict.fromkeys(users))
+        group.date_update = self._now()
+        return {"ok": True, "usergroup": self._group_json(group)}
+
+    def _usergroups_list(self, args: Args) -> Args:
+        with_users = _truthy(args.get("include_users"))
+        groups = [self._group_json(g, with_users=with_users) for g in self._groups.values()]
         return {"ok": True, "usergroups": groups}
 
-    def _upload_url(self, args: dict[str, Any]) -> dict[str, Any]:
-        file_id = self._id("F")
+    def _view_json(self, view: Any, *, view_id: str) -> Args:
+        given = view if isinstance(view, dict) else {}
         return {
-            "ok": True,
-            "upload_url": f"{self.base_url[:-4]}upload/{file_id}",
-            "file_id": file_id,
+            "id": view_id,
+            "team_id": self.team_id,
+            "type": given.get("type", "modal"),
+            "title": given.get("title"),
+            "blocks": given.get("blocks", []),
+            "private_metadata": given.get("private_metadata", ""),
+            "callback_id": given.get("callback_id", ""),
+            "external_id": given.get("external_id", ""),
+            "state": {"values": {}},
+            "hash": f"{self._now()}.{next(self._ids):08d}",
+            "clear_on_close": bool(given.get("clear_on_close", False)),
+            "notify_on_close": bool(given.get("notify_on_close", False)),
+            "root_view_id": view_id,
+            "previous_view_id": None,
+            "app_id": "A0FIRSTLINE",
+            "bot_id": self.bot_id,
         }
 
-    def _complete_upload(self, args: dict[str, Any]) -> dict[str, Any]:
+    def _views_publish(self, args: Args) -> Args:
+        user, view = str(args.get("user_id") or ""), args.get("view")
+        if not user or not isinstance(view, dict):
+            return {"ok": False, "error": "invalid_arguments"}
+        if not self._known_user(user):
+            return {"ok": False, "error": "user_not_found"}
+        previous = self._home_views.get(user)
+        published = self._view_json(view, view_id=previous["id"] if previous else self._id("V"))
+        self._home_views[user] = published
+        return {"ok": True, "view": copy.deepcopy(published)}
+
+    def _views_open(self, args: Args) -> Args:
+        view = args.get("view")
+        if not isinstance(view, dict):
+            return {"ok": False, "error": "invalid_arguments"}
+        if not args.get("trigger_id") and not args.get("interactivity_pointer"):
+            return {"ok": False, "error": "invalid_trigger_id"}
+        return {"ok": True, "view": self._view_json(view, view_id=self._id("V"))}
+
+    # -- files ------------------------------------------------------------------------------
+
+    def _upload_url(self, args: Args) -> Args:
+        filename = str(args.get("filename") or "")
+        try:
+            length = int(args.get("length") or 0)
+        except (TypeError, ValueError):
+            length = 0
+        if not filename or length <= 0:
+            return {"ok": False, "error": "invalid_arguments"}
+        upload = _Upload(self._id("F"), filename, length)
+        self._uploads[upload.id] = upload
+        root = self.base_url.removesuffix("api/")
+        return {"ok": True, "upload_url": f"{root}upload/v1/{upload.id}", "file_id": upload.id}
+
+    def _complete_upload(self, args: Args) -> Args:
         files = args.get("files")
-        if isinstance(files, str):
-            files = json.loads(files)
-        return {"ok": True, "files": files or []}
+        if not isinstance(files, list) or not files:
+            return {"ok": False, "error": "invalid_arguments"}
+        uploads: list[_Upload] = []
+        for item in files:
+            upload = self._uploads.get(str(item.get("id"))) if isinstance(item, dict) else None
+            if upload is None or upload.content is None:
+                return {"ok": False, "error": "file_not_found"}
+            upload.title = str(item.get("title") or upload.filename)
+            uploads.append(upload)
+        targets = _id_list(args.get("channels")) or _id_list(args.get("channel_id"))
+        shared: list[str] = []
+        for target in targets:
+            channel, error = self._resolve(target)
+            if channel is None:
+                return {"ok": False, "error": error}
+            shared.append(channel)
+        objects = [self._file_json(u, shared) for u in uploads]
+        for channel in shared:
+            self._channels[channel].messages.append(
+                _Message(
+                    self._ts(),
+                    str(args.get("initial_comment") or ""),
+                    None,
+                    _text_or_none(args.get("thread_ts")),
+                    self.bot_user_id,
+                    files=objects,
+                )
+            )
+        for upload in uploads:
+            upload.completed = True
+            upload.channels.extend(shared)
+        return {"ok": True, "files": objects}
+
+    def _file_json(self, upload: _Upload, channels: list[str]) -> Args:
+        return {
+            "id": upload.id,
+            "created": self._now(),
+            "name": upload.filename,
+            "title": upload.title,
+            "mimetype": "text/plain",
+            "filetype": "text",
+            "user": self.bot_user_id,
+            "size": len(upload.content or b""),
+            "permalink": f"{self.url}files/{self.bot_user_id}/{upload.id}/{upload.filename}",
+            "channels": [c for c in channels if c[0] == "C"],
+            "groups": [c for c in channels if c[0] == "G"],
+            "ims": [c for c in channels if c[0] == "D"],
+        }
 
 
-def _channel_json(channel: _Channel) -> dict[str, Any]:
+# -- module helpers -------------------------------------------------------------------------
+
+
+def _user_json(
+    user_id: str,
+    *,
+    team_id: str,
+    name: str,
+    is_admin: bool = False,
+    is_owner: bool = False,
+    is_primary_owner: bool = False,
+    is_bot: bool = False,
+    tz: str = "Europe/Berlin",
+) -> dict[str, Any]:
     return {
-        "id": channel.id,
-        "name": channel.name,
-        "is_channel": True,
-        "is_private": channel.is_private,
-        "topic": {"value": channel.topic},
-        "num_members": len(channel.members),
+        "id": user_id,
+        "team_id": team_id,
+        "name": name,
+        "real_name": name,
+        "deleted": False,
+        "tz": tz,
+        "is_admin": is_admin,
+        "is_owner": is_owner,
+        "is_primary_owner": is_primary_owner,
+        "is_restricted": False,
+        "is_ultra_restricted": False,
+        "is_bot": is_bot,
+        "is_app_user": False,
+        "profile": {
+            "display_name": name,
+            "display_name_normalized": name,
+            "real_name": name,
+            "real_name_normalized": name,
+            "team": team_id,
+        },
     }
 
 
-async def _arguments(request: web.Request) -> dict[str, Any]:
-    """Slack accepts form-encoded or JSON bodies, and query strings for GETs."""
+def _with_tz_offset(user: dict[str, Any]) -> dict[str, Any]:
+    """A copy of the user object with ``tz_label`` and ``tz_offset`` for today."""
+    found = copy.deepcopy(user)
+    try:
+        now = datetime.now(ZoneInfo(str(user.get("tz") or "UTC")))
+    except (ZoneInfoNotFoundError, ValueError):
+        return found
+    offset = now.utcoffset()
+    found["tz_label"] = now.tzname() or ""
+    found["tz_offset"] = int(offset.total_seconds()) if offset is not None else 0
+    return found
+
+
+def _channel_name_error(name: str) -> str | None:
+    """Slack's naming rule: lowercase letters, digits, ``-`` and ``_``; at most 80."""
+    if not name:
+        return "invalid_name_required"
+    if len(name) > MAX_CHANNEL_NAME:
+        return "invalid_name_maxlength"
+    if not _CHANNEL_NAME.fullmatch(name):
+        return "invalid_name_specials"
+    if not any(ch.isalnum() for ch in name):
+        return "invalid_name_punctuation"
+    return None
+
+
+def _id_list(value: Any) -> list[str]:
+    """``"U1,U2"`` or ``["U1", "U2"]`` as a list of non-empty ids, in order, once each."""
+    if isinstance(value, list | tuple):
+        items = [str(v).strip() for v in value]
+    elif value:
+        items = [v.strip() for v in str(value).split(",")]
+    else:
+        items = []
+    return list(dict.fromkeys(v for v in items if v))
+
+
+def _truthy(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1", "yes")
+    return bool(value)
+
+
+def _text_or_none(value: Any) -> str | None:
+    return str(value) if value not in (None, "") else None
+
+
+async def _arguments(request: web.Request) -> tuple[dict[str, Any], str | None]:
+    """The call's arguments and, if the body can't be read, Slack's error for that.
+
+    Slack accepts a JSON body, a form-encoded or multipart body, and a query string.
+    Form-encoded ``blocks``, ``attachments``, ``files`` and ``view`` are JSON strings;
+    they are decoded so a call reads the same however the client sent it.
+    """
     args: dict[str, Any] = dict(request.query)
+    if request.content_type.startswith("multipart/"):
+        form = await request.post()
+        args.update((k, v) for k, v in form.items() if isinstance(v, str))
+        return _decode_json_fields(args), None
     raw = await request.read()
     if not raw:
-        return args
+        return _decode_json_fields(args), None
     if request.content_type == "application/json":
         try:
             data = json.loads(raw)
-        except json.JSONDecodeError:
-            return args
-        if isinstance(data, dict):
-            args.update(data)
-        return args
-    for key, value in parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True):
-        if key in ("blocks", "attachments") and value.startswith("["):
-            try:
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return args, "invalid_json"
+        if not isinstance(data, dict):
+            return args, "json_not_object"
+        args.update(data)
+        return _decode_json_fields(args), None
+    args.update(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+    return _decode_json_fields(args), None
+
+
+def _decode_json_fields(args: dict[str, Any]) -> dict[str, Any]:
+    for key in _JSON_FIELDS & args.keys():
+        value = args[key]
+        if isinstance(value, str) and value.lstrip()[:1] in ("[", "{"):
+            with contextlib.suppress(json.JSONDecodeError):
                 args[key] = json.loads(value)
-                continue
-            except json.JSONDecodeError:
-                pass
-        args[key] = value
     return args
