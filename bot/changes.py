@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,9 +20,13 @@ CHANNELS_CHANGED = "firstline.channels_changed"  # session.info flag: watch conf
 
 @dataclass(frozen=True)
 class Changes:
-    timers: bool = False
+    timers_due: datetime | None = None  # the earliest timer written
     outbox: bool = False
     channels: bool = False
+
+    @property
+    def timers(self) -> bool:
+        return self.timers_due is not None
 
 
 class ChangeFeed:
@@ -33,7 +38,7 @@ class ChangeFeed:
 
     def committed(self, session: AsyncSession) -> None:
         changes = Changes(
-            timers=bool(session.info.pop(timers.WRITTEN, False)),
+            timers_due=session.info.pop(timers.WRITTEN, None),
             outbox=bool(session.info.pop(outbox.WRITTEN, False)),
             channels=bool(session.info.pop(CHANNELS_CHANGED, False)),
         )

@@ -166,7 +166,14 @@ class Desk:
         imported: bool,
         fingerprint_text: str | None = None,
     ) -> Request | None:
-        existing = await self._find(session, fact.workspace_id, fact.channel_id, fact.ts)
+        # The same message delivered under another event id (rare) must not open twice.
+        existing = await session.scalar(
+            select(Request.id).where(
+                Request.workspace_id == fact.workspace_id,
+                Request.channel_id == fact.channel_id,
+                Request.ts == fact.ts,
+            )
+        )
         if existing is not None:
             return None
         target = watch.settings.target_seconds

@@ -38,13 +38,18 @@ class Runner:
         self._outbox_wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._refresh_wake = asyncio.Event()
+        self._planned: dict[str, datetime] = {}
         self._channels_stale = False
         self._tasks: list[asyncio.Task[None]] = []
         core.changes.subscribe(self.poke)
 
     def poke(self, changes: Changes | None = None) -> None:
         """Timers or outbox rows were written: they may be due sooner than planned."""
-        if changes is None or changes.timers:
+        # A new timer only matters when it is due before the sweeper's planned wake-up.
+        planned = self._planned.get("timers")
+        if changes is None or (
+            changes.timers_due is not None and (planned is None or changes.timers_due < planned)
+        ):
             self._timers_wake.set()
         if changes is None or changes.outbox:
             self._outbox_wake.set()
@@ -112,7 +117,9 @@ class Runner:
                 due = self._clock.now() + ERROR_PAUSE
             cap = self._clock.now() + IDLE_CAP
             until = cap if due is None else min(max(due, self._clock.now()), cap)
+            self._planned[name] = until
             await self._clock.sleep_until(until, wake)
+            self._planned.pop(name, None)
 
     async def _refresh_loop(self) -> None:
         last_prune = None

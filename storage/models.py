@@ -88,6 +88,8 @@ class Request(Base):
         UniqueConstraint("workspace_id", "channel_id", "ts", name="uq_request_message"),
         Index("ix_requests_open", "workspace_id", "channel_id", "closed_at", "first_response_at"),
         Index("ix_requests_posted", "posted_at"),
+        # Follow-ups and mentions look up a channel's open requests by requester.
+        Index("ix_requests_requester", "workspace_id", "channel_id", "requester"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Timer
 
-WRITTEN = "firstline.timers_written"  # session.info flag: this transaction scheduled timers
+WRITTEN = "firstline.timers_written"  # session.info: the earliest due_at this transaction wrote
 
 
 async def schedule(
@@ -18,7 +18,8 @@ async def schedule(
 ) -> Timer:
     timer = Timer(workspace_id=workspace_id, subject=subject, step=step, due_at=due_at)
     session.add(timer)
-    session.info[WRITTEN] = True
+    earliest = session.info.get(WRITTEN)
+    session.info[WRITTEN] = due_at if earliest is None or due_at < earliest else earliest
     return timer
 
 

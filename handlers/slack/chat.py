@@ -106,14 +106,16 @@ class SlackChat:
 
     async def invite(self, *, workspace_id: str, channel: str, users: list[str]) -> Delivered:
         wanted = [u for u in dict.fromkeys(users) if u]
-        if wanted:
+        if len(wanted) == 1:
+            await self._invite_one(channel, wanted[0])
+        elif wanted:
             try:
                 await self._call(
                     "conversations.invite", {"channel": channel, "users": ",".join(wanted)}
                 )
             except DeliveryError as error:
                 # Some were already members or are deactivated: invite the rest one by one.
-                if error.permanent or len(wanted) == 1:
+                if error.permanent:
                     raise
                 for user in wanted:
                     await self._invite_one(channel, user)

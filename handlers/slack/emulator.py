@@ -15,9 +15,7 @@ be told to fail (429 with Retry-After, 5xx, a whole outage) to exercise retries.
 It is deliberately permissive where a real workspace would hold state the emulator never
 saw: a message to an unknown ``C…`` channel creates that channel, and a DM to a user id
 is refused (``channel_not_found``) only once users have been registered with ``add_user``,
-and reactions, permalinks and thread replies are accepted for messages it never saw. One
-known leniency: ``conversations.invite`` of someone already in the channel succeeds, where
-Slack answers ``already_in_channel``.
+and reactions, permalinks and thread replies are accepted for messages it never saw.
 """
 
 from __future__ import annotations
@@ -759,6 +757,7 @@ class SlackEmulator:
         for error, refused in (
             ("cant_invite_self", [u for u in users if u == self.bot_user_id]),
             ("user_not_found", [u for u in users if not self._known_user(u)]),
+            ("already_in_channel", [u for u in users if u in found.members]),
         ):
             if refused:
                 errors = [{"user": u, "ok": False, "error": error} for u in refused]
