@@ -115,9 +115,12 @@ class Desk:
     ) -> Outcome:
         if not fact.is_human or fact.user is None:
             return Outcome("ignored")
-        waiting = await self._open_unanswered(
-            session, watch, requesters={fact.user, *fact.mentions}
+        found = await self._open_unanswered(
+            session, watch, requesters={fact.user, *fact.mentions}, or_ts=fact.ts
         )
+        if any(r.ts == fact.ts for r in found):
+            return Outcome("duplicate_message")  # the same message under another event id
+        waiting = [r for r in found if r.first_response_at is None and r.closed_at is None]
         mentioned = [
             r for r in waiting if r.requester in fact.mentions and r.requester != fact.user
         ]
@@ -135,21 +138,26 @@ class Desk:
             return Outcome("follow_up", own[0].id)
         if watch.settings.responders_mode == "team" and fact.user in watch.responders:
             return Outcome("ignored")
-        opened = await self._open(session, watch, fact, now=now, imported=imported)
+        opened = await self._open(session, watch, fact, now=now, imported=imported, known_new=True)
         return Outcome("opened", opened.id if opened else None)
 
     async def _open_unanswered(
-        self, session: AsyncSession, watch: Watch, *, requesters: set[str]
+        self, session: AsyncSession, watch: Watch, *, requesters: set[str], or_ts: str
     ) -> list[Request]:
+        """Open, unanswered requests by ``requesters``, and the request at ``or_ts`` if any:
+        one query, because this runs for every post in a watched channel."""
+        waiting = (
+            Request.requester.in_(requesters)
+            & Request.closed_at.is_(None)
+            & Request.first_response_at.is_(None)
+            & Request.deleted.is_(False)
+        )
         query = (
             select(Request)
             .where(
                 Request.workspace_id == watch.workspace_id,
                 Request.channel_id == watch.channel_id,
-                Request.requester.in_(requesters),
-                Request.closed_at.is_(None),
-                Request.first_response_at.is_(None),
-                Request.deleted.is_(False),
+                waiting | (Request.ts == or_ts),
             )
             .order_by(Request.posted_at)
             .with_for_update()
@@ -165,17 +173,19 @@ class Desk:
         now: datetime,
         imported: bool,
         fingerprint_text: str | None = None,
+        known_new: bool = False,
     ) -> Request | None:
         # The same message delivered under another event id (rare) must not open twice.
-        existing = await session.scalar(
-            select(Request.id).where(
-                Request.workspace_id == fact.workspace_id,
-                Request.channel_id == fact.channel_id,
-                Request.ts == fact.ts,
+        if not known_new:
+            existing = await session.scalar(
+                select(Request.id).where(
+                    Request.workspace_id == fact.workspace_id,
+                    Request.channel_id == fact.channel_id,
+                    Request.ts == fact.ts,
+                )
             )
-        )
-        if existing is not None:
-            return None
+            if existing is not None:
+                return None
         target = watch.settings.target_seconds
         request = Request(
             workspace_id=fact.workspace_id,

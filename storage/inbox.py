@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import delete
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import InboxEntry
@@ -15,12 +17,19 @@ async def seen(session: AsyncSession, key: str) -> bool:
 
 
 async def record(session: AsyncSession, *, key: str, at: datetime) -> bool:
-    """Record ``key`` in this transaction; False if it was already processed."""
-    if await seen(session, key):
-        return False
-    session.add(InboxEntry(key=key, received_at=at))
-    await session.flush()
-    return True
+    """Record ``key`` in this transaction; False if it was already processed.
+
+    One statement (INSERT … ON CONFLICT DO NOTHING RETURNING): this is on every event's path.
+    """
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        insert(InboxEntry)
+        .values(key=key, received_at=at)
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(InboxEntry.key)
+    )
+    return (await session.execute(statement)).first() is not None
 
 
 async def forget_before(session: AsyncSession, *, before: datetime) -> int:
