@@ -146,19 +146,20 @@ class Desk:
     ) -> list[Request]:
         """Open, unanswered requests by ``requesters``, and the request at ``or_ts`` if any:
         one query, because this runs for every post in a watched channel."""
+        here = (Request.workspace_id == watch.workspace_id) & (
+            Request.channel_id == watch.channel_id
+        )
+        # Each side of the OR names its whole index, so both stay index searches.
         waiting = (
-            Request.requester.in_(requesters)
+            here
+            & Request.requester.in_(requesters)
             & Request.closed_at.is_(None)
             & Request.first_response_at.is_(None)
             & Request.deleted.is_(False)
         )
         query = (
             select(Request)
-            .where(
-                Request.workspace_id == watch.workspace_id,
-                Request.channel_id == watch.channel_id,
-                waiting | (Request.ts == or_ts),
-            )
+            .where(waiting | (here & (Request.ts == or_ts)))
             .order_by(Request.posted_at)
             .with_for_update()
         )

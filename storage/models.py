@@ -90,6 +90,8 @@ class Request(Base):
         Index("ix_requests_posted", "posted_at"),
         # Follow-ups and mentions look up a channel's open requests by requester.
         Index("ix_requests_requester", "workspace_id", "channel_id", "requester"),
+        # Alert repeats are found by fingerprint.
+        Index("ix_requests_fingerprint", "workspace_id", "channel_id", "fingerprint"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)

@@ -1,4 +1,4 @@
-"""index requests by requester
+"""index requests by requester and by alert fingerprint
 
 Revision ID: 0005
 Revises: 0004
@@ -18,10 +18,12 @@ depends_on = None
 def upgrade() -> None:
     
     op.create_index('ix_requests_requester', 'requests', ['workspace_id', 'channel_id', 'requester'], unique=False)
+    op.create_index('ix_requests_fingerprint', 'requests', ['workspace_id', 'channel_id', 'fingerprint'], unique=False)
     
 
 
 def downgrade() -> None:
     
+    op.drop_index('ix_requests_fingerprint', table_name='requests')
     op.drop_index('ix_requests_requester', table_name='requests')
     
