@@ -1,30 +1,45 @@
-# Firstline: a small image running `firstline serve` as a non-root user.
+# syntax=docker/dockerfile:1
+# Firstline: `firstline serve` on port 3000 as a non-root user, SQLite in /data by default.
+#   docker build -t firstline .
+#   docker run -p 3000:3000 -v firstline-data:/data \
+#     -e SLACK_BOT_TOKEN -e SLACK_SIGNING_SECRET firstline
+# PostgreSQL instead of SQLite: -e DATABASE_URL=postgresql+asyncpg://user:pw@host/db
+
+# --- build: install Firstline (with asyncpg) into a self-contained venv -------------------
 FROM python:3.11-slim AS build
-ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PYTHONDONTWRITEBYTECODE=1
 WORKDIR /src
+RUN python -m venv /opt/firstline \
+ && /opt/firstline/bin/pip install --upgrade pip
 COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY handlers ./handlers
 COPY storage ./storage
 COPY schedules ./schedules
 COPY migrations ./migrations
-RUN python -m venv /opt/firstline \
- && /opt/firstline/bin/pip install --upgrade pip \
- && /opt/firstline/bin/pip install '.[postgres]'
+RUN /opt/firstline/bin/pip install '.[postgres]' \
+ && /opt/firstline/bin/python -m compileall -q /opt/firstline/lib \
+ && /opt/firstline/bin/firstline --help >/dev/null
 
+# --- runtime: the venv only ------------------------------------------------------------------
 FROM python:3.11-slim
 ENV PATH=/opt/firstline/bin:$PATH \
     PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
     DATABASE_URL=sqlite+aiosqlite:////data/firstline.db \
     PORT=3000
-RUN useradd --uid 10001 --create-home --home-dir /home/firstline firstline \
- && mkdir /data && chown firstline /data
+RUN useradd --uid 10001 --user-group --no-log-init --create-home --home-dir /home/firstline \
+      --shell /usr/sbin/nologin firstline \
+ && mkdir -p /data \
+ && chown 10001:10001 /data
 COPY --from=build /opt/firstline /opt/firstline
-USER 10001
+USER 10001:10001
 WORKDIR /data
 VOLUME ["/data"]
 EXPOSE 3000
-HEALTHCHECK --interval=30s --timeout=5s --start-period=20s \
-  CMD python -c "import os, urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ.get(\"PORT\", \"3000\")}/healthz', timeout=4)"
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:${PORT:-3000}/healthz', timeout=4)" || exit 1
 ENTRYPOINT ["firstline"]
 CMD ["serve"]
