@@ -255,7 +255,7 @@ def _incident_action(args: list[str]) -> IncidentCommand:
 
 
 ROTA_CONFIG = ("name", "start", "pick", "tz", "holidays", "lead", "group")
-ROTA_SET = ("prod", "days", "new")
+ROTA_SET = ("prod", "days", "new", "tz")
 
 
 def parse_rota(text: str) -> RotaCommand:
@@ -322,7 +322,7 @@ def parse_rota(text: str) -> RotaCommand:
         _no_args("remove @name", rest)
         return RotaCommand("remove", user=user)
     if verb == "set":
-        form = "/rota set @name prod=yes|no days=Mon-Fri new=no"
+        form = "/rota set @name prod=yes|no days=Mon-Fri new=no tz=Europe/Lisbon"
         if not rest:
             raise UsageError(f"Say what to change: {form}")
         return RotaCommand(

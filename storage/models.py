@@ -339,6 +339,7 @@ class RotaMember(Base):
     new: Mapped[bool] = mapped_column(Boolean, default=False)
     observed: Mapped[bool] = mapped_column(Boolean, default=False)
     days: Mapped[str] = mapped_column(String(40), default="Mon-Fri")
+    tz: Mapped[str | None] = mapped_column(String(64), nullable=True)  # None: the team's zone
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     added_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

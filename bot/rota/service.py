@@ -226,6 +226,8 @@ class Rota:
             if "days" in options:
                 _weekdays(options["days"])
                 member.days = options["days"]
+            if "tz" in options:
+                member.tz = BusinessHours.parse("always", tz=options["tz"]).tz
         return Content(text=f"Updated <@{user}>.")
 
     async def away(
@@ -335,6 +337,7 @@ class Rota:
             + (" · prod" if m.prod else "")
             + (" · new" if m.new and not m.observed else "")
             + f" · {m.days}"
+            + (f" · {m.tz}" if m.tz else "")
             for m in members
         ] or ["nobody yet: /rota add @name prod"]
         if leave:

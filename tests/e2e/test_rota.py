@@ -132,6 +132,9 @@ async def test_rota_bad_input(world: SlackWorld) -> None:
     assert "not on this rota" in await rota_cmd(world, "away <@UNOBODY> 2026-12-01")
     assert "not yes or no" in await rota_cmd(world, f"set <@{ANNA}> prod=maybe")
     assert "is not a weekday and time" in await rota_cmd(world, "config start=Someday")
+    assert "tz=" in await rota_cmd(world, f"set <@{ANNA}> tz=Mars/Olympus")
+    await rota_cmd(world, f"set <@{ANNA}> tz=Europe/Lisbon days=Mon-Thu")
+    assert "· Mon-Thu · Europe/Lisbon" in await rota_cmd(world, "show", user=OPS)
     assert "away Tue 01 Dec" in await rota_cmd(
         world, f"away <@{ANNA}> 2026-12-01..2026-12-04 dentist", user=ANNA
     )
