@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # Firstline: `firstline serve` on port 3000 as a non-root user, SQLite in /data by default.
 #   docker build -t firstline .
 #   docker run -p 3000:3000 -v firstline-data:/data \
@@ -30,7 +29,8 @@ ENV PATH=/opt/firstline/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     DATABASE_URL=sqlite+aiosqlite:////data/firstline.db \
     PORT=3000
-RUN useradd --uid 10001 --user-group --no-log-init --create-home --home-dir /home/firstline \
+RUN groupadd --gid 10001 firstline \
+ && useradd --uid 10001 --gid 10001 --no-log-init --create-home --home-dir /home/firstline \
       --shell /usr/sbin/nologin firstline \
  && mkdir -p /data \
  && chown 10001:10001 /data
