@@ -10,13 +10,15 @@ response, and a step already past when the request arrives is not sent.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import messages
 from bot.channels import Watch
 from bot.content import Content
-from storage import outbox, timers
+from bot.outgoing import say
+from storage import timers
 from storage.models import Request, Timer
 
 LADDER: tuple[tuple[str, float], ...] = (("nudge", 0.6), ("breach", 1.0), ("second_line", 2.0))
@@ -214,18 +216,14 @@ def _say(
     op: str,
     content: Content,
     now: datetime,
-    key: str | None = None,
-    ref_key: str | None = None,
-    thread_ts: str | None = None,
+    **what: Any,
 ) -> None:
-    outbox.enqueue(
+    say(
         session,
         workspace_id=request.workspace_id,
         destination=destination,
         op=op,
-        payload=content.to_payload(),
         at=now,
-        thread_ts=thread_ts,
-        key=key,
-        ref_key=ref_key,
+        content=content,
+        **what,
     )

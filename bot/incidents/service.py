@@ -36,6 +36,7 @@ from bot.incidents.postmortem import (
     TimelineItem,
     render_postmortem,
 )
+from bot.outgoing import say as enqueue_say
 from storage import inbox, outbox, timers
 from storage.engine import Database
 from storage.models import (
@@ -678,21 +679,15 @@ class Incidents:
         *,
         destination: str,
         op: str,
-        content: Content | None = None,
-        payload: dict[str, Any] | None = None,
-        key: str | None = None,
-        ref_key: str | None = None,
+        **what: Any,
     ) -> None:
-        body = {**(content.to_payload() if content else {}), **(payload or {})}
-        outbox.enqueue(
+        enqueue_say(
             session,
             workspace_id=incident.workspace_id,
             destination=destination,
             op=op,
-            payload=body,
             at=self._clock.now(),
-            key=key,
-            ref_key=ref_key,
+            **what,
         )
 
     def _timeline(

@@ -29,9 +29,10 @@ from bot.content import Button, Content, message_ref
 from bot.durations import format_duration
 from bot.errors import UsageError
 from bot.hours import BusinessHours
+from bot.outgoing import say
 from bot.rota.pick import Candidate, Pick, problems, suggest, week_days
 from bot.stats import compute_stats
-from storage import outbox, timers
+from storage import timers
 from storage.engine import Database
 from storage.models import (
     Incident,
@@ -404,14 +405,7 @@ class Rota:
             week.first, week.second, week.fallback = pair[0], pair[1], fallback
             week.fallback_days = gaps if fallback else []
             week.status, week.decided_by, week.decided_at = "accepted", ctx.user, now
-            self._say(
-                session,
-                team,
-                destination=team.channel_id,
-                op="update",
-                content=self._pick_message(team, week),
-                ref_key=f"rota:{team.id}:pick:{week.id}",
-            )
+            self._edit_pick(session, team, week)
         self._changes.committed(session)
         return Content(text=f"Chosen: <@{pair[0]}> and <@{pair[1]}>.")
 
@@ -536,14 +530,7 @@ class Rota:
         if week.starts_at <= now:
             await self._apply_pair(session, team, week)
         else:
-            self._say(
-                session,
-                team,
-                destination=team.channel_id,
-                op="update",
-                content=self._pick_message(team, week),
-                ref_key=f"rota:{team.id}:pick:{week.id}",
-            )
+            self._edit_pick(session, team, week)
         return Content(text="Swap done.")
 
     async def plan(self, ctx: CommandContext, weeks: int) -> Content:
@@ -835,14 +822,7 @@ class Rota:
                 week.fallback_days = [d.isoformat() for d in pick.fallback_days]
                 reply = Content(text=f"Suggested <@{pick.first}> and <@{pick.second}> instead.")
             if action_id != HANDOFF_DONE:
-                self._say(
-                    session,
-                    team,
-                    destination=team.channel_id,
-                    op="update",
-                    content=self._pick_message(team, week),
-                    ref_key=f"rota:{team.id}:pick:{week.id}",
-                )
+                self._edit_pick(session, team, week)
         self._changes.committed(session)
         return reply
 
@@ -884,14 +864,7 @@ class Rota:
         automatic = week.status == "suggested"
         if automatic:
             week.status, week.decided_at = "automatic", now
-            self._say(
-                session,
-                team,
-                destination=team.channel_id,
-                op="update",
-                content=self._pick_message(team, week),
-                ref_key=f"rota:{team.id}:pick:{week.id}",
-            )
+            self._edit_pick(session, team, week)
         if week.observer:
             member = await self._member(session, team, week.observer)
             if member is not None:
@@ -1150,27 +1123,26 @@ class Rota:
         )
 
     def _say(
-        self,
-        session: AsyncSession,
-        team: RotaTeam,
-        *,
-        destination: str,
-        op: str,
-        content: Content | None = None,
-        payload: dict[str, Any] | None = None,
-        key: str | None = None,
-        ref_key: str | None = None,
+        self, session: AsyncSession, team: RotaTeam, *, destination: str, op: str, **what: Any
     ) -> None:
-        body = {**(content.to_payload() if content else {}), **(payload or {})}
-        outbox.enqueue(
+        say(
             session,
             workspace_id=team.workspace_id,
             destination=destination,
             op=op,
-            payload=body,
             at=self._clock.now(),
-            key=key,
-            ref_key=ref_key,
+            **what,
+        )
+
+    def _edit_pick(self, session: AsyncSession, team: RotaTeam, week: SupportWeek) -> None:
+        """The pick message, edited in place to show the week as it now stands."""
+        self._say(
+            session,
+            team,
+            destination=team.channel_id,
+            op="update",
+            content=self._pick_message(team, week),
+            ref_key=f"rota:{team.id}:pick:{week.id}",
         )
 
 

@@ -66,6 +66,15 @@ class LinkBase:
         self.url = url
 
 
+def reply_channel(body: dict[str, Any]) -> str:
+    """Where a button was pressed (the answer goes there, ephemeral)."""
+    return str(
+        (body.get("channel") or {}).get("id")
+        or (body.get("container") or {}).get("channel_id")
+        or ""
+    )
+
+
 def choose_modal(*, week_id: str, channel: str) -> dict[str, Any]:
     """The Choose… dialog: two people and an optional fallback, checked against the rules."""
 
@@ -246,11 +255,7 @@ def build_bolt_app(
         await ack()
         user = str(body.get("user", {}).get("id") or "")
         workspace_id = workspace_of(body, context)
-        reply_in = str(
-            (body.get("channel") or {}).get("id")
-            or (body.get("container") or {}).get("channel_id")
-            or ""
-        )
+        reply_in = reply_channel(body)
         content = await core.rota.press(
             action_id=str(action.get("action_id")),
             value=str(action.get("value") or ""),
@@ -267,11 +272,7 @@ def build_bolt_app(
         await ack()
         user = str(body.get("user", {}).get("id") or "")
         workspace_id = workspace_of(body, context)
-        reply_in = str(
-            (body.get("channel") or {}).get("id")
-            or (body.get("container") or {}).get("channel_id")
-            or ""
-        )
+        reply_in = reply_channel(body)
         try:
             content = await core.incidents.press(
                 action_id=str(action.get("action_id")),
@@ -290,11 +291,7 @@ def build_bolt_app(
         await ack()
         channel, _, ts = str(action.get("value") or "").partition(":")
         user = str(body.get("user", {}).get("id") or "")
-        reply_in = str(
-            (body.get("channel") or {}).get("id")
-            or (body.get("container") or {}).get("channel_id")
-            or channel
-        )
+        reply_in = reply_channel(body) or channel
         if not channel or not ts or not user:
             log.warning("'I'm on it' pressed with no request attached: %r", action.get("value"))
             return

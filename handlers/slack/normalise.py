@@ -24,7 +24,8 @@ def _text(message: dict[str, Any]) -> str:
     text = message.get("text")
     if isinstance(text, str) and text.strip():
         return text
-    for attachment in message.get("attachments") or []:
+    attachments = message.get("attachments")
+    for attachment in attachments if isinstance(attachments, list) else []:
         if not isinstance(attachment, dict):
             continue
         for key in ("title", "fallback", "pretext", "text"):
@@ -42,15 +43,19 @@ def normalise_message(event: dict[str, Any], *, workspace_id: str) -> Fact | Non
     channel = event.get("channel")
     if not isinstance(channel, str) or not channel:
         return None
-    subtype = event.get("subtype")
+    raw_subtype = event.get("subtype")
+    subtype = raw_subtype if isinstance(raw_subtype, str) else None
+    if raw_subtype is not None and subtype is None:
+        return None  # a subtype that is not a string is nothing Slack sends
     if subtype == "message_changed":
         message = event.get("message")
         if not isinstance(message, dict) or not _valid_ts(message.get("ts")):
             return None
         return Edited(workspace_id, channel, message["ts"], _text(message))
     if subtype == "message_deleted":
+        previous = event.get("previous_message")
         deleted = _valid_ts(event.get("deleted_ts")) or _valid_ts(
-            (event.get("previous_message") or {}).get("ts")
+            previous.get("ts") if isinstance(previous, dict) else None
         )
         return Deleted(workspace_id, channel, deleted) if deleted else None
     ts = _valid_ts(event.get("ts"))
