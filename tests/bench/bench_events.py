@@ -118,13 +118,21 @@ async def main(args: argparse.Namespace) -> Report:
     def rate_row(measure: str, res: dict[str, list[Load]], goal: float) -> None:
         ours = b.median([x.rate for x in res["firstline"]])
         theirs = b.median([x.rate for x in res["bare"]])
+        # Events per CPU-second, the figure neighbours on a shared machine disturb least.
+        by_cpu = b.median([x.cpu_per_event for x in res["bare"]]) / b.median(
+            [x.cpu_per_event for x in res["firstline"]]
+        )
+        by_rate_met, by_cpu_met = ours / theirs >= goal, by_cpu >= goal
+        if by_rate_met == by_cpu_met:
+            verdict = b.goal_text(f"≥ {goal}×", by_rate_met)
+        else:
+            verdict = (
+                f"≥ {goal}× ({'met' if by_rate_met else 'missed'} on events/s, "
+                f"{by_cpu:.2f}× by CPU per event)"
+            )
         report.rows.append(
             Row(
-                measure,
-                b.rate_text(ours),
-                b.rate_text(theirs),
-                b.ratio_text(ours, theirs),
-                b.goal_text(f"≥ {goal}×", ours / theirs >= goal),
+                measure, b.rate_text(ours), b.rate_text(theirs), b.ratio_text(ours, theirs), verdict
             )
         )
         report.raw[measure] = {

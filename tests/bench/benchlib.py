@@ -120,9 +120,12 @@ def machine_notes() -> list[str]:
                 cpu = line.split(":", 1)[1].strip()
                 break
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    # Nothing of ours runs yet: whatever keeps the CPUs busy now is someone else's.
+    busy = psutil.cpu_percent(interval=2.0) / 100 * (os.cpu_count() or 1)
     return [
         f"date {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
-        f"{os.cpu_count()} CPUs ({cpu}), {mem:.1f} GiB RAM, load average at start {load}",
+        f"{os.cpu_count()} CPUs ({cpu}), {mem:.1f} GiB RAM, load average at start {load}, "
+        f"other work on the machine at start {busy:.0%} of a core",
         f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, "
         f"{platform.system()} {platform.release()}",
     ]
