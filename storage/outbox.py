@@ -55,9 +55,18 @@ def _pending() -> Any:
 
 
 async def claim_heads(
-    session: AsyncSession, *, now: datetime, lease: timedelta, limit: int
+    session: AsyncSession,
+    *,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+    reclaimed: set[int] | None = None,
 ) -> Sequence[OutboxMessage]:
-    """The oldest pending row of each destination that is ready, leased to this process."""
+    """The oldest pending row of each destination that is ready, leased to this process.
+
+    A row whose earlier lease ran out without a recorded result (its sender died or hung
+    mid-send) is added to ``reclaimed``: it may already have reached the platform.
+    """
     heads = select(func.min(OutboxMessage.id)).where(_pending()).group_by(OutboxMessage.destination)
     query = (
         select(OutboxMessage)
@@ -72,6 +81,8 @@ async def claim_heads(
     )
     rows = (await session.scalars(query)).all()
     for row in rows:
+        if reclaimed is not None and row.lease_until is not None:
+            reclaimed.add(row.id)
         row.lease_until = now + lease
     return rows
 
