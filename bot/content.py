@@ -9,7 +9,7 @@ links to a message (the renderer turns it into a permalink).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -26,9 +26,14 @@ class Content:
     fields: tuple[tuple[str, str], ...] = ()
     buttons: tuple[Button, ...] = ()
     context: str | None = None
+    # Set by the outbox deliverer, never stored: the platform keeps it with the message
+    # (Slack: message metadata) so a resend after a crash can tell it already arrived.
+    marker: str | None = None
 
     def to_payload(self) -> dict[str, Any]:
-        return asdict(self)
+        payload = asdict(self)
+        del payload["marker"]
+        return payload
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> Content:
@@ -104,6 +109,19 @@ class ChatPort(Protocol):
         title: str,
         comment: str = "",
     ) -> Delivered: ...
+
+
+@runtime_checkable
+class FindsMarked(Protocol):
+    """A platform that can say whether a marked message (``Content.marker``) already exists.
+
+    The deliverer asks before resending a row whose sender died mid-send, so a crash never
+    posts a message twice.
+    """
+
+    async def find_marked(
+        self, *, workspace_id: str, channel: str, thread_ts: str | None, marker: str
+    ) -> Delivered | None: ...
 
 
 @dataclass

@@ -4,6 +4,12 @@ A rate limit (429) holds that destination until ``Retry-After`` has passed; a se
 error backs off exponentially; a permanent error (channel gone, bad token) marks the
 row failed so it never blocks the messages behind it. The platform's message id is
 recorded so later edits find the message they edit.
+
+A claimed row is leased; if its sender dies mid-send (SIGKILL, lost database) the lease
+runs out and another replica takes the row over. Posts and DMs carry a marker (Slack:
+message metadata), and a taken-over row is first looked up by that marker, so a message
+that did arrive is recorded rather than sent twice. The lease must outlast a send:
+``Deliverer(lease=…)`` and the chat client's timeout (``Settings.outbox_lease_seconds``).
 """
 
 from __future__ import annotations
@@ -11,13 +17,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
-from bot.content import ChatPort, Content, Delivered, DeliveryError
+from bot.content import ChatPort, Content, Delivered, DeliveryError, FindsMarked
 from bot.metrics import Metrics
 from storage import outbox
 from storage.engine import Database
@@ -33,9 +39,16 @@ MAX_ATTEMPTS = 50
 
 class Deliverer:
     def __init__(
-        self, *, db: Database, clock: Clock, chats: dict[str, ChatPort], metrics: Metrics
+        self,
+        *,
+        db: Database,
+        clock: Clock,
+        chats: dict[str, ChatPort],
+        metrics: Metrics,
+        lease: timedelta = LEASE,
     ) -> None:
         self.hooks: dict[str, DeliveryHook] = {}
+        self.lease = lease
         self._db = db
         self._clock = clock
         self._chats = chats
@@ -44,10 +57,13 @@ class Deliverer:
     async def deliver_once(self, *, limit: int = 50) -> int:
         """Send the ready head of every destination; returns how many rows were attempted."""
         now = self._clock.now()
+        reclaimed: set[int] = set()
         async with self._db.transaction() as session:
-            rows = await outbox.claim_heads(session, now=now, lease=LEASE, limit=limit)
+            rows = await outbox.claim_heads(
+                session, now=now, lease=self.lease, limit=limit, reclaimed=reclaimed
+            )
             jobs = [(row.id, await self._resolve(session, row)) for row in rows]
-            snapshot = {row.id: _Snapshot.of(row) for row in rows}
+            snapshot = {row.id: _Snapshot.of(row, row.id in reclaimed) for row in rows}
         if not jobs:
             await self._update_backlog()
             return 0
@@ -105,6 +121,19 @@ class Deliverer:
             raise DeliveryError(str(target), permanent=True)
         ws, channel, payload = row.workspace_id, target.channel or "", row.payload
         content = Content.from_payload(payload)
+        if row.op in ("post", "dm", "update"):
+            marker = f"outbox:{row.id}"
+            content = replace(content, marker=marker)
+            if row.reclaimed and isinstance(chat, FindsMarked):
+                found = await chat.find_marked(
+                    workspace_id=ws,
+                    channel=channel,
+                    thread_ts=target.ts if row.op == "update" else row.thread_ts,
+                    marker=marker,
+                )
+                if found is not None:
+                    log.warning("outbox row %s had arrived before its sender died", row.id)
+                    return found
         if row.op == "post":
             return await chat.post(
                 workspace_id=ws, channel=channel, content=content, thread_ts=row.thread_ts
@@ -201,9 +230,20 @@ class _Target:
 class _Snapshot:
     """The fields of a claimed row, read before its session closes."""
 
-    __slots__ = ("destination", "op", "payload", "platform", "thread_ts", "workspace_id")
+    __slots__ = (
+        "destination",
+        "id",
+        "op",
+        "payload",
+        "platform",
+        "reclaimed",
+        "thread_ts",
+        "workspace_id",
+    )
 
-    def __init__(self, row: OutboxMessage) -> None:
+    def __init__(self, row: OutboxMessage, reclaimed: bool) -> None:
+        self.id = row.id
+        self.reclaimed = reclaimed
         self.workspace_id = row.workspace_id
         self.platform = row.platform
         self.destination = row.destination
@@ -212,5 +252,5 @@ class _Snapshot:
         self.thread_ts = row.thread_ts
 
     @classmethod
-    def of(cls, row: OutboxMessage) -> _Snapshot:
-        return cls(row)
+    def of(cls, row: OutboxMessage, reclaimed: bool = False) -> _Snapshot:
+        return cls(row, reclaimed)

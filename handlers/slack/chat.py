@@ -44,6 +44,10 @@ PERMANENT_ERRORS = {
 }
 
 
+MARKER_EVENT = "firstline_outbox"  # message metadata event_type on every post and DM
+MARKER_PAGES = 5  # pages of 200 messages searched for a marker after a crash
+
+
 class SlackChat:
     def __init__(self, *, client: AsyncWebClient, base_url: str = "https://slack.com/") -> None:
         self._client = client
@@ -56,6 +60,7 @@ class SlackChat:
         args: dict[str, Any] = {"channel": channel, **render(content, base_url=self.base_url)}
         if thread_ts:
             args["thread_ts"] = thread_ts
+        _mark(args, content)
         response = await self._call("chat.postMessage", args, join_channel=channel)
         return Delivered(str(response["channel"]), str(response["ts"]))
 
@@ -63,13 +68,45 @@ class SlackChat:
         self, *, workspace_id: str, channel: str, ts: str, content: Content
     ) -> Delivered:
         args = {"channel": channel, "ts": ts, **render(content, base_url=self.base_url)}
+        _mark(args, content)
         response = await self._call("chat.update", args)
         return Delivered(str(response.get("channel", channel)), str(response.get("ts", ts)))
 
     async def dm(self, *, workspace_id: str, user: str, content: Content) -> Delivered:
         args: dict[str, Any] = {"channel": user, **render(content, base_url=self.base_url)}
+        _mark(args, content)
         response = await self._call("chat.postMessage", args)
         return Delivered(str(response["channel"]), str(response["ts"]))
+
+    async def find_marked(
+        self, *, workspace_id: str, channel: str, thread_ts: str | None, marker: str
+    ) -> Delivered | None:
+        """The bot's message carrying ``marker`` in its metadata, if it reached Slack.
+
+        Looks through the thread ``thread_ts`` belongs to (``conversations.replies``) or
+        the channel's newest messages (``conversations.history``; a user id means the DM
+        with that user). An edit marks the message it edits, so the same lookup tells
+        whether an edit was applied.
+        """
+        if channel.startswith(("U", "W")):
+            opened = await self._call("conversations.open", {"users": channel})
+            channel = str(opened["channel"]["id"])
+        method = "conversations.replies" if thread_ts else "conversations.history"
+        args: dict[str, Any] = {"channel": channel, "limit": 200, "include_all_metadata": True}
+        if thread_ts:
+            args["ts"] = thread_ts
+        for _ in range(MARKER_PAGES):
+            response = await self._call(method, args)
+            for message in response.get("messages") or []:
+                metadata = message.get("metadata") or {}
+                payload = metadata.get("event_payload") or {}
+                if metadata.get("event_type") == MARKER_EVENT and payload.get("id") == marker:
+                    return Delivered(channel, str(message["ts"]))
+            cursor = (response.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return None
+            args["cursor"] = cursor
+        return None
 
     async def ephemeral(
         self, *, workspace_id: str, channel: str, user: str, content: Content
@@ -212,6 +249,11 @@ class SlackChat:
         except SlackApiError as error:
             code = error.response.get("error") if isinstance(error.response.data, dict) else None
             raise _delivery_error(error, code) from error
+
+
+def _mark(args: dict[str, Any], content: Content) -> None:
+    if content.marker:
+        args["metadata"] = {"event_type": MARKER_EVENT, "event_payload": {"id": content.marker}}
 
 
 def _delivery_error(error: SlackApiError, code: str | None) -> DeliveryError:

@@ -86,6 +86,7 @@ class _Message:
     user: str
     attachments: Any = None
     files: list[dict[str, Any]] | None = None
+    metadata: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         found: dict[str, Any] = {
@@ -190,6 +191,8 @@ class SlackEmulator:
             "users.info": self._users_info,
             "conversations.info": self._conversations_info,
             "conversations.open": self._conversations_open,
+            "conversations.history": self._history,
+            "conversations.replies": self._replies,
             "conversations.setTopic": self._set_topic,
             "conversations.create": self._create,
             "conversations.invite": self._invite,
@@ -569,6 +572,7 @@ class SlackEmulator:
             _text_or_none(args.get("thread_ts")),
             self.bot_user_id,
             attachments=args.get("attachments"),
+            metadata=args.get("metadata") if isinstance(args.get("metadata"), dict) else None,
         )
         self._channels[channel].messages.append(message)
         return {
@@ -606,6 +610,8 @@ class SlackEmulator:
             message.blocks = args["blocks"]
         if "attachments" in args:
             message.attachments = args["attachments"]
+        if isinstance(args.get("metadata"), dict):
+            message.metadata = args["metadata"]
         return {
             "ok": True,
             "channel": channel.id,
@@ -719,6 +725,49 @@ class SlackEmulator:
         if already:
             body.update(no_op=True, already_open=True)
         return body
+
+    def _page(self, messages: list[_Message], args: Args) -> Args:
+        """One page of messages (``limit``, ``cursor``), with metadata when asked for."""
+        try:
+            limit = max(1, min(int(args.get("limit") or 100), 1000))
+            start = int(str(args.get("cursor") or "0"))
+        except ValueError:
+            return {"ok": False, "error": "invalid_cursor"}
+        page = messages[start : start + limit]
+        found = []
+        for message in page:
+            item = self._message_json(message)
+            if message.metadata and _truthy(args.get("include_all_metadata")):
+                item["metadata"] = copy.deepcopy(message.metadata)
+            found.append(item)
+        more = start + limit < len(messages)
+        return {
+            "ok": True,
+            "messages": found,
+            "has_more": more,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }
+
+    def _history(self, args: Args) -> Args:
+        """Top-level messages, newest first (thread replies stay in their thread)."""
+        found = self._channels.get(str(args.get("channel") or ""))
+        if found is None:
+            return {"ok": False, "error": "channel_not_found"}
+        top = [m for m in found.messages if m.thread_ts is None or m.thread_ts == m.ts]
+        return self._page(list(reversed(top)), args)
+
+    def _replies(self, args: Args) -> Args:
+        """A thread, oldest first: the parent (if the emulator saw it), then its replies."""
+        found = self._channels.get(str(args.get("channel") or ""))
+        if found is None:
+            return {"ok": False, "error": "channel_not_found"}
+        ts = str(args.get("ts") or "")
+        if not ts:
+            return {"ok": False, "error": "invalid_arguments"}
+        named = next((m for m in found.messages if m.ts == ts), None)
+        root = named.thread_ts if named is not None and named.thread_ts else ts
+        thread = [m for m in found.messages if m.ts == root or m.thread_ts == root]
+        return self._page(thread, args)
 
     def _set_topic(self, args: Args) -> Args:
         found = self._channels.get(str(args.get("channel") or ""))

@@ -1,0 +1,91 @@
+"""A replica that dies mid-send: the message it sent is recorded, not sent again.
+
+The "dead replica" here claims the outbox heads and sends them exactly as the deliverer
+does, then never records the result (as if SIGKILLed between Slack's answer and the
+commit). After the lease runs out, the live deliverer takes the rows over, finds each
+message by its marker and records it instead of posting a second copy.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from schedules.deliverer import _Snapshot
+from storage import outbox
+from tests.e2e.test_desk_flow import dms, thread_posts, watch_support
+from tests.harness import ANNA, BEN, LEAD, OPS, SUPPORT, SlackWorld
+
+
+async def die_mid_send(world: SlackWorld) -> int:
+    """Claim and send every ready head, record nothing; returns how many were sent."""
+    deliverer = world.runner._deliverer
+    async with world.core.db.transaction() as session:
+        rows = await outbox.claim_heads(
+            session, now=world.clock.now(), lease=deliverer.lease, limit=50
+        )
+        jobs = [(_Snapshot.of(row), await deliverer._resolve(session, row)) for row in rows]
+    for snapshot, target in jobs:
+        await deliverer._send(snapshot, target)
+    return len(jobs)
+
+
+async def test_messages_sent_by_a_dead_replica_are_recorded_not_resent(
+    world: SlackWorld,
+) -> None:
+    await watch_support(world)
+    request = await world.post(OPS, "The export button does nothing")
+    world.clock.advance(minutes=3)
+    assert await world.core.timers.fire_due() == 1  # the nudge: one DM per responder
+    assert await die_mid_send(world) == 2
+    assert len(dms(world, ANNA)) == 1 and len(dms(world, BEN)) == 1
+
+    await world.advance(seconds=30)  # still leased to the dead replica: nothing happens
+    assert len(world.sent("chat.postMessage")) == 2
+    await world.advance(seconds=31)  # lease over: taken over, found by marker, recorded
+    assert len(dms(world, ANNA)) == 1 and len(dms(world, BEN)) == 1
+    assert len(world.sent("conversations.history")) == 2
+
+    world.clock.advance(minutes=2)  # the breach: the thread message, sent by the dead one
+    assert await world.core.timers.fire_due() == 1
+    assert await die_mid_send(world) == 1
+    await world.advance(seconds=61)
+    [breach] = [c for c in world.sent("chat.postMessage") if c.args.get("thread_ts") == request]
+    assert len(world.sent("conversations.replies")) == 1
+
+    world.clock.advance(minutes=5)  # the second line: the edit and the DM, by a dead one again
+    assert await world.core.timers.fire_due() == 1
+    assert await die_mid_send(world) == 2
+    await world.advance(seconds=61)
+    [edit] = world.sent("chat.update")
+    assert edit.args["ts"] == breach.response["ts"]
+    assert "twice the target" in world.slack.messages(SUPPORT)[-1]["text"]
+    assert len(dms(world, LEAD)) == 1 and len(thread_posts(world, request)) == 1
+    assert len(world.sent("conversations.replies")) == 2
+    async with world.core.db.reading() as session:
+        assert await outbox.backlog(session) == 0
+    posted = Counter(
+        (c.args["channel"], c.args.get("thread_ts")) for c in world.sent("chat.postMessage")
+    )
+    assert set(posted.values()) == {1} and len(posted) == 4
+
+
+async def test_a_message_that_never_arrived_is_sent_after_the_lease(world: SlackWorld) -> None:
+    await watch_support(world)
+    await world.post(OPS, "Search is slow")
+    world.clock.advance(minutes=3)
+    assert await world.core.timers.fire_due() == 1
+    deliverer = world.runner._deliverer
+    async with world.core.db.transaction() as session:  # claimed, then died before sending
+        assert (
+            len(
+                await outbox.claim_heads(
+                    session, now=world.clock.now(), lease=deliverer.lease, limit=50
+                )
+            )
+            == 2
+        )
+    await world.advance(seconds=59)
+    assert dms(world, ANNA) == []
+    await world.advance(seconds=2)
+    assert len(dms(world, ANNA)) == 1 and len(dms(world, BEN)) == 1
+    assert len(world.sent("conversations.history")) == 2
