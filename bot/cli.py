@@ -150,12 +150,38 @@ def _with_core(settings: Settings, work: Callable[[Core], Awaitable[int]]) -> in
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    return asyncio.run(serve(settings))
+
+
+async def serve(settings: Settings) -> int:
+    """Run until SIGTERM or SIGINT, then drain: report unready and refuse new requests for
+    ``drain_seconds`` (load balancers stop sending), stop listening, let requests in flight
+    finish, deliver the outbox, close. Exits 0 after a clean drain."""
+    import signal
+
     from aiohttp import web
 
-    from handlers.server import build_server
+    from handlers.server import begin_drain, build_server
 
     app = build_server(settings)
-    web.run_app(app, host=settings.host, port=settings.port, print=None, shutdown_timeout=30)
+    runner = web.AppRunner(app, shutdown_timeout=30, handle_signals=False)
+    await runner.setup()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await web.TCPSite(runner, settings.host, settings.port).start()
+        log.info("listening on %s:%s", settings.host, settings.port)
+        await stop.wait()
+        log.info("shutting down: draining for %gs", settings.drain_seconds)
+        begin_drain(app)
+        await asyncio.sleep(settings.drain_seconds)
+    finally:
+        await runner.cleanup()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+    log.info("stopped cleanly")
     return 0
 
 

@@ -30,6 +30,8 @@ class Settings:
     public_url: str = ""
     incident_roles: dict[str, tuple[str, ...]] | None = None
     log_level: str = "INFO"
+    outbox_lease_seconds: int = 60
+    drain_seconds: float = 3.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -44,7 +46,25 @@ class Settings:
             raise ConfigurationError(
                 f"FIRSTLINE_SUPPORT_COMMAND={command!r} must start with a slash, e.g. /support."
             )
+        lease_text = env.get("FIRSTLINE_OUTBOX_LEASE", "60")
+        if not lease_text.isdigit() or int(lease_text) < 2:
+            raise ConfigurationError(
+                f"FIRSTLINE_OUTBOX_LEASE={lease_text!r} must be whole seconds, at least 2 "
+                "(default 60); Slack calls time out after half of it."
+            )
+        drain_text = env.get("FIRSTLINE_DRAIN_SECONDS", "3")
+        try:
+            drain = float(drain_text)
+        except ValueError:
+            drain = -1.0
+        if not 0 <= drain <= 300:
+            raise ConfigurationError(
+                f"FIRSTLINE_DRAIN_SECONDS={drain_text!r} must be seconds between 0 and 300, "
+                "e.g. FIRSTLINE_DRAIN_SECONDS=5."
+            )
         return cls(
+            outbox_lease_seconds=int(lease_text),
+            drain_seconds=drain,
             database_url=env.get("DATABASE_URL") or DEFAULT_URL,
             port=int(port_text),
             host=env.get("HOST", "0.0.0.0"),

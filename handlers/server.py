@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 
 import aiohttp
 from aiohttp import web
@@ -38,6 +39,13 @@ log = logging.getLogger(__name__)
 CORE: web.AppKey[Core] = web.AppKey("core", Core)
 RUNNER: web.AppKey[Runner] = web.AppKey("runner", Runner)
 BOLT: web.AppKey[AsyncApp] = web.AppKey("bolt", AsyncApp)
+STATE: web.AppKey[dict[str, object]] = web.AppKey("state", dict)
+
+
+def begin_drain(app: web.Application) -> None:
+    """Shutting down: /healthz answers 503 and Slack's requests get 503 (Slack retries them,
+    another replica takes them) while requests already in flight finish."""
+    app[STATE]["draining"] = True
 
 
 @dataclass
@@ -54,6 +62,7 @@ def build_server(settings: Settings, options: ServerOptions | None = None) -> we
     settings.require_slack()
     app = web.Application(client_max_size=1024**2)
     state: dict[str, object] = {}
+    app[STATE] = state
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         clock = options.clock or SystemClock()
@@ -70,6 +79,8 @@ def build_server(settings: Settings, options: ServerOptions | None = None) -> we
             base_url=settings.slack_api_url,
             session=session,
             retry_handlers=handlers,
+            # A send must end before its outbox lease does, or another replica could resend.
+            timeout=max(1, settings.outbox_lease_seconds // 2),
         )
         links = LinkBase()
         try:
@@ -88,7 +99,13 @@ def build_server(settings: Settings, options: ServerOptions | None = None) -> we
             bot_user_id=str(auth.get("user_id") or ""),
         )
         chat = SlackChat(client=client, base_url=links.url)
-        deliverer = Deliverer(db=core.db, clock=clock, chats={"slack": chat}, metrics=core.metrics)
+        deliverer = Deliverer(
+            db=core.db,
+            clock=clock,
+            chats={"slack": chat},
+            metrics=core.metrics,
+            lease=timedelta(seconds=settings.outbox_lease_seconds),
+        )
         deliverer.on_delivered("inc:", core.incidents.channel_created)
         core.rota.public_url = settings.public_url or f"http://localhost:{settings.port}"
         if settings.incident_roles:
@@ -123,6 +140,8 @@ def build_server(settings: Settings, options: ServerOptions | None = None) -> we
     )
 
     async def slack_events(request: web.Request) -> web.StreamResponse:
+        if state.get("draining"):
+            return web.json_response({"error": "shutting down"}, status=503)
         if not state.get("ready"):
             return web.json_response({"error": "starting"}, status=503)
         body = await request.text()  # too large: aiohttp answers 413
@@ -149,6 +168,8 @@ def build_server(settings: Settings, options: ServerOptions | None = None) -> we
         return await to_aiohttp_response(bolt_response)
 
     async def healthz(request: web.Request) -> web.Response:
+        if state.get("draining"):
+            return web.json_response({"ok": False, "draining": True}, status=503)
         if state.get("ready") and await app[CORE].db.ping():
             return web.json_response({"ok": True})
         return web.json_response({"ok": False, "database": "unreachable"}, status=503)

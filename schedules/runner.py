@@ -23,6 +23,7 @@ IDLE_CAP = timedelta(seconds=5)
 REFRESH_EVERY = timedelta(seconds=10)
 ERROR_PAUSE = timedelta(seconds=2)
 PRUNE_EVERY = timedelta(hours=1)
+STOP_WAIT = timedelta(seconds=10)
 INBOX_KEEP = timedelta(days=7)  # Slack retries within minutes; a week is generous
 
 
@@ -80,6 +81,10 @@ class Runner:
         self._stopping.set()
         self._refresh_wake.set()
         self.poke()
+        if drain and self._tasks:
+            # Let a sweep or a delivery in progress finish: cancelled mid-send, a message
+            # would wait for its lease to run out before another replica checks on it.
+            await asyncio.wait(self._tasks, timeout=STOP_WAIT.total_seconds())
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
