@@ -58,12 +58,20 @@ class Delivered:
 
 
 class DeliveryError(Exception):
-    """A send failed. ``retry_after`` honours rate limits; ``permanent`` stops retrying."""
+    """A send failed. ``retry_after`` honours rate limits; ``permanent`` stops retrying;
+    ``uncertain`` means the platform may have carried it out anyway (a timeout, a dropped
+    connection, a 5xx), so the retry first looks for the message by its marker."""
 
     def __init__(
-        self, message: str, *, retry_after: float | None = None, permanent: bool = False
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        permanent: bool = False,
+        uncertain: bool = False,
     ) -> None:
         super().__init__(message)
+        self.uncertain = uncertain
         self.retry_after = retry_after
         self.permanent = permanent
 

@@ -35,6 +35,7 @@ LEASE = timedelta(seconds=60)
 DeliveryHook = Callable[[AsyncSession, OutboxMessage], Awaitable[None]]
 MAX_BACKOFF = 300.0
 MAX_ATTEMPTS = 50
+UNCERTAIN = "uncertain: "  # last_error prefix: the last attempt may have been carried out
 
 
 class Deliverer:
@@ -63,7 +64,12 @@ class Deliverer:
                 session, now=now, lease=self.lease, limit=limit, reclaimed=reclaimed
             )
             jobs = [(row.id, await self._resolve(session, row)) for row in rows]
-            snapshot = {row.id: _Snapshot.of(row, row.id in reclaimed) for row in rows}
+            snapshot = {
+                row.id: _Snapshot.of(
+                    row, row.id in reclaimed or (row.last_error or "").startswith(UNCERTAIN)
+                )
+                for row in rows
+            }
         if not jobs:
             await self._update_backlog()
             return 0
@@ -77,7 +83,7 @@ class Deliverer:
                 if row is None:
                     continue
                 row.lease_until = None
-                self._record(row, result, finished)
+                self._record(row, result, finished, maybe_sent=snapshot[row_id].maybe_sent)
                 await self._run_hook(session, row)
         await self._update_backlog()
         return len(jobs)
@@ -124,7 +130,7 @@ class Deliverer:
         if row.op in ("post", "dm", "update"):
             marker = f"outbox:{row.id}"
             content = replace(content, marker=marker)
-            if row.reclaimed and isinstance(chat, FindsMarked):
+            if row.maybe_sent and isinstance(chat, FindsMarked):
                 found = await chat.find_marked(
                     workspace_id=ws,
                     channel=channel,
@@ -132,7 +138,7 @@ class Deliverer:
                     marker=marker,
                 )
                 if found is not None:
-                    log.warning("outbox row %s had arrived before its sender died", row.id)
+                    log.warning("outbox row %s had already arrived (found by its marker)", row.id)
                     return found
         if row.op == "post":
             return await chat.post(
@@ -178,7 +184,9 @@ class Deliverer:
             )
         raise DeliveryError(f"unknown outbox operation {row.op!r}", permanent=True)
 
-    def _record(self, row: OutboxMessage, result: object, now: datetime) -> None:
+    def _record(
+        self, row: OutboxMessage, result: object, now: datetime, *, maybe_sent: bool = False
+    ) -> None:
         if isinstance(result, Delivered):
             row.sent_at = now
             row.platform_channel = result.channel
@@ -189,6 +197,9 @@ class Deliverer:
         row.attempts += 1
         error = result if isinstance(result, DeliveryError) else None
         row.last_error = str(result)[:2000]
+        if maybe_sent or (error is not None and error.uncertain):
+            # Until a lookup says otherwise, the next attempt must look before it sends.
+            row.last_error = (UNCERTAIN + row.last_error)[:2000]
         if (error is not None and error.permanent) or row.attempts >= MAX_ATTEMPTS:
             row.failed = True
             log.error("outbox row %s failed for good: %s", row.id, row.last_error)
@@ -236,14 +247,14 @@ class _Snapshot:
         "op",
         "payload",
         "platform",
-        "reclaimed",
+        "maybe_sent",
         "thread_ts",
         "workspace_id",
     )
 
-    def __init__(self, row: OutboxMessage, reclaimed: bool) -> None:
+    def __init__(self, row: OutboxMessage, maybe_sent: bool) -> None:
         self.id = row.id
-        self.reclaimed = reclaimed
+        self.maybe_sent = maybe_sent  # an earlier attempt may have reached the platform
         self.workspace_id = row.workspace_id
         self.platform = row.platform
         self.destination = row.destination
@@ -252,5 +263,5 @@ class _Snapshot:
         self.thread_ts = row.thread_ts
 
     @classmethod
-    def of(cls, row: OutboxMessage, reclaimed: bool = False) -> _Snapshot:
-        return cls(row, reclaimed)
+    def of(cls, row: OutboxMessage, maybe_sent: bool = False) -> _Snapshot:
+        return cls(row, maybe_sent)

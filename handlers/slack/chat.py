@@ -241,7 +241,11 @@ class SlackChat:
                 return await self._call(method, args)
             raise _delivery_error(error, code) from error
         except (TimeoutError, aiohttp.ClientError) as error:
-            raise DeliveryError(f"{method}: {type(error).__name__}: {error}") from error
+            # Refused before sending: certainly not delivered. Anything later: maybe it was.
+            sent = not isinstance(error, aiohttp.ClientConnectorError)
+            raise DeliveryError(
+                f"{method}: {type(error).__name__}: {error}", uncertain=sent
+            ) from error
 
     async def _join(self, channel: str) -> None:
         try:
@@ -268,7 +272,7 @@ def _delivery_error(error: SlackApiError, code: str | None) -> DeliveryError:
             seconds = 30.0
         return DeliveryError(f"rate limited for {seconds:g}s", retry_after=seconds)
     if status >= 500:
-        return DeliveryError(f"Slack answered {status}")
+        return DeliveryError(f"Slack answered {status}", uncertain=True)
     if code in PERMANENT_ERRORS:
         return DeliveryError(f"Slack refused: {code}", permanent=True)
     return DeliveryError(f"Slack error: {code or status}")

@@ -20,6 +20,7 @@ and reactions, permalinks and thread replies are accepted for messages it never 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import copy
 import itertools
@@ -75,6 +76,7 @@ class _Failure:
     status: int
     retry_after: int
     method: str | None
+    carried_out: bool = False
 
 
 @dataclass
@@ -178,6 +180,8 @@ class SlackEmulator:
         self._uploads: dict[str, _Upload] = {}
         self._failures: list[_Failure] = []
         self._outage: tuple[int, int] | None = None
+        self._stall = 0.0
+        self._held: list[tuple[str, int]] = []
         self._clock = itertools.count(1)
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
@@ -289,15 +293,32 @@ class SlackEmulator:
     # -- failures ---------------------------------------------------------------------------
 
     def fail_next(
-        self, count: int, *, status: int = 429, retry_after: int = 1, method: str | None = None
+        self,
+        count: int,
+        *,
+        status: int = 429,
+        retry_after: int = 1,
+        method: str | None = None,
+        carried_out: bool = False,
     ) -> None:
         """The next ``count`` calls (of ``method``, if given) fail with HTTP ``status``.
 
         429 answers ``{"ok": false, "error": "ratelimited"}`` with ``Retry-After``; any
-        other status answers an HTML error page, as Slack's edge does.
+        other status answers an HTML error page, as Slack's edge does. With
+        ``carried_out`` the call takes effect first and only its answer is lost (a 5xx
+        or a timeout after Slack posted the message).
         """
         if count > 0:
-            self._failures.append(_Failure(count, status, retry_after, method))
+            self._failures.append(_Failure(count, status, retry_after, method, carried_out))
+
+    def stall_answers(self, seconds: float) -> None:
+        """Carry calls out at once but hold each answer ``seconds`` (0 ends it): a slow
+        network, and the moment to kill a client that has sent but not heard back."""
+        self._stall = max(0.0, seconds)
+
+    def held(self) -> list[tuple[str, int]]:
+        """Client (host, port) of each call carried out whose answer is being held."""
+        return list(self._held)
 
     def set_outage(self, status: int | None, *, retry_after: int = 1) -> None:
         """While set, every call answers ``status`` (e.g. 503); None ends the outage."""
@@ -369,7 +390,10 @@ class SlackEmulator:
         token = token or (str(body_token) if body_token else None)
         failure = self._failure_for(method)
         if failure is not None:
-            return self._fail(method, args, token, *failure)
+            status, retry_after, carried_out = failure
+            if carried_out and token and problem is None and method in self._methods:
+                self._methods[method](copy.deepcopy(args))
+            return self._fail(method, args, token, status, retry_after)
         if problem is not None:
             body: Args = {"ok": False, "error": problem}
         elif not token:
@@ -383,6 +407,14 @@ class SlackEmulator:
                 log.exception("Slack emulator failed on %s", method)
                 body = {"ok": False, "error": "internal_error"}
         self.calls.append(ApiCall(method, args, token, 200, body))
+        if self._stall:
+            peer = request.transport.get_extra_info("peername") if request.transport else None
+            client = (str(peer[0]), int(peer[1])) if peer else ("", 0)
+            self._held.append(client)
+            try:
+                await asyncio.sleep(self._stall)
+            finally:
+                self._held.remove(client)
         return web.json_response(body)
 
     def _fail(
@@ -400,15 +432,15 @@ class SlackEmulator:
         page = f"<html><head><title>{status} {reason}</title></head><body></body></html>"
         return web.Response(status=status, text=page, content_type="text/html")
 
-    def _failure_for(self, method: str) -> tuple[int, int] | None:
+    def _failure_for(self, method: str) -> tuple[int, int, bool] | None:
         if self._outage is not None:
-            return self._outage
+            return (*self._outage, False)
         for failure in self._failures:
             if failure.method in (None, method):
                 failure.remaining -= 1
                 if failure.remaining <= 0:
                     self._failures.remove(failure)
-                return failure.status, failure.retry_after
+                return failure.status, failure.retry_after, failure.carried_out
         return None
 
     async def _upload(self, request: web.Request) -> web.Response:

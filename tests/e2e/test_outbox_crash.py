@@ -89,3 +89,21 @@ async def test_a_message_that_never_arrived_is_sent_after_the_lease(world: Slack
     await world.advance(seconds=2)
     assert len(dms(world, ANNA)) == 1 and len(dms(world, BEN)) == 1
     assert len(world.sent("conversations.history")) == 2
+
+
+async def test_an_answer_lost_after_slack_posted_is_not_posted_again(world: SlackWorld) -> None:
+    await watch_support(world)
+    request = await world.post(OPS, "Invoices show the wrong VAT")
+    world.slack.fail_next(1, status=504, method="chat.postMessage", carried_out=True)
+    await world.advance(minutes=3)  # the first nudge DM is posted, but Slack answers 504
+    for _ in range(5):
+        await world.advance(seconds=10)
+    # What people see: one DM each (the first was posted although its answer was a 504).
+    assert len(world.slack.messages(ANNA)) == 1 and len(world.slack.messages(BEN)) == 1
+    assert [c.status for c in world.slack.calls if c.method == "chat.postMessage"] == [504, 200]
+    assert len(world.sent("conversations.history")) == 1  # looked, found, recorded
+    world.slack.fail_next(1, status=503, method="chat.postMessage")  # not carried out
+    await world.advance(minutes=2)
+    for _ in range(5):
+        await world.advance(seconds=10)
+    assert len(thread_posts(world, request)) == 1
