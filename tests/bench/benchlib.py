@@ -237,10 +237,21 @@ class ServerProcess:
                 async with http.get(
                     f"{self.base_url}/healthz", timeout=aiohttp.ClientTimeout(total=2)
                 ) as r:
-                    if r.status == 200:
+                    # On a shared machine another server may have taken the port meanwhile.
+                    if r.status == 200 and self.listening():
                         return time.monotonic() - started
             await asyncio.sleep(0.05)
         raise RuntimeError(f"{self.name} not healthy after {within:.0f} s:\n{self.log_tail()}")
+
+    def listening(self) -> bool:
+        """This process (not some other server) listens on ``port``."""
+        assert self.ps is not None
+        with contextlib.suppress(psutil.Error):
+            return any(
+                c.status == psutil.CONN_LISTEN and c.laddr.port == self.port
+                for c in self.ps.net_connections("tcp")
+            )
+        return False
 
     def rss_mb(self) -> float:
         assert self.ps is not None
