@@ -244,10 +244,10 @@ class _Snapshot:
     __slots__ = (
         "destination",
         "id",
+        "maybe_sent",
         "op",
         "payload",
         "platform",
-        "maybe_sent",
         "thread_ts",
         "workspace_id",
     )
