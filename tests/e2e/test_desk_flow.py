@@ -232,6 +232,35 @@ async def test_server_errors_are_retried(world: SlackWorld) -> None:
     assert len(thread_posts(world, request)) == 1
 
 
+async def test_a_minute_of_429_then_a_minute_of_5xx_then_everything_once_in_order(
+    world: SlackWorld,
+) -> None:
+    await watch_support(world)
+    requests = [await world.post(f"UREQ{i}", f"Request number {i}") for i in range(8)]
+    calls_before = len(world.slack.calls)
+    world.slack.set_outage(429, retry_after=20)
+    await world.advance(minutes=5)  # nudges and thread messages fall due: all refused
+    for _ in range(6):
+        await world.advance(seconds=10)
+    world.slack.set_outage(503)  # then Slack's edge fails for a minute
+    for _ in range(6):
+        await world.advance(seconds=10)
+    world.slack.set_outage(None)
+    refused = world.slack.calls[calls_before:]
+    assert {c.status for c in refused} == {429, 503} and len(refused) >= 10
+    for _ in range(40):
+        await world.advance(seconds=30)
+    for ts in requests:  # nothing lost, nothing twice: what people see, and every call
+        assert len(thread_posts(world, ts)) == 1
+    assert len(world.slack.messages(ANNA)) == 8 and len(dms(world, ANNA)) == 8
+    assert len(world.slack.messages(LEAD)) == 8 and len(world.sent("chat.update")) == 8
+    # In order per channel: thread messages in the requests' order, each edit after its post.
+    order = [c.args["thread_ts"] for c in world.sent("chat.postMessage") if c.args.get("thread_ts")]
+    assert order == requests
+    nudged = [c.args["text"] for c in world.sent("chat.postMessage") if c.args["channel"] == BEN]
+    assert [r.replace(".", "") in t for r, t in zip(requests, nudged, strict=True)] == [True] * 8
+
+
 async def test_non_admin_cannot_configure(world: SlackWorld) -> None:
     text = await world.command("watch requests target=5m", user=OPS)
     assert "Only workspace admins" in text
