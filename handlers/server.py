@@ -174,6 +174,11 @@ def build_server(settings: Settings, options: ServerOptions | None = None) -> we
             return web.json_response({"ok": True})
         return web.json_response({"ok": False, "database": "unreachable"}, status=503)
 
+    async def livez(request: web.Request) -> web.Response:
+        """The process is alive and serving (for liveness probes: says nothing about the
+        database, so an outage makes replicas unready, not restarted)."""
+        return web.json_response({"ok": True})
+
     async def metrics(request: web.Request) -> web.Response:
         body = app[CORE].metrics.exposition()
         return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4"})
@@ -202,5 +207,6 @@ def build_server(settings: Settings, options: ServerOptions | None = None) -> we
     app.router.add_get("/rota/{team}.ics", rota_calendar)
     app.router.add_post("/slack/events", slack_events)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/livez", livez)
     app.router.add_get("/metrics", metrics)
     return app
