@@ -24,6 +24,7 @@ SCRIPTS = {
     "replay": "bench_replay.py",
     "memory": "bench_memory.py",
     "timers": "bench_timers.py",
+    "replicas": "bench_replicas.py",  # PostgreSQL only: says so and prints no rows on SQLite
 }
 
 
