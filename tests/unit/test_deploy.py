@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from bot.config import Settings
+from bot.errors import ConfigurationError
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
@@ -48,7 +49,7 @@ def test_compose_runs_postgres_two_replicas_and_a_proxy() -> None:
         assert replica["depends_on"]["postgres"]["condition"] == "service_healthy"
         assert "/healthz" in " ".join(replica["healthcheck"]["test"])
         grace = int(replica["stop_grace_period"].rstrip("s"))
-        assert grace > float(env["FIRSTLINE_DRAIN_SECONDS"]) + 30
+        assert grace > float(env["FIRSTLINE_DRAIN_SECONDS"]) + 30 + 10 + 20
     assert services["migrate"]["command"] == ["migrate"]
     assert "pg_isready" in " ".join(services["postgres"]["healthcheck"]["test"])
     caddy = (ROOT / "deploy" / "Caddyfile").read_text()
@@ -90,7 +91,7 @@ def test_kubernetes_manifests_agree_with_each_other_and_the_app() -> None:
     assert {"SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "DATABASE_URL"} <= set(secret["stringData"])
     settings = Settings.from_env({**config, **secret["stringData"]})  # values the app accepts
     grace = spec["template"]["spec"]["terminationGracePeriodSeconds"]
-    assert grace > settings.drain_seconds + 30 + 20  # drain, in-flight requests, outbox flush
+    assert grace > settings.drain_seconds + 30 + 10 + 20  # drain, in flight, loops, outbox
 
     job = docs["Job"]["spec"]["template"]["spec"]
     assert job["containers"][0]["args"] == ["migrate"]
@@ -99,3 +100,20 @@ def test_kubernetes_manifests_agree_with_each_other_and_the_app() -> None:
     assert "secret.example.yaml" not in kustomization["resources"]
     for resource in kustomization["resources"]:
         assert (K8S / resource).exists()
+
+
+def test_drain_and_lease_settings_say_what_is_wrong() -> None:
+    assert Settings.from_env({}).outbox_lease_seconds == 60
+    assert Settings.from_env({"FIRSTLINE_DRAIN_SECONDS": "0.5"}).drain_seconds == 0.5
+    for name, value, hint in (
+        ("FIRSTLINE_OUTBOX_LEASE", "1", "at least 2"),
+        ("FIRSTLINE_OUTBOX_LEASE", "1m", "whole seconds"),
+        ("FIRSTLINE_DRAIN_SECONDS", "soon", "FIRSTLINE_DRAIN_SECONDS=5"),
+        ("FIRSTLINE_DRAIN_SECONDS", "-1", "between 0 and 300"),
+    ):
+        try:
+            Settings.from_env({name: value})
+        except ConfigurationError as error:
+            assert hint in error.message and value in error.message
+        else:
+            raise AssertionError(f"{name}={value} was accepted")
