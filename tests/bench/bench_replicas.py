@@ -210,6 +210,7 @@ async def ramp(
             await asyncio.sleep(30)
             lateness_seconds = 10.0 if args.quick else 30.0
             started = datetime.now(UTC)
+            overdue_before = await overdue(url, at=started)
             calls_before = len(emu.calls)
             load = await b.paced(
                 send, rate=sustained * PER_WORKSPACE, duration=lateness_seconds, server=server
@@ -233,11 +234,31 @@ async def ramp(
                 f"{b.ms_text(b.pct(fired, 50))}, p99 {b.ms_text(b.pct(fired, 99))}, max "
                 f"{b.ms_text(max(fired))}; ack latency meanwhile p99 "
                 f"{b.ms_text(b.pct(load.latencies, 99))}; {len(delivered)} Slack calls "
-                "made in and after the step. Lateness is the sweeper's own record "
+                f"made in and after the step; {overdue_before} timers were already overdue "
+                "when the step began (the ramp's backlog). Lateness is the sweeper's own record "
                 "(fired_at − due_at); the message follows through the outbox."
                 if fired
                 else "5c: no timers fired"
             )
+
+
+async def overdue(url: str, *, at: datetime) -> int:
+    from sqlalchemy import func, select
+
+    from storage.engine import Database
+    from storage.models import Timer
+
+    db = Database.connect(url)
+    try:
+        async with db.reading() as session:
+            count = await session.scalar(
+                select(func.count())
+                .select_from(Timer)
+                .where(Timer.fired_at.is_(None), Timer.due_at < at)
+            )
+            return int(count or 0)
+    finally:
+        await db.close()
 
 
 async def timer_lateness(url: str, *, since: datetime) -> list[float]:
