@@ -39,6 +39,7 @@ CHANNELS = [f"C0DESK{i:02d}" for i in range(20)]
 TARGET_SECONDS = 10
 REQUESTS = 1000
 ANSWERED_EVERY = 4  # every 4th request is answered at once: it must cause no message at all
+SPREAD_SECONDS = 15
 LEASE_SECONDS = 6  # outbox lease of the replicas: a dead replica's claims wait this long
 LINK = re.compile(r"archives/(C\w+)/p(\d+)")
 
@@ -57,6 +58,7 @@ class Replica:
     sender: SlackSender
     alive: bool = True
     acked: int = 0
+    in_flight: int = 0  # events sent to it and not answered yet
 
 
 @dataclass
@@ -74,11 +76,14 @@ class Fleet:
             assert live, "no replica left"
             replica = live[self.turn % len(live)]
             self.turn += 1
+            replica.in_flight += 1
             try:
                 reply = await replica.sender.event(event, event_id=event_id, retry_num=retry)
             except (aiohttp.ClientError, TimeoutError) as error:
                 self.retries[type(error).__name__] += 1
+                replica.in_flight -= 1
             else:
+                replica.in_flight -= 1
                 if reply.status == 200:
                     replica.acked += 1
                     return
@@ -175,8 +180,12 @@ def seen_calls(slack: SlackEmulator) -> dict[str, Counter[Any]]:
     return seen
 
 
-async def kill_mid_send(server: b.ServerProcess, slack: SlackEmulator) -> int:
-    """SIGKILL ``server`` while Slack holds answers to calls it made; returns how many."""
+async def kill_mid_send(
+    replica: Replica, slack: SlackEmulator, sending: asyncio.Future[Any]
+) -> tuple[int, int]:
+    """SIGKILL the replica while Slack holds answers to calls it made and, while events are
+    still being sent, while it is also handling some; returns (held calls, events)."""
+    server = replica.server
     assert server.proc is not None and server.ps is not None
     api_port = int(slack.base_url.split(":")[2].split("/")[0])
     for _ in range(50):
@@ -188,14 +197,15 @@ async def kill_mid_send(server: b.ServerProcess, slack: SlackEmulator) -> int:
             if c.raddr and c.raddr.port == api_port
         }
         mine = [peer for peer in slack.held() if peer[1] in ports]
-        if mine:
+        events = replica.in_flight
+        if mine and (events or sending.done()):
             server.proc.send_signal(signal.SIGKILL)
             slack.stall_answers(0)
-            return len(mine)
+            return len(mine), events
         slack.stall_answers(0)
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(0.1)
     server.proc.send_signal(signal.SIGKILL)
-    return 0
+    return 0, replica.in_flight
 
 
 async def leftovers(url: str) -> tuple[int, int]:
@@ -247,6 +257,9 @@ async def test_three_replicas_one_killed_one_drained_everything_exactly_once(
             async def one(i: int) -> None:
                 channel = CHANNELS[i % len(CHANNELS)]
                 answered = i % ANSWERED_EVERY == 0
+                # Arrivals spread over SPREAD_SECONDS, so the ladders of the first requests
+                # run (and C is killed) while later requests still arrive.
+                await asyncio.sleep(i * SPREAD_SECONDS / REQUESTS)
                 async with gate:
                     ts = stamps.next()
                     requests.append((channel, ts, answered))
@@ -270,10 +283,11 @@ async def test_three_replicas_one_killed_one_drained_everything_exactly_once(
             )
             # Kill it while Slack has carried out calls of C's but C has not heard back: hold
             # the emulator's answers until some in-flight call is C's (its client port).
-            c_in_flight = await kill_mid_send(c_.server, slack)
+            sending = asyncio.gather(*tasks)
+            c_in_flight, c_events = await kill_mid_send(c_, slack, sending)
             c_.alive = False
             killed_after = c_.acked
-            await asyncio.gather(*tasks)
+            await sending
             sent_in = time.monotonic() - started
 
             # SIGTERM replica B with timers and messages in flight: it drains and exits 0.
@@ -314,7 +328,8 @@ async def test_three_replicas_one_killed_one_drained_everything_exactly_once(
         f"{len(requests)} requests + {REQUESTS // ANSWERED_EVERY} answers; "
         f"acked per replica {[r.acked for r in fleet.replicas]}; "
         f"retried {dict(fleet.retries)}; drain answers {draining}/{refused}; "
-        f"C killed with {c_in_flight} calls carried out but unanswered; "
+        f"C killed with {c_in_flight} calls carried out but unanswered and {c_events} "
+        "events awaiting an answer when the signal was sent; "
         f"lookups after takeover: {len(slack.delivered('conversations.history'))} history, "
         f"{len(slack.delivered('conversations.replies'))} replies; "
         f"total {time.monotonic() - started:.1f} s"
