@@ -10,6 +10,7 @@ The rules are stated in README.md ("How Firstline measures").
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -29,6 +30,10 @@ from storage.engine import Database
 from storage.models import Request, RequestMessage, Timer, WatchedChannel
 
 log = logging.getLogger(__name__)
+
+# Other services react inside the fact's own transaction (time off, FAQ, tickets).
+RequestHook = Callable[[AsyncSession, Request, Watch, datetime], Awaitable[None]]
+ReactionHook = Callable[[AsyncSession, Request, Watch, Reacted, datetime], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,9 @@ class Desk:
         self.channels = channels
         self.metrics = metrics
         self._changes = changes
+        self.on_opened: list[RequestHook] = []  # a new request (not alerts, not imported)
+        self.on_first_response: list[RequestHook] = []  # not for imported requests
+        self.on_reaction: list[ReactionHook] = []
 
     async def handle(
         self, fact: Fact, *, event_key: str | None = None, imported: bool = False
@@ -139,6 +147,9 @@ class Desk:
         if watch.settings.responders_mode == "team" and fact.user in watch.responders:
             return Outcome("ignored")
         opened = await self._open(session, watch, fact, now=now, imported=imported, known_new=True)
+        if opened is not None and not imported:
+            for hook in self.on_opened:
+                await hook(session, opened, watch, now)
         return Outcome("opened", opened.id if opened else None)
 
     async def _open_unanswered(
@@ -281,6 +292,8 @@ class Desk:
         request = await self._find(session, fact.workspace_id, fact.channel_id, fact.item_ts)
         if request is None or request.deleted:
             return Outcome("ignored")
+        for hook in self.on_reaction:
+            await hook(session, request, watch, fact, now)
         emoji = fact.emoji.split("::", 1)[0]
         is_done = emoji in watch.settings.done_emojis
         is_ack = emoji in watch.settings.ack_emojis
@@ -371,6 +384,8 @@ class Desk:
             self.metrics.breaches.labels(kind=request.kind).inc()
         if not request.imported:
             await escalation.on_settled(session, request=request, now=now, reason="answered")
+            for hook in self.on_first_response:
+                await hook(session, request, watch, now)
 
     async def _find(
         self, session: AsyncSession, workspace_id: str, channel_id: str, ts: str

@@ -393,3 +393,145 @@ class RotaSwap(Base):
     out_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     in_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|done|refused
+
+
+# -- Support operations (issue 6, part B): time off in lieu, triage, FAQ, tickets -------------
+
+
+class ToilPolicy(Base):
+    """Which time-off-in-lieu policy a rota team follows ("a" per call-out, "b" standby)."""
+
+    __tablename__ = "toil_policies"
+    __table_args__ = (UniqueConstraint("team_id", name="uq_toil_policy_team"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("rota_teams.id", ondelete="CASCADE"))
+    policy: Mapped[str] = mapped_column(String(8))  # "a" | "b" | "off"
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class OutOfHoursWork(Base):
+    """A request answered or an alert acknowledged by a rota member outside the hours."""
+
+    __tablename__ = "out_of_hours_work"
+    __table_args__ = (
+        UniqueConstraint("request_id", name="uq_out_of_hours_request"),
+        Index("ix_out_of_hours_user", "team_id", "user", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[str] = mapped_column(String(32))
+    team_id: Mapped[int] = mapped_column(ForeignKey("rota_teams.id", ondelete="CASCADE"))
+    user: Mapped[str] = mapped_column(String(64))
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"))
+    channel_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))  # "requests" | "alerts"
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    handled_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    woke: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class RequestCategory(Base):
+    """The triage category of a request, set with the "Triage" message shortcut."""
+
+    __tablename__ = "request_categories"
+    __table_args__ = (UniqueConstraint("request_id", name="uq_request_category"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"))
+    category: Mapped[str] = mapped_column(String(32))
+    set_by: Mapped[str] = mapped_column(String(64))
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ReplyTemplate(Base):
+    """A channel's own reply for a triage category; ``text`` empty means "post nothing"."""
+
+    __tablename__ = "reply_templates"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "channel_id", "category", name="uq_reply_template"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(64))
+    category: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text, default="")
+    updated_by: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class FaqSettings(Base):
+    """Whether a channel gets suggested answers, and how similar a request must be."""
+
+    __tablename__ = "faq_settings"
+    __table_args__ = (UniqueConstraint("workspace_id", "channel_id", name="uq_faq_settings"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(64))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    threshold: Mapped[int] = mapped_column(Integer, default=85)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class FaqEntry(Base):
+    """A common request and its answer, numbered per channel (numbers are never reused)."""
+
+    __tablename__ = "faq_entries"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "channel_id", "number", name="uq_faq_entry_number"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(64))
+    number: Mapped[int] = mapped_column(Integer)
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    hits: Mapped[int] = mapped_column(Integer, default=0)
+    last_hit_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    removed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class FaqMatch(Base):
+    """What the FAQ made of a new request: the entry it matched, or none (and any prompt)."""
+
+    __tablename__ = "faq_matches"
+    __table_args__ = (
+        UniqueConstraint("request_id", name="uq_faq_match_request"),
+        Index("ix_faq_matches_channel", "workspace_id", "channel_id", "posted_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"))
+    workspace_id: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(64))
+    posted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    entry_id: Mapped[int | None] = mapped_column(
+        ForeignKey("faq_entries.id", ondelete="SET NULL"), nullable=True
+    )
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    prompted: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Ticket(Base):
+    """A ticket asked for with the ``ticket`` reaction: at most one live one per request."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (Index("ix_tickets_request", "request_id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"))
+    workspace_id: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(64))
+    thread_ts: Mapped[str] = mapped_column(String(32))
+    requested_by: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|created|failed
+    key: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    retry_reported: Mapped[bool] = mapped_column(Boolean, default=False)
