@@ -6,6 +6,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot.errors import ConfigurationError
 from bot.incidents.commands import parse_roles
@@ -30,6 +31,12 @@ class Settings:
     public_url: str = ""
     incident_roles: dict[str, tuple[str, ...]] | None = None
     log_level: str = "INFO"
+    jira_url: str | None = None
+    jira_email: str | None = None
+    jira_api_token: str | None = None
+    jira_project: str | None = None
+    jira_issue_type: str = "Task"
+    ticket_webhook: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -61,6 +68,7 @@ class Settings:
             if env.get("FIRSTLINE_INCIDENT_ROLES")
             else None,
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
+            **_ticket_settings(env),
         )
 
     def require_slack(self) -> None:
@@ -92,7 +100,32 @@ class Settings:
             "bot_token": "set" if self.slack_bot_token else "missing",
             "signing_secret": "set" if self.slack_signing_secret else "missing",
             "admins": str(len(self.admins)),
+            "tickets": "jira" if self.jira_url else ("webhook" if self.ticket_webhook else "off"),
         }
+
+
+def _ticket_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    """Jira (all four variables) or a webhook; a partial Jira setup names what is missing."""
+    jira = {
+        name: env.get(name) or None
+        for name in ("JIRA_URL", "JIRA_EMAIL", "JIRA_API_TOKEN", "JIRA_PROJECT")
+    }
+    given = [name for name, value in jira.items() if value]
+    if given and len(given) < len(jira):
+        missing = [name for name, value in jira.items() if not value]
+        raise ConfigurationError(
+            f"Jira tickets need {', '.join(jira)}; {', '.join(missing)} "
+            f"{'is' if len(missing) == 1 else 'are'} missing. Set them all, or none to use "
+            "FIRSTLINE_TICKET_WEBHOOK (or no tickets)."
+        )
+    return {
+        "jira_url": jira["JIRA_URL"],
+        "jira_email": jira["JIRA_EMAIL"],
+        "jira_api_token": jira["JIRA_API_TOKEN"],
+        "jira_project": jira["JIRA_PROJECT"],
+        "jira_issue_type": env.get("JIRA_ISSUE_TYPE") or "Task",
+        "ticket_webhook": env.get("FIRSTLINE_TICKET_WEBHOOK") or None,
+    }
 
 
 def _redact_url(url: str) -> str:

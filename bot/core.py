@@ -20,10 +20,15 @@ from bot.content import Content
 from bot.desk import Desk
 from bot.errors import UsageError
 from bot.facts import Fact, Reacted
+from bot.faq.service import Faq
 from bot.incidents.service import Incidents
 from bot.metrics import Metrics
 from bot.rota.service import Rota
+from bot.support_ops import SupportOps
+from bot.tickets.service import Tickets
 from bot.timer_sweep import TimerSweep
+from bot.toil.service import Toil
+from bot.triage.service import Triage
 from storage import outbox
 from storage.engine import Database
 from storage.migrate import upgrade
@@ -48,6 +53,15 @@ class Core:
         self.rota = Rota(db=db, clock=clock, channels=self.channels, changes=self.changes)
         self.timers.register("rota", self.rota.fire_timer)
         self.support = SupportCommands(db=db, clock=clock, channels=self.channels)
+        # Support operations (issue 6, part B): they act inside the desk's transactions.
+        self.toil = Toil(db=db, clock=clock, channels=self.channels, changes=self.changes)
+        self.toil.attach(self.desk)
+        self.faq = Faq(db=db, clock=clock, changes=self.changes)
+        self.faq.attach(self.desk)
+        self.tickets = Tickets(clock=clock)
+        self.tickets.attach(self.desk)
+        self.triage = Triage(db=db, clock=clock, changes=self.changes)
+        self.support.ops = SupportOps(faq=self.faq, triage=self.triage)
 
     async def start(self, *, migrate: bool = True) -> None:
         if migrate:

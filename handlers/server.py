@@ -29,6 +29,7 @@ from bot.core import Core
 from bot.errors import ConfigurationError
 from handlers.slack.app import LinkBase, build_bolt_app
 from handlers.slack.chat import SlackChat
+from handlers.tickets import tickets_from_settings
 from schedules.deliverer import Deliverer
 from schedules.runner import Runner
 from storage.engine import Database
@@ -88,8 +89,16 @@ def build_server(settings: Settings, options: ServerOptions | None = None) -> we
             bot_user_id=str(auth.get("user_id") or ""),
         )
         chat = SlackChat(client=client, base_url=links.url)
-        deliverer = Deliverer(db=core.db, clock=clock, chats={"slack": chat}, metrics=core.metrics)
+        deliverer = Deliverer(
+            db=core.db,
+            clock=clock,
+            chats={"slack": chat},
+            metrics=core.metrics,
+            tickets=tickets_from_settings(settings, session=session),
+        )
         deliverer.on_delivered("inc:", core.incidents.channel_created)
+        deliverer.on_delivered("ticket:", core.tickets.created)
+        deliverer.on_attempt_failed("ticket:", core.tickets.attempt_failed)
         core.rota.public_url = settings.public_url or f"http://localhost:{settings.port}"
         if settings.incident_roles:
             core.incidents.roles = settings.incident_roles

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import Clock
 from bot.content import ChatPort, Content, Delivered, DeliveryError
 from bot.metrics import Metrics
+from bot.tickets.port import CreatedTicket, TicketPort
 from storage import outbox
 from storage.engine import Database
 from storage.models import OutboxMessage
@@ -33,13 +34,21 @@ MAX_ATTEMPTS = 50
 
 class Deliverer:
     def __init__(
-        self, *, db: Database, clock: Clock, chats: dict[str, ChatPort], metrics: Metrics
+        self,
+        *,
+        db: Database,
+        clock: Clock,
+        chats: dict[str, ChatPort],
+        metrics: Metrics,
+        tickets: TicketPort | None = None,
     ) -> None:
         self.hooks: dict[str, DeliveryHook] = {}
+        self.failure_hooks: dict[str, DeliveryHook] = {}
         self._db = db
         self._clock = clock
         self._chats = chats
         self._metrics = metrics
+        self._tickets = tickets
 
     async def deliver_once(self, *, limit: int = 50) -> int:
         """Send the ready head of every destination; returns how many rows were attempted."""
@@ -95,7 +104,15 @@ class Deliverer:
             channel, ts = ref.platform_channel, ref.platform_ts
         return _Target(channel, ts)
 
-    async def _send(self, row: _Snapshot, target: _Target | str) -> Delivered:
+    async def _send(self, row: _Snapshot, target: _Target | str) -> Delivered | CreatedTicket:
+        if row.op == "ticket":
+            if self._tickets is None:
+                raise DeliveryError(
+                    "no ticket system is configured (set JIRA_URL, JIRA_EMAIL, JIRA_API_TOKEN "
+                    "and JIRA_PROJECT, or FIRSTLINE_TICKET_WEBHOOK)",
+                    permanent=True,
+                )
+            return await self._tickets.create(payload=row.payload)
         chat = self._chats.get(row.platform)
         if chat is None:
             raise DeliveryError(f"no chat platform {row.platform!r} configured", permanent=True)
@@ -150,6 +167,10 @@ class Deliverer:
         raise DeliveryError(f"unknown outbox operation {row.op!r}", permanent=True)
 
     def _record(self, row: OutboxMessage, result: object, now: datetime) -> None:
+        if isinstance(result, CreatedTicket):
+            # The ticket's key stands where a message id would; its address rides in the payload.
+            row.payload = {**row.payload, "ticket_url": result.url}
+            result = Delivered(result.key[:64], "")
         if isinstance(result, Delivered):
             row.sent_at = now
             row.platform_channel = result.channel
@@ -180,8 +201,18 @@ class Deliverer:
         as sent, e.g. to store the id of a channel the platform just created."""
         self.hooks[key_prefix] = hook
 
+    def on_attempt_failed(self, key_prefix: str, hook: DeliveryHook) -> None:
+        """Run ``hook`` after each failed attempt of a row whose key starts with the prefix
+        (``row.failed`` tells whether it was the last one), e.g. to report it in a thread."""
+        self.failure_hooks[key_prefix] = hook
+
     async def _run_hook(self, session: AsyncSession, row: OutboxMessage) -> None:
-        if row.sent_at is None or not row.key:
+        if not row.key:
+            return
+        if row.sent_at is None:
+            for prefix, hook in self.failure_hooks.items():
+                if row.key.startswith(prefix):
+                    await hook(session, row)
             return
         for prefix, hook in self.hooks.items():
             if row.key.startswith(prefix):

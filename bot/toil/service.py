@@ -243,13 +243,14 @@ class Toil:
         self,
         *,
         workspace_id: str,
-        month: str,
+        month: str | None = None,
         channel_id: str | None = None,
         team_name: str | None = None,
     ) -> list[ToilMonth]:
-        """Time off owed per person for ``month`` (e.g. "2026-11"), in each team's zone:
-        the team of ``channel_id``, the team named ``team_name``, or every team."""
-        year, number = parse_month(month)
+        """Time off owed per person for ``month`` (e.g. "2026-11"; default: this month in
+        each team's zone): the team of ``channel_id``, the team named ``team_name``, or all."""
+        if month is not None:
+            parse_month(month)
         async with self._db.reading() as session:
             query = select(RotaTeam).where(RotaTeam.workspace_id == workspace_id)
             if channel_id:
@@ -265,7 +266,12 @@ class Toil:
                     else f"No rota team{' named ' + team_name if team_name else ''} in "
                     f"{workspace_id}. Teams are started with /rota config in their channel."
                 )
-            return [await self._team_month(session, t, year, number) for t in teams]
+            result = []
+            for team in teams:
+                local = month or self._clock.now().astimezone(ZoneInfo(team.tz)).strftime("%Y-%m")
+                year, number = parse_month(local)
+                result.append(await self._team_month(session, team, year, number))
+            return result
 
     async def _team_month(
         self, session: AsyncSession, team: RotaTeam, year: int, number: int

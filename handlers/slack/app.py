@@ -26,6 +26,8 @@ from bot.errors import FirstlineError
 from bot.messages import ON_IT
 from bot.rota import commands as rota_commands
 from bot.rota import service as rota_service
+from bot.toil import messages as toil_messages
+from bot.triage.categories import CATEGORIES
 from handlers.grammar import parse_incident, parse_rota, parse_support
 from handlers.slack.blocks import render
 from handlers.slack.normalise import normalise_message, normalise_reaction
@@ -98,6 +100,42 @@ def choose_modal(*, week_id: str, channel: str) -> dict[str, Any]:
             picker("first", "First person"),
             picker("second", "Second person"),
             picker("fallback", "Fallback (optional)", optional=True),
+        ],
+    }
+
+
+TRIAGE = "triage"
+
+
+def triage_modal(*, channel: str, ts: str, current: str | None, snippet: str) -> dict[str, Any]:
+    """The Triage dialog: one category from the handbook's list, the current one selected."""
+
+    def option(key: str) -> dict[str, Any]:
+        return {"text": {"type": "plain_text", "text": CATEGORIES[key]}, "value": key}
+
+    select: dict[str, Any] = {
+        "type": "static_select",
+        "action_id": "category",
+        "placeholder": {"type": "plain_text", "text": "Choose a category"},
+        "options": [option(key) for key in CATEGORIES],
+    }
+    if current in CATEGORIES:
+        select["initial_option"] = option(current)
+    return {
+        "type": "modal",
+        "callback_id": TRIAGE,
+        "private_metadata": f"{channel}:{ts}",
+        "title": {"type": "plain_text", "text": "Triage"},
+        "submit": {"type": "plain_text", "text": "Set category"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": snippet[:2900] or " "}},
+            {
+                "type": "input",
+                "block_id": "category",
+                "label": {"type": "plain_text", "text": "Category"},
+                "element": select,
+            },
         ],
     }
 
@@ -178,8 +216,10 @@ def build_bolt_app(
     ) -> None:
         async def run() -> Content:
             parsed = parse_support(str(command.get("text") or ""))
-            needs_admin = isinstance(parsed, SupportWatch | SupportUnwatch) or (
-                isinstance(parsed, SupportResponders) and bool(parsed.users)
+            needs_admin = (
+                isinstance(parsed, SupportWatch | SupportUnwatch)
+                or (isinstance(parsed, SupportResponders) and bool(parsed.users))
+                or bool(getattr(parsed, "needs_admin", False))
             )
             ctx = command_context(command, context, admin=False)
             if needs_admin:
@@ -207,7 +247,7 @@ def build_bolt_app(
             if parsed.verb in rota_commands.ADMIN_VERBS:
                 admin = await is_admin(client, workspace_id=ctx.workspace_id, user=ctx.user)
                 ctx = command_context(command, context, admin=admin)
-            return await rota_commands.run(core.rota, parsed, ctx)
+            return await rota_commands.run(core.rota, parsed, ctx, toil=core.toil)
 
         await answer(ack, run)
 
@@ -302,6 +342,79 @@ def build_bolt_app(
             user=user,
             reply_in=reply_in,
         )
+
+    @app.shortcut(TRIAGE)
+    async def on_triage(
+        ack: Any, body: dict[str, Any], context: Any, client: AsyncWebClient
+    ) -> None:
+        await ack()
+        workspace_id = workspace_of(body, context)
+        channel = str((body.get("channel") or {}).get("id") or "")
+        message = body.get("message") or {}
+        ts = str(message.get("thread_ts") or message.get("ts") or body.get("message_ts") or "")
+        user = str((body.get("user") or {}).get("id") or "")
+        request = await core.triage.find(workspace_id=workspace_id, channel_id=channel, ts=ts)
+        if request is None or request.deleted:
+            if channel and user:
+                await core.tell(
+                    workspace_id=workspace_id,
+                    channel=channel,
+                    user=user,
+                    content=Content(
+                        text="Triage works on requests Firstline tracks: use it on the first "
+                        "message of a request in a watched channel (see /support status)."
+                    ),
+                )
+            return
+        await client.views_open(
+            trigger_id=str(body.get("trigger_id") or ""),
+            view=triage_modal(
+                channel=channel,
+                ts=request.ts,
+                current=await core.triage.current(request.id),
+                snippet=f"> {' '.join(request.text.split())[:300]}",
+            ),
+        )
+
+    @app.view(TRIAGE)
+    async def on_triaged(
+        ack: Any, body: dict[str, Any], view: dict[str, Any], context: Any
+    ) -> None:
+        values = view.get("state", {}).get("values", {})
+        chosen = values.get("category", {}).get("category", {}).get("selected_option") or {}
+        channel, _, ts = str(view.get("private_metadata") or "").partition(":")
+        user = str(body.get("user", {}).get("id") or "")
+        workspace_id = workspace_of(body, context)
+        if not chosen.get("value"):
+            await ack(response_action="errors", errors={"category": "Choose a category."})
+            return
+        try:
+            content = await core.triage.set_category(
+                workspace_id=workspace_id,
+                channel_id=channel,
+                ts=ts,
+                category=str(chosen["value"]),
+                user=user,
+            )
+        except FirstlineError as error:
+            await ack(response_action="errors", errors={"category": error.message[:2000]})
+            return
+        await ack()
+        await core.tell(workspace_id=workspace_id, channel=channel, user=user, content=content)
+
+    @app.action(toil_messages.WOKE)
+    async def on_woke(ack: Any, body: dict[str, Any], action: dict[str, Any], context: Any) -> None:
+        await ack()
+        user = str(body.get("user", {}).get("id") or "")
+        content = await core.toil.press_woke(value=str(action.get("value") or ""), user=user)
+        reply_in = reply_channel(body)
+        if reply_in and user:
+            await core.tell(
+                workspace_id=workspace_of(body, context),
+                channel=reply_in,
+                user=user,
+                content=content,
+            )
 
     @app.error
     async def on_error(error: Exception, body: dict[str, Any]) -> None:
