@@ -16,7 +16,7 @@ import io
 import json
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -33,7 +33,6 @@ from bot.hours import BusinessHours
 from bot.outgoing import say
 from bot.toil import messages
 from bot.toil.policy import (
-    CALL_OUT_WINDOW,
     Handling,
     active_hours,
     call_outs,
@@ -52,6 +51,7 @@ from storage.models import (
 )
 
 POLICY_CHOICES = ("a", "b", "off")
+LOOK_BACK = timedelta(days=1)
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -147,14 +147,24 @@ class Toil:
             return
         team, policy = found
         received = request.posted_at
-        earlier = await session.scalar(
-            select(OutOfHoursWork.id).where(
-                OutOfHoursWork.team_id == team.id,
-                OutOfHoursWork.user == user,
-                OutOfHoursWork.received_at > received - CALL_OUT_WINDOW,
-                OutOfHoursWork.received_at <= received,
+        # Call-outs chain from their first alert; a day back is more than any chain needs.
+        recent = (
+            await session.scalars(
+                select(OutOfHoursWork).where(
+                    OutOfHoursWork.team_id == team.id,
+                    OutOfHoursWork.user == user,
+                    OutOfHoursWork.received_at > received - LOOK_BACK,
+                    OutOfHoursWork.received_at <= received,
+                )
             )
+        ).all()
+        groups = call_outs(
+            [
+                *(Handling(r.received_at, r.handled_at, r.handled_at) for r in recent),
+                Handling(received, at, at),
+            ]
         )
+        starts_call_out = len(groups[-1].handlings) == 1 if groups else True
         entry = OutOfHoursWork(
             workspace_id=request.workspace_id,
             team_id=team.id,
@@ -168,7 +178,7 @@ class Toil:
         )
         session.add(entry)
         await session.flush()
-        if policy == "a" and earlier is None:
+        if policy == "a" and starts_call_out:
             say(
                 session,
                 workspace_id=request.workspace_id,
@@ -461,12 +471,12 @@ def describe_month(month: ToilMonth) -> Content:
     for p in month.people:
         if p.policy == "a":
             lines.append(
-                f"• <@{p.user}>: {p.owed:g} day(s) — {p.call_outs} call-out(s) from {p.handled} "
-                f"handled, {p.woke} woke them, {p.worked_hours:.2f} h worked"
+                f"• <@{p.user}>: {round(p.owed, 3):g} day(s) — {p.call_outs} call-out(s) "
+                f"from {p.handled} handled, {p.woke} woke them, {p.worked_hours:.2f} h worked"
             )
         else:
             lines.append(
-                f"• <@{p.user}>: {p.owed:.2f} hour(s) — {p.standby_hours:.1f} h standby, "
+                f"• <@{p.user}>: {round(p.owed, 3):g} hour(s) — {p.standby_hours:.1f} h standby, "
                 f"{p.worked_hours:.2f} h active ({p.handled} handled)"
             )
     return Content(text="\n".join(lines))
