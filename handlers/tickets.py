@@ -12,6 +12,7 @@ retried with backoff by the outbox, other answers fail for good with the reason.
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -39,7 +40,8 @@ class JiraTickets:
     ) -> None:
         self._session = session
         self._url = url.rstrip("/")
-        self._auth = aiohttp.BasicAuth(email, token)
+        credentials = base64.b64encode(f"{email}:{token}".encode()).decode()
+        self._auth = f"Basic {credentials}"
         self._project = project
         self._issue_type = issue_type
 
@@ -84,17 +86,14 @@ async def _post(
     url: str,
     body: dict[str, Any],
     *,
-    auth: aiohttp.BasicAuth | None,
+    auth: str | None,
     who: str,
 ) -> dict[str, Any]:
+    headers = {"Accept": "application/json"}
+    if auth:
+        headers["Authorization"] = auth
     try:
-        async with session.post(
-            url,
-            json=body,
-            auth=auth,
-            headers={"Accept": "application/json"},
-            timeout=TIMEOUT,
-        ) as response:
+        async with session.post(url, json=body, headers=headers, timeout=TIMEOUT) as response:
             text = await response.text()
             if response.status == 429:
                 retry = response.headers.get("Retry-After", "")
