@@ -100,7 +100,7 @@ class Desk:
                 return await self._alert_post(session, watch, fact, now=now, imported=imported)
             return await self._request_post(session, watch, fact, now=now, imported=imported)
         if isinstance(fact, Reacted):
-            return await self._reaction(session, watch, fact, now=now)
+            return await self._reaction(session, watch, fact, now=now, imported=imported)
         if isinstance(fact, Edited):
             request = await self._find(session, fact.workspace_id, fact.channel_id, fact.ts)
             if request is None or request.ts != fact.ts:
@@ -287,13 +287,14 @@ class Desk:
         return Outcome("responded", request.id)
 
     async def _reaction(
-        self, session: AsyncSession, watch: Watch, fact: Reacted, *, now: datetime
+        self, session: AsyncSession, watch: Watch, fact: Reacted, *, now: datetime, imported: bool
     ) -> Outcome:
         request = await self._find(session, fact.workspace_id, fact.channel_id, fact.item_ts)
         if request is None or request.deleted:
             return Outcome("ignored")
-        for hook in self.on_reaction:
-            await hook(session, request, watch, fact, now)
+        if not imported:  # a backfill must not file tickets for old reactions
+            for hook in self.on_reaction:
+                await hook(session, request, watch, fact, now)
         emoji = fact.emoji.split("::", 1)[0]
         is_done = emoji in watch.settings.done_emojis
         is_ack = emoji in watch.settings.ack_emojis

@@ -5,13 +5,14 @@ after three similar unmatched requests)."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 from bot.cli import format_by_category
 from bot.faq.similarity import DEFAULT_THRESHOLD, similarity
 from bot.triage.service import figures_by_category
 from handlers.slack.app import TRIAGE
-from tests.harness import ADMIN, ANNA, BEN, LEAD, OPS, OPS2, SUPPORT, SlackWorld
+from tests.harness import ANNA, BEN, LEAD, OPS, OPS2, SUPPORT, SlackWorld
 
 
 async def ask(world: SlackWorld, user: str, text: str) -> str:
@@ -212,4 +213,30 @@ async def test_three_similar_unmatched_requests_prompt_once(world: SlackWorld) -
     await ask(world, BEN, "Where is the invoice export?")
     await ask(world, LEAD, "where do I find the invoice export")
     assert len(prompts()) == 1
-    assert ADMIN  # the admin configured the channel; nobody was DMed without a rota
+    # Without a rota there is no pair to DM: the channel hears it instead.
+    assert not [c for c in world.sent("chat.postMessage") if c.args["channel"].startswith("U")]
+
+
+async def test_the_pair_on_support_is_asked_by_dm(world: SlackWorld) -> None:
+    await world.command("watch requests target=5m")
+    await world.command("faq on")
+    await world.command("config", name="/rota")
+    for person in (OPS, OPS2):
+        await world.command(f"add <@{person}> prod", name="/rota")
+    # Monday's pick, then Wednesday's start: OPS and OPS2 are on support.
+    await world.advance(minutes=3 * 60)
+    world.clock.set(world.clock.now() + timedelta(days=2))
+    await world.settle()
+    assert "<@UOPS1> and <@UOPS2>" in await world.command("who", name="/rota")
+    for user, text in (
+        (ANNA, "Can you add a new depot to the list?"),
+        (BEN, "please add a new depot to the depot list"),
+        (LEAD, "Could someone add a new depot to the list"),
+    ):
+        await ask(world, user, text)
+    prompted = sorted(
+        c.args["channel"]
+        for c in world.sent("chat.postMessage")
+        if "match no common request" in c.args["text"]
+    )
+    assert prompted == [OPS, OPS2]
