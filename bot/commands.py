@@ -20,7 +20,7 @@ from bot.durations import format_duration
 from bot.errors import NotAllowedError, UsageError
 from bot.stats import Figures, compute_stats
 from bot.support_ops import HELP_LINES as OPS_HELP
-from bot.support_ops import OPS_COMMANDS, OpsCommand, SupportOps
+from bot.support_ops import OPS_COMMANDS, FaqSwitch, OpsCommand, SupportOps
 from bot.triage.service import category_lines, figures_by_category
 from storage.engine import Database
 from storage.models import Request
@@ -117,14 +117,20 @@ class SupportCommands:
             return self._show_responders(ctx)
         _require_admin(ctx)
         if isinstance(command, SupportWatch):
+            options = dict(command.options)
+            faq = options.pop("faq", None)  # common requests live beside the watch settings
             watch = await self._channels.watch(
                 workspace_id=ctx.workspace_id,
                 channel_id=ctx.channel_id,
                 kind=command.kind,
-                options=command.options,
+                options=options,
                 actor=ctx.user,
             )
-            return Content(text=f"👀 Watching <#{ctx.channel_id}>: {describe(watch)}")
+            text = f"👀 Watching <#{ctx.channel_id}>: {describe(watch)}"
+            if faq is not None and self.ops is not None:
+                switched = await self.ops.run(FaqSwitch(enabled=faq == "on"), ctx)
+                text += f"\n{switched.text}"
+            return Content(text=text)
         if isinstance(command, SupportUnwatch):
             stopped = await self._channels.unwatch(
                 workspace_id=ctx.workspace_id, channel_id=ctx.channel_id

@@ -43,7 +43,7 @@ WATCH_OPTIONS = ("target", "responders", "hours", "tz", "holidays", "escalate", 
 WATCH_FORM = (
     "/support watch requests|alerts [target=5m] [responders=anyone|team] "
     '[hours=always|"Mon-Fri 10:00-18:00"] [tz=Europe/Berlin] [holidays=DE] '
-    "[escalate=@user|@group]"
+    "[escalate=@user|@group] [faq=on|off]"
 )
 _SMART_QUOTES = str.maketrans(
     {"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "«": '"', "»": '"'}
@@ -182,9 +182,15 @@ def _watch(args: list[str]) -> SupportWatch:
     kind = args[0].lower()
     if kind not in ("requests", "alerts"):
         raise UsageError(f'"{args[0]}" is not something I watch. Usage: {WATCH_FORM}')
-    return SupportWatch(
-        kind=kind, options=parse_options(args[1:], allowed=WATCH_OPTIONS, form=WATCH_FORM)
-    )
+    options = parse_options(args[1:], allowed=(*WATCH_OPTIONS, "faq"), form=WATCH_FORM)
+    if "faq" in options:
+        options["faq"] = options["faq"].lower()
+        if options["faq"] not in ("on", "off"):
+            raise UsageError(
+                f'faq: "{options["faq"]}" is not on or off. Write faq=on to suggest answers from '
+                "the channel's common requests (admins), or faq=off."
+            )
+    return SupportWatch(kind=kind, options=options)
 
 
 def _responders(args: list[str]) -> SupportResponders:

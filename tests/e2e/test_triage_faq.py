@@ -180,8 +180,10 @@ async def test_faq_matches_above_threshold_only(world: SlackWorld) -> None:
 
 
 async def test_three_similar_unmatched_requests_prompt_once(world: SlackWorld) -> None:
-    await world.command("watch requests target=5m")
-    await world.command("faq on")
+    bad = await world.command("watch requests faq=maybe")
+    assert 'faq: "maybe" is not on or off' in bad
+    watched = await world.command("watch requests target=5m faq=on")
+    assert "Watching" in watched and "Suggested answers are on" in watched
     asks = [
         (ANNA, "Where do I find the invoice export?"),
         (BEN, "where is the invoice export"),
