@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING
 
 from bot.commands import CommandContext
 from bot.content import Content
 from bot.errors import NotAllowedError, UsageError
 from bot.rota.service import Rota
-
-if TYPE_CHECKING:
-    from bot.toil.service import Toil
+from bot.toil.service import Toil, describe_month, parse_policy
 
 HELP = "\n".join(
     [
@@ -65,8 +62,6 @@ async def run(
         options = dict(command.options)
         policy = options.pop("toil", None)
         if policy is not None and toil is not None:
-            from bot.toil.service import parse_policy
-
             parse_policy(policy)  # refuse a bad value before changing anything
         reply = await rota.configure(
             workspace_id=ctx.workspace_id, channel_id=ctx.channel_id, options=options
@@ -80,8 +75,6 @@ async def run(
     if command.verb == "toil":
         if toil is None:
             raise UsageError("Time off in lieu is not available here.")
-        from bot.toil.service import describe_month
-
         month = command.options.get("month")
         [report] = await toil.month(
             workspace_id=ctx.workspace_id, channel_id=ctx.channel_id, month=month
