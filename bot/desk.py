@@ -13,8 +13,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,9 +32,59 @@ from storage.models import Request, RequestMessage, Timer, WatchedChannel
 
 log = logging.getLogger(__name__)
 
+
+@dataclass(frozen=True)
+class NewRequest:
+    """A request just opened, as its hooks see it (the row was inserted without the ORM)."""
+
+    id: int
+    workspace_id: str
+    channel_id: str
+    ts: str
+    posted_at: datetime
+    requester: str
+    text: str
+
+
 # Other services react inside the fact's own transaction (time off, FAQ, tickets).
+OpenedHook = Callable[[AsyncSession, NewRequest, Watch, datetime], Awaitable[None]]
 RequestHook = Callable[[AsyncSession, Request, Watch, datetime], Awaitable[None]]
 ReactionHook = Callable[[AsyncSession, Request, Watch, Reacted, datetime], Awaitable[None]]
+
+
+# Statements on every watched post are built once: building one costs more than running it.
+_HERE = (Request.workspace_id == bindparam("workspace_id")) & (
+    Request.channel_id == bindparam("channel_id")
+)
+# Open, unanswered requests by some requesters, or the request at a ts. Each side of the
+# OR names its whole index, so both stay index searches.
+_OPEN_UNANSWERED = (
+    select(Request)
+    .where(
+        (
+            _HERE
+            & Request.requester.in_(bindparam("requesters", expanding=True))
+            & Request.closed_at.is_(None)
+            & Request.first_response_at.is_(None)
+            & Request.deleted.is_(False)
+        )
+        | (_HERE & (Request.ts == bindparam("ts")))
+    )
+    .order_by(Request.posted_at)
+    .with_for_update()
+)
+_REQUESTS = cast(Table, Request.__table__)
+_INSERT_REQUEST = insert(_REQUESTS).returning(_REQUESTS.c.id)
+_UNANSWERED = {
+    "first_response_at": None,
+    "first_responder": None,
+    "first_response_via": None,
+    "first_response_seconds": None,
+    "closed_at": None,
+    "closed_by": None,
+    "close_seconds": None,
+    "escalation_key": None,
+}
 
 
 @dataclass(frozen=True)
@@ -59,7 +110,7 @@ class Desk:
         self.channels = channels
         self.metrics = metrics
         self._changes = changes
-        self.on_opened: list[RequestHook] = []  # a new request (not alerts, not imported)
+        self.on_opened: list[OpenedHook] = []  # a new request (not alerts, not imported)
         self.on_first_response: list[RequestHook] = []  # not for imported requests
         self.on_reaction: list[ReactionHook] = []
 
@@ -148,33 +199,31 @@ class Desk:
             return Outcome("ignored")
         opened = await self._open(session, watch, fact, now=now, imported=imported, known_new=True)
         if opened is not None and not imported:
+            new = NewRequest(
+                id=opened,
+                workspace_id=fact.workspace_id,
+                channel_id=fact.channel_id,
+                ts=fact.ts,
+                posted_at=fact.at,
+                requester=fact.author,
+                text=truncate(fact.text),
+            )
             for hook in self.on_opened:
-                await hook(session, opened, watch, now)
-        return Outcome("opened", opened.id if opened else None)
+                await hook(session, new, watch, now)
+        return Outcome("opened", opened)
 
     async def _open_unanswered(
         self, session: AsyncSession, watch: Watch, *, requesters: set[str], or_ts: str
     ) -> list[Request]:
         """Open, unanswered requests by ``requesters``, and the request at ``or_ts`` if any:
         one query, because this runs for every post in a watched channel."""
-        here = (Request.workspace_id == watch.workspace_id) & (
-            Request.channel_id == watch.channel_id
-        )
-        # Each side of the OR names its whole index, so both stay index searches.
-        waiting = (
-            here
-            & Request.requester.in_(requesters)
-            & Request.closed_at.is_(None)
-            & Request.first_response_at.is_(None)
-            & Request.deleted.is_(False)
-        )
-        query = (
-            select(Request)
-            .where(waiting | (here & (Request.ts == or_ts)))
-            .order_by(Request.posted_at)
-            .with_for_update()
-        )
-        return list((await session.scalars(query)).all())
+        params = {
+            "workspace_id": watch.workspace_id,
+            "channel_id": watch.channel_id,
+            "requesters": sorted(requesters),
+            "ts": or_ts,
+        }
+        return list((await session.scalars(_OPEN_UNANSWERED, params)).all())
 
     async def _open(
         self,
@@ -186,7 +235,8 @@ class Desk:
         imported: bool,
         fingerprint_text: str | None = None,
         known_new: bool = False,
-    ) -> Request | None:
+    ) -> int | None:
+        """Open a request for ``fact``; its id, or None if that message already has one."""
         # The same message delivered under another event id (rare) must not open twice.
         if not known_new:
             existing = await session.scalar(
@@ -199,28 +249,38 @@ class Desk:
             if existing is not None:
                 return None
         target = watch.settings.target_seconds
-        request = Request(
-            workspace_id=fact.workspace_id,
-            channel_id=fact.channel_id,
-            kind=watch.kind,
-            ts=fact.ts,
-            posted_at=fact.at,
-            requester=fact.author,
-            text=truncate(fact.text),
-            fingerprint=fingerprint_text,
-            occurrences=1,
-            last_occurrence_at=fact.at,
-            target_seconds=target,
-            deadline_at=watch.hours.add(fact.at, target),
-            deleted=False,
-            imported=imported,
-        )
-        session.add(request)
-        await session.flush()
+        values = {
+            "workspace_id": fact.workspace_id,
+            "channel_id": fact.channel_id,
+            "kind": watch.kind,
+            "ts": fact.ts,
+            "posted_at": fact.at,
+            "requester": fact.author,
+            "text": truncate(fact.text),
+            "fingerprint": fingerprint_text,
+            "occurrences": 1,
+            "last_occurrence_at": fact.at,
+            "target_seconds": target,
+            "deadline_at": watch.hours.add(fact.at, target),
+            "deleted": False,
+            "imported": imported,
+            **_UNANSWERED,
+        }
+        # One INSERT … RETURNING, without the ORM's unit of work: this runs for every request,
+        # and nothing else in this transaction touches the new row.
+        request_id: int = (await session.execute(_INSERT_REQUEST, values)).scalar_one()
         self.metrics.opened.labels(kind=watch.kind).inc()
         if not imported:
-            await escalation.schedule(session, request=request, watch=watch, now=now)
-        return request
+            await escalation.schedule(
+                session,
+                request_id=request_id,
+                workspace_id=fact.workspace_id,
+                posted_at=fact.at,
+                target_seconds=target,
+                watch=watch,
+                now=now,
+            )
+        return request_id
 
     # -- alerts channels ---------------------------------------------------------------
 
@@ -264,10 +324,10 @@ class Desk:
                     )
                 )
             return Outcome("repeated", repeat.id)
-        request = await self._open(
+        opened = await self._open(
             session, watch, fact, now=now, imported=imported, fingerprint_text=key
         )
-        return Outcome("opened", request.id if request else None)
+        return Outcome("opened", opened)
 
     # -- replies and reactions ---------------------------------------------------------
 

@@ -20,7 +20,7 @@ from bot.changes import ChangeFeed
 from bot.channels import Watch
 from bot.clock import Clock
 from bot.content import Content, message_ref
-from bot.desk import Desk
+from bot.desk import Desk, NewRequest
 from bot.errors import UsageError
 from bot.faq.similarity import DEFAULT_THRESHOLD, similarity
 from bot.outgoing import say
@@ -45,7 +45,7 @@ class Faq:
     # -- matching -------------------------------------------------------------------------
 
     async def on_request(
-        self, session: AsyncSession, request: Request, watch: Watch, now: datetime
+        self, session: AsyncSession, request: NewRequest, watch: Watch, now: datetime
     ) -> None:
         settings = await _settings(session, request.workspace_id, request.channel_id)
         if settings is None or not settings.enabled:
@@ -96,7 +96,7 @@ class Faq:
     async def _maybe_prompt(
         self,
         session: AsyncSession,
-        request: Request,
+        request: NewRequest,
         match: FaqMatch,
         threshold: int,
         now: datetime,
@@ -126,13 +126,15 @@ class Faq:
             m.prompted = True
         if already:
             return  # the pair was asked about this one already: once is enough
-        requests = sorted([request, *(r for _, r in similar)], key=lambda r: r.posted_at)
+        moments = sorted(
+            [(request.posted_at, request.ts), *((r.posted_at, r.ts) for _, r in similar)]
+        )
         refs = ", ".join(
-            message_ref(r.channel_id, r.ts, r.posted_at.strftime("%d %b")) for r in requests[-5:]
+            message_ref(request.channel_id, ts, at.strftime("%d %b")) for at, ts in moments[-5:]
         )
         content = Content(
             text=(
-                f"🔁 {len(requests)} similar requests in <#{request.channel_id}> within 30 days "
+                f"🔁 {len(moments)} similar requests in <#{request.channel_id}> within 30 days "
                 f"match no common request ({refs}): “{_snippet(request.text)}”. Add it so "
                 'Firstline can answer next time: /support faq add "question" "answer"'
             )
