@@ -12,6 +12,7 @@ from bot.cli import format_by_category
 from bot.faq.similarity import DEFAULT_THRESHOLD, similarity
 from bot.triage.service import figures_by_category
 from handlers.slack.app import TRIAGE
+from storage.models import FaqSettings
 from tests.harness import ANNA, BEN, LEAD, OPS, OPS2, SUPPORT, SlackWorld
 
 
@@ -242,3 +243,24 @@ async def test_the_pair_on_support_is_asked_by_dm(world: SlackWorld) -> None:
         if "match no common request" in c.args["text"]
     )
     assert prompted == [OPS, OPS2]
+
+
+async def test_another_replicas_faq_switch_arrives_within_seconds(world: SlackWorld) -> None:
+    await world.command("watch requests target=5m")
+    await world.command(f'faq add "{RESET_Q}" "{RESET_A}"')
+    first = await ask(world, ANNA, RESET_Q)  # loads the (empty) list of enabled channels
+    assert thread(world, first) == []
+    # Another replica turns suggestions on: this one notices within ten seconds.
+    async with world.core.db.transaction() as session:
+        session.add(
+            FaqSettings(
+                workspace_id=world.team,
+                channel_id=SUPPORT,
+                enabled=True,
+                threshold=85,
+                updated_at=world.clock.now(),
+            )
+        )
+    await world.advance(seconds=11)
+    second = await ask(world, BEN, RESET_Q)
+    assert RESET_A in thread(world, second)[0]
