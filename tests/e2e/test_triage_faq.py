@@ -4,8 +4,12 @@ after three similar unmatched requests)."""
 
 from __future__ import annotations
 
+import asyncio
+import csv
+import io
 import json
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from bot.cli import format_by_category
@@ -13,6 +17,7 @@ from bot.faq.similarity import DEFAULT_THRESHOLD, similarity
 from bot.triage.service import figures_by_category
 from handlers.slack.app import TRIAGE
 from storage.models import FaqSettings
+from tests.e2e.test_demo_and_cli import run_cli
 from tests.harness import ANNA, BEN, LEAD, OPS, OPS2, SUPPORT, SlackWorld
 
 
@@ -140,6 +145,19 @@ async def test_triage_shortcut_modal_and_reply_templates(world: SlackWorld) -> N
     assert (
         json.loads(format_by_category(figures, "json"))["categories"]["documented"]["requests"] == 1
     )
+    if world.database_url.startswith("sqlite"):
+        db = Path(world.database_url.split("///", 1)[1])
+        done = await asyncio.to_thread(
+            run_cli, "stats", "--by", "category", "--channel", SUPPORT, "--format", "csv", db=db
+        )
+        assert done.returncode == 0, done.stderr
+        counts = {r["category"]: r["requests"] for r in csv.DictReader(io.StringIO(done.stdout))}
+        assert counts == {
+            "quick_question": "1",
+            "documented": "1",
+            "admin_panel": "1",
+            "untriaged": "1",
+        }
 
 
 RESET_Q = "How do I reset a user's password?"
