@@ -30,6 +30,11 @@ class Settings:
     public_url: str = ""
     incident_roles: dict[str, tuple[str, ...]] | None = None
     log_level: str = "INFO"
+    microsoft_app_id: str | None = None
+    microsoft_app_password: str | None = None
+    microsoft_app_tenant_id: str | None = None
+    microsoft_app_type: str = "MultiTenant"
+    teams_bot_name: str = "Firstline"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -61,7 +66,20 @@ class Settings:
             if env.get("FIRSTLINE_INCIDENT_ROLES")
             else None,
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
+            microsoft_app_id=env.get("MICROSOFT_APP_ID") or None,
+            microsoft_app_password=env.get("MICROSOFT_APP_PASSWORD") or None,
+            microsoft_app_tenant_id=env.get("MICROSOFT_APP_TENANT_ID") or None,
+            microsoft_app_type=env.get("MICROSOFT_APP_TYPE") or "MultiTenant",
+            teams_bot_name=env.get("FIRSTLINE_TEAMS_NAME") or "Firstline",
         )
+
+    @property
+    def slack_enabled(self) -> bool:
+        return bool(self.slack_bot_token)
+
+    @property
+    def teams_enabled(self) -> bool:
+        return bool(self.microsoft_app_id)
 
     def require_slack(self) -> None:
         missing = [
@@ -79,7 +97,9 @@ class Settings:
             raise ConfigurationError(
                 f"Missing {' and '.join(missing)}. Set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET "
                 "(HTTP mode) or SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Socket Mode); see README, "
-                "'Create the Slack app'. To try Firstline without Slack, run: firstline demo"
+                "'Create the Slack app'. For Microsoft Teams only, set MICROSOFT_APP_ID and "
+                "MICROSOFT_APP_PASSWORD instead (README, 'Microsoft Teams'). To try Firstline "
+                "without either, run: firstline demo"
             )
 
     def redacted(self) -> dict[str, str]:
@@ -92,6 +112,8 @@ class Settings:
             "bot_token": "set" if self.slack_bot_token else "missing",
             "signing_secret": "set" if self.slack_signing_secret else "missing",
             "admins": str(len(self.admins)),
+            "teams": "on" if self.microsoft_app_id else "off",
+            "teams_password": "set" if self.microsoft_app_password else "missing",
         }
 
 

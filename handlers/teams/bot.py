@@ -1,0 +1,213 @@
+"""The Teams bot: one turn per activity, fanning out into the same core as Slack.
+
+    bot = TeamsBot(core=core, directory=directory, settings=settings)
+    await adapter.process_activity(auth_header, activity, bot.on_turn)
+
+Channel messages become facts (the desk dedupes them on the activity id in the inbox);
+``@Firstline support|rota|incident …`` goes through the same grammar and command
+services as the Slack slash commands and is answered in the message's reply chain;
+card buttons (``Action.Submit``) call the same services as the Slack buttons.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from http import HTTPStatus
+from typing import Any
+
+from botbuilder.core import TurnContext
+from botbuilder.schema import Activity, ActivityTypes, InvokeResponse
+
+from bot.commands import CommandContext, SupportResponders, SupportUnwatch, SupportWatch
+from bot.config import Settings
+from bot.content import Content
+from bot.core import Core
+from bot.errors import FirstlineError
+from bot.facts import Deleted, Edited, Posted
+from bot.messages import ON_IT
+from bot.rota import commands as rota_commands
+from bot.rota import service as rota_service
+from handlers.grammar import parse_incident, parse_rota, parse_support
+from handlers.teams import messages
+from handlers.teams.cards import render
+from handlers.teams.chat import TeamsChat
+from handlers.teams.directory import Directory, neutral_id
+from handlers.teams.normalise import CommandText, Press, Seen, normalise
+from storage import inbox
+
+log = logging.getLogger(__name__)
+
+COMMANDS = ("support", "rota", "incident")
+# The activity's JSON as Teams sent it: botbuilder's models drop fields we need (the
+# ``mentioned`` of mention entities), so the endpoint hands the raw body over here.
+RAW_ACTIVITY: ContextVar[dict[str, Any] | None] = ContextVar("raw_activity", default=None)
+_SLASH = re.compile(r"(?<![\w/])/(support|rota|incident)\b")
+
+
+class TeamsBot:
+    def __init__(
+        self, *, core: Core, directory: Directory, chat: TeamsChat, settings: Settings
+    ) -> None:
+        self._core = core
+        self._directory = directory
+        self._chat = chat
+        self._settings = settings
+        self._admins = settings.admins
+        self._workspaces: set[str] = set()
+        self._bot_name = settings.teams_bot_name
+
+    async def on_turn(self, context: TurnContext) -> None:
+        raw = RAW_ACTIVITY.get()
+        activity: dict[str, Any] = raw if raw is not None else context.activity.serialize()
+        self._core.metrics.events.labels(
+            platform="teams", type=str(activity.get("type") or "unknown")
+        ).inc()
+        seen = normalise(activity, commands=COMMANDS, thread_channel=self._thread_channel)
+        await self._remember(seen, activity)
+        what = seen.what
+        if isinstance(what, Posted | Edited | Deleted):
+            await self._core.route(what, event_key=seen.key)
+        elif isinstance(what, CommandText):
+            await self._command(context, seen, what)
+        elif isinstance(what, Press):
+            await self._press(context, seen, what)
+        elif activity.get("type") == "invoke":
+            await _invoke_ok(context)
+
+    def _thread_channel(self, conversation_id: str) -> str | None:
+        found = self._directory.by_conversation_id(conversation_id)
+        return found.channel_id if found is not None and found.kind == "thread" else None
+
+    async def _remember(self, seen: Seen, activity: dict[str, Any]) -> None:
+        if seen.workspace_id not in self._workspaces:
+            bot_id = str((activity.get("recipient") or {}).get("id") or "")
+            await self._core.remember_workspace(
+                workspace_id=seen.workspace_id,
+                name=seen.team_name or seen.tenant_id,
+                url="",
+                bot_user_id=neutral_id("W", bot_id) if bot_id else "",
+                platform="teams",
+            )
+            self._workspaces.add(seen.workspace_id)
+        if seen.conversation is not None:
+            await self._directory.remember_conversation(seen.conversation)
+        for person in seen.people:
+            await self._directory.remember_person(person)
+
+    async def _claim(self, key: str | None) -> bool:
+        """Commands and presses are not facts: claim the activity id here so a retried
+        activity does nothing twice."""
+        if key is None:
+            return True
+        async with self._core.db.transaction() as session:
+            return await inbox.record(session, key=key, at=self._core.now())
+
+    def _is_admin(self, workspace_id: str, user: str) -> bool:
+        person = self._directory.person(workspace_id, user)
+        ids = {user} | ({person.teams_id, person.aad_object_id or ""} if person else set())
+        return bool(ids & self._admins)
+
+    async def _command(self, context: TurnContext, seen: Seen, command: CommandText) -> None:
+        if not await self._claim(seen.key):
+            self._core.metrics.duplicates.inc()
+            return
+        self._core.metrics.events.labels(platform="teams", type="command").inc()
+        ctx = CommandContext(
+            workspace_id=command.workspace_id,
+            channel_id="" if command.personal else command.channel_id,
+            user=command.user,
+            is_admin=self._is_admin(command.workspace_id, command.user),
+        )
+
+        async def run() -> Content:
+            if command.group == "support":
+                parsed = parse_support(command.text)
+                needs_channel = isinstance(parsed, SupportWatch | SupportUnwatch) or (
+                    isinstance(parsed, SupportResponders) and bool(parsed.users)
+                )
+                if needs_channel and command.personal:
+                    return messages.in_a_channel(self._bot_name, "support")
+                return await self._core.support.run(parsed, ctx)
+            if command.group == "rota":
+                return await rota_commands.run(self._core.rota, parse_rota(command.text), ctx)
+            if command.group == "incident":
+                parsed_incident = parse_incident(command.text, roles=self._core.incidents.roles)
+                return await self._core.incidents.run(parsed_incident, ctx)
+            return messages.what_to_type(self._bot_name, command.text)
+
+        content = await _answer(run)
+        await self._reply(context, command.workspace_id, content)
+
+    async def _press(self, context: TurnContext, seen: Seen, press: Press) -> None:
+        if press.invoke:
+            await _invoke_ok(context)
+        if not await self._claim(seen.key):
+            self._core.metrics.duplicates.inc()
+            return
+        ws, user, here = press.workspace_id, press.user, press.channel_id
+        self._core.metrics.events.labels(platform="teams", type="button").inc()
+        if press.action_id == ON_IT:
+            channel, _, ts = press.value.partition(":")
+            if not channel or not ts:
+                log.warning("'I'm on it' pressed with no request attached: %r", press.value)
+                return
+            await self._core.desk.respond_by_button(
+                workspace_id=ws, channel_id=channel, ts=ts, user=user, reply_in=here
+            )
+            return
+        if press.action_id == rota_service.CHOOSE:
+            content: Content | None = messages.choose_by_command(self._bot_name)
+        elif press.action_id.startswith("rota_"):
+            content = await _answer(
+                lambda: self._core.rota.press(
+                    action_id=press.action_id, value=press.value, user=user, workspace_id=ws
+                )
+            )
+        elif press.action_id.startswith("incident_"):
+
+            async def incident() -> Content:
+                answer = await self._core.incidents.press(
+                    action_id=press.action_id,
+                    value=press.value,
+                    user=user,
+                    workspace_id=ws,
+                    channel_id=here,
+                )
+                return answer if answer is not None else Content(text="")
+
+            content = await _answer(incident)
+        else:
+            content = messages.unknown_button()
+        if content is not None and content.text:
+            await self._core.tell(workspace_id=ws, channel=here, user=user, content=content)
+
+    async def _reply(self, context: TurnContext, workspace_id: str, content: Content) -> None:
+        """A command's answer, in the reply chain of the message that asked."""
+        teams_text = _SLASH.sub(lambda m: f"@{self._bot_name} {m.group(1)}", content.text)
+        content = Content(
+            text=teams_text, fields=content.fields, buttons=content.buttons, context=content.context
+        )
+        rendered = render(content, names=self._chat.names(workspace_id))
+        await context.send_activity(Activity().deserialize(rendered))
+
+
+async def _answer(run: Callable[[], Awaitable[Content]]) -> Content:
+    """Whatever happens, the person gets an answer, never a trace."""
+    try:
+        return await run()
+    except FirstlineError as error:
+        return Content(text=error.message)
+    except Exception:
+        ref = uuid.uuid4().hex[:8]
+        log.exception("Teams command failed (ref %s)", ref)
+        return messages.went_wrong(ref)
+
+
+async def _invoke_ok(context: TurnContext) -> None:
+    await context.send_activity(
+        Activity(type=ActivityTypes.invoke_response, value=InvokeResponse(status=HTTPStatus.OK))
+    )
