@@ -264,7 +264,9 @@ def _text(
         if teams_id and teams_id == bot_id:
             if plain_text(text).startswith(plain_text(shown)) or text.lstrip().startswith(shown):
                 addressed = True
-            names[shown] = ""
+                names[shown] = ""  # "@Firstline support …": the command starts after it
+            else:
+                names[shown] = plain_text(shown)  # "is Firstline down?" keeps the name
             continue
         if not teams_id:
             continue
