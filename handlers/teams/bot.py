@@ -22,7 +22,13 @@ from typing import Any
 from botbuilder.core import TurnContext
 from botbuilder.schema import Activity, ActivityTypes, InvokeResponse
 
-from bot.commands import CommandContext, SupportResponders, SupportUnwatch, SupportWatch
+from bot.commands import (
+    CommandContext,
+    SupportResponders,
+    SupportStatus,
+    SupportUnwatch,
+    SupportWatch,
+)
 from bot.config import Settings
 from bot.content import Content
 from bot.core import Core
@@ -66,7 +72,13 @@ class TeamsBot:
         self._core.metrics.events.labels(
             platform="teams", type=str(activity.get("type") or "unknown")
         ).inc()
-        seen = normalise(activity, commands=COMMANDS, thread_channel=self._thread_channel)
+        conversation_id = str((activity.get("conversation") or {}).get("id") or "")
+        thread = await self._directory.thread(conversation_id)
+        seen = normalise(
+            activity,
+            commands=COMMANDS,
+            thread_channel=lambda c: thread.channel_id if thread and c == conversation_id else None,
+        )
         await self._remember(seen, activity)
         what = seen.what
         if isinstance(what, Posted | Edited | Deleted):
@@ -77,10 +89,6 @@ class TeamsBot:
             await self._press(context, seen, what)
         elif activity.get("type") == "invoke":
             await _invoke_ok(context)
-
-    def _thread_channel(self, conversation_id: str) -> str | None:
-        found = self._directory.by_conversation_id(conversation_id)
-        return found.channel_id if found is not None and found.kind == "thread" else None
 
     async def _remember(self, seen: Seen, activity: dict[str, Any]) -> None:
         if seen.workspace_id not in self._workspaces:
@@ -131,7 +139,13 @@ class TeamsBot:
                 )
                 if needs_channel and command.personal:
                     return messages.in_a_channel(self._bot_name, "support")
-                return await self._core.support.run(parsed, ctx)
+                answer = await self._core.support.run(parsed, ctx)
+                if isinstance(parsed, SupportWatch | SupportStatus) and not command.personal:
+                    # Teams ids are long; the shell knows this channel by its neutral id.
+                    answer = messages.with_shell_ids(
+                        answer, workspace_id=ctx.workspace_id, channel_id=ctx.channel_id
+                    )
+                return answer
             if command.group == "rota":
                 return await rota_commands.run(self._core.rota, parse_rota(command.text), ctx)
             if command.group == "incident":
@@ -191,6 +205,7 @@ class TeamsBot:
         content = Content(
             text=teams_text, fields=content.fields, buttons=content.buttons, context=content.context
         )
+        await self._chat.know(workspace_id, content)
         rendered = render(content, names=self._chat.names(workspace_id))
         await context.send_activity(Activity().deserialize(rendered))
 

@@ -10,6 +10,7 @@ channel creation (an incident gets its own thread in the channel it was declared
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -30,6 +31,9 @@ log = logging.getLogger(__name__)
 
 Connect = Callable[[str], Awaitable[Any]]  # service url → botframework ConnectorClient
 HomeOf = Callable[[str, str], Awaitable[str | None]]  # (workspace, incident name) → channel
+_USER = re.compile(r"<@([UW][A-Z0-9]+)")
+_CHANNEL = re.compile(r"<#([A-Z0-9]+)")
+_REF = re.compile(r"<ref:([A-Z0-9]+):([^|>]+)\|")
 PERMANENT_STATUS = {400, 401, 403, 404, 405, 409, 410, 413}
 MAX_UPLOAD = 20_000
 
@@ -66,9 +70,19 @@ class TeamsChat:
             message_link=link,
         )
 
+    async def know(self, workspace_id: str, content: Content, *channels: str) -> None:
+        """Make sure the people and channels ``content`` names are in the directory."""
+        text = " ".join([content.text, content.context or "", *(v for _, v in content.fields)])
+        await self._directory.ensure(
+            workspace_id,
+            channels=[*channels, *_CHANNEL.findall(text), *(m[0] for m in _REF.findall(text))],
+            users=_USER.findall(text),
+        )
+
     async def post(
         self, *, workspace_id: str, channel: str, content: Content, thread_ts: str | None = None
     ) -> Delivered:
+        await self.know(workspace_id, content, channel)
         where = self._where(workspace_id, channel)
         conversation_id = where.conversation_id
         if thread_ts and where.kind == "channel":
@@ -82,6 +96,7 @@ class TeamsChat:
     async def update(
         self, *, workspace_id: str, channel: str, ts: str, content: Content
     ) -> Delivered:
+        await self.know(workspace_id, content, channel)
         where = self._where(workspace_id, channel)
         conversation_id = where.conversation_id
         if where.kind == "channel":
@@ -94,6 +109,8 @@ class TeamsChat:
         return Delivered(channel, ts)
 
     async def dm(self, *, workspace_id: str, user: str, content: Content) -> Delivered:
+        await self.know(workspace_id, content)
+        await self._directory.ensure(workspace_id, users=[user])
         where = await self._personal(workspace_id, user)
         activity = self._activity(workspace_id, content, where)
         response = await self._call(
@@ -114,6 +131,8 @@ class TeamsChat:
         """A bot cannot create Teams channels: the incident gets a thread of its own in the
         channel it was declared from, and that thread is its channel from then on."""
         home_channel = await self._home_of(workspace_id, name) if self._home_of else None
+        if home_channel:
+            await self._directory.ensure(workspace_id, channels=[home_channel])
         home = self._directory.conversation(workspace_id, home_channel) if home_channel else None
         if home is None or home.kind != "channel":
             home = self._directory.any_conversation(workspace_id)

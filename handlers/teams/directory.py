@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -21,6 +23,8 @@ from sqlalchemy import select
 from bot.clock import Clock
 from storage.engine import Database
 from storage.models import TeamsConversation, TeamsPerson
+
+RELOAD_AFTER_SECONDS = 5.0
 
 
 def neutral_id(prefix: str, teams_id: str) -> str:
@@ -62,8 +66,10 @@ class Directory:
         self._conversations: dict[tuple[str, str], Conversation] = {}
         self._by_teams_id: dict[str, Conversation] = {}
         self._people: dict[tuple[str, str], Person] = {}
+        self._loaded_at = -RELOAD_AFTER_SECONDS
 
     async def load(self) -> None:
+        self._loaded_at = time.monotonic()
         async with self._db.reading() as session:
             for row in (await session.scalars(select(TeamsConversation))).all():
                 self._cache_conversation(_conversation(row))
@@ -103,6 +109,35 @@ class Directory:
     def channel_name(self, workspace_id: str, channel_id: str) -> str | None:
         found = self._conversations.get((workspace_id, channel_id))
         return found.name or None if found else None
+
+    async def ensure(
+        self, workspace_id: str, *, channels: Iterable[str] = (), users: Iterable[str] = ()
+    ) -> None:
+        """Another replica may have learned what this one has not: reload on a miss."""
+        missing = any((workspace_id, c) not in self._conversations for c in channels) or any(
+            (workspace_id, u) not in self._people for u in users
+        )
+        # At most one reload a few seconds: someone Firstline never saw stays unknown cheaply.
+        if missing and time.monotonic() - self._loaded_at > RELOAD_AFTER_SECONDS:
+            await self.load()
+
+    async def thread(self, conversation_id: str) -> Conversation | None:
+        """A reply chain used as a channel (an incident's thread), by its conversation id."""
+        known = self._by_teams_id.get(conversation_id)
+        if known is not None or ";messageid=" not in conversation_id:
+            return known if known is not None and known.kind == "thread" else None
+        async with self._db.reading() as session:
+            row = await session.scalar(
+                select(TeamsConversation).where(
+                    TeamsConversation.conversation_id == conversation_id,
+                    TeamsConversation.kind == "thread",
+                )
+            )
+        if row is None:
+            return None
+        found = _conversation(row)
+        self._cache_conversation(found)
+        return found
 
     async def remember_conversation(self, conversation: Conversation) -> None:
         """Store (or refresh) a reference; a write only when something changed."""

@@ -44,3 +44,9 @@ def went_wrong(ref: str) -> Content:
         text=f"Something went wrong on Firstline's side (ref {ref}); nothing was changed. "
         "Try again in a minute, or ask your admin to check the logs."
     )
+
+
+def with_shell_ids(answer: Content, *, workspace_id: str, channel_id: str) -> Content:
+    hint = f"For the shell: firstline stats --workspace {workspace_id} --channel {channel_id}"
+    context = f"{answer.context}\n{hint}" if answer.context else hint
+    return Content(text=answer.text, fields=answer.fields, buttons=answer.buttons, context=context)

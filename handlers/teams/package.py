@@ -50,7 +50,7 @@ def manifest(*, app_id: str, name: str = "Firstline", host: str = "") -> dict[st
             "short": "First-response times, escalation, support rota and incident handoffs.",
             "full": (
                 "Firstline watches your support channel: every top-level post is a request, "
-                "a reply in its thread (or the \"I'm on it\" button) is the first response. "
+                'a reply in its thread (or the "I\'m on it" button) is the first response. '
                 "It nudges and escalates when nobody answers, picks the support pair every "
                 "Monday, runs the Wednesday handoff and keeps incident roles clear. Commands: "
                 f"@{name} support …, @{name} rota …, @{name} incident …"

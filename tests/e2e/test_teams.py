@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -50,6 +50,7 @@ async def watch_support(world: TeamsWorld, extra: str = "") -> None:
         f"support watch requests target=5m escalate={mention(LEAD)} {extra}", mentions=(LEAD,)
     )
     assert "Watching #support" in answer, answer
+    assert f"firstline stats --workspace {WORKSPACE} --channel {SUPPORT_ID}" in answer
     answer = await world.command(
         f"support responders {mention(ANNA)} {mention(BEN)}", mentions=(ANNA, BEN)
     )
@@ -445,3 +446,21 @@ async def test_the_same_scenario_on_slack_and_teams_gives_the_same_stats(
     assert (on_slack["requests"], on_slack["responded"], on_slack["within_target"]) == (4, 2, 1)
     assert on_slack["breached"] == 3 and on_slack["first_response_seconds"]["max"] == 420.0
     assert on_teams == on_slack
+
+
+async def test_references_survive_a_restart_and_rate_limits_wait(teams: TeamsWorld) -> None:
+    """Proactive posts come from stored conversation references, not from memory; a 429
+    from the Bot Connector holds the message until Retry-After has passed."""
+    await watch_support(teams)
+    request = await teams.post(OPS, "Pallet scanner shows no orders")
+    await teams.restart(down_for=timedelta(seconds=10))
+    await teams.advance(minutes=3)
+    assert len(teams.to(ANNA)) == 1 and len(teams.to(BEN)) == 1
+    teams.connector.fail_next(429, retry_after=30)
+    await teams.advance(minutes=2)
+    assert thread(teams, request) == []  # throttled: not sent yet, not lost
+    await teams.advance(seconds=29)
+    assert thread(teams, request) == []
+    await teams.advance(seconds=1)
+    [breach] = thread(teams, request)
+    assert "<at>Anna</at>" in breach.text  # names from the stored people, after the restart
