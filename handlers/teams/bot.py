@@ -33,8 +33,7 @@ from bot.config import Settings
 from bot.content import Content
 from bot.core import Core
 from bot.errors import FirstlineError
-from bot.facts import Deleted, Edited, Posted
-from bot.messages import ON_IT
+from bot.facts import Deleted, Edited, Posted, Pressed
 from bot.rota import commands as rota_commands
 from bot.rota import service as rota_service
 from handlers.grammar import parse_incident, parse_rota, parse_support
@@ -79,6 +78,10 @@ class TeamsBot:
             commands=COMMANDS,
             thread_channel=lambda c: thread.channel_id if thread and c == conversation_id else None,
         )
+        if not seen.workspace_id:
+            if activity.get("type") == "invoke":
+                await _invoke_ok(context)
+            return
         await self._remember(seen, activity)
         what = seen.what
         if isinstance(what, Posted | Edited | Deleted):
@@ -114,15 +117,28 @@ class TeamsBot:
         async with self._core.db.transaction() as session:
             return await inbox.record(session, key=key, at=self._core.now())
 
+    async def _claimed(self, key: str | None, work: Callable[[], Awaitable[None]]) -> None:
+        """Run ``work`` once per activity id; if it fails, a retry may run it again."""
+        if not await self._claim(key):
+            self._core.metrics.duplicates.inc()
+            return
+        try:
+            await work()
+        except Exception:
+            if key is not None:
+                async with self._core.db.transaction() as session:
+                    await inbox.forget(session, key)
+            raise
+
     def _is_admin(self, workspace_id: str, user: str) -> bool:
         person = self._directory.person(workspace_id, user)
         ids = {user} | ({person.teams_id, person.aad_object_id or ""} if person else set())
         return bool(ids & self._admins)
 
     async def _command(self, context: TurnContext, seen: Seen, command: CommandText) -> None:
-        if not await self._claim(seen.key):
-            self._core.metrics.duplicates.inc()
-            return
+        await self._claimed(seen.key, lambda: self._run_command(context, command))
+
+    async def _run_command(self, context: TurnContext, command: CommandText) -> None:
         self._core.metrics.events.labels(platform="teams", type="command").inc()
         ctx = CommandContext(
             workspace_id=command.workspace_id,
@@ -159,45 +175,28 @@ class TeamsBot:
     async def _press(self, context: TurnContext, seen: Seen, press: Press) -> None:
         if press.invoke:
             await _invoke_ok(context)
-        if not await self._claim(seen.key):
-            self._core.metrics.duplicates.inc()
-            return
-        ws, user, here = press.workspace_id, press.user, press.channel_id
+        await self._claimed(seen.key, lambda: self._run_press(press))
+
+    async def _run_press(self, press: Press) -> None:
         self._core.metrics.events.labels(platform="teams", type="button").inc()
-        if press.action_id == ON_IT:
-            channel, _, ts = press.value.partition(":")
-            if not channel or not ts:
-                log.warning("'I'm on it' pressed with no request attached: %r", press.value)
-                return
-            await self._core.desk.respond_by_button(
-                workspace_id=ws, channel_id=channel, ts=ts, user=user, reply_in=here
+        if press.action_id == rota_service.CHOOSE:
+            # Slack opens a dialog with user pickers; a Teams card button cannot.
+            await self._core.tell(
+                workspace_id=press.workspace_id,
+                channel=press.channel_id,
+                user=press.user,
+                content=messages.choose_by_command(self._bot_name),
             )
             return
-        if press.action_id == rota_service.CHOOSE:
-            content: Content | None = messages.choose_by_command(self._bot_name)
-        elif press.action_id.startswith("rota_"):
-            content = await _answer(
-                lambda: self._core.rota.press(
-                    action_id=press.action_id, value=press.value, user=user, workspace_id=ws
-                )
+        await self._core.press(
+            Pressed(
+                workspace_id=press.workspace_id,
+                channel_id=press.channel_id,
+                user=press.user,
+                action_id=press.action_id,
+                value=press.value,
             )
-        elif press.action_id.startswith("incident_"):
-
-            async def incident() -> Content:
-                answer = await self._core.incidents.press(
-                    action_id=press.action_id,
-                    value=press.value,
-                    user=user,
-                    workspace_id=ws,
-                    channel_id=here,
-                )
-                return answer if answer is not None else Content(text="")
-
-            content = await _answer(incident)
-        else:
-            content = messages.unknown_button()
-        if content is not None and content.text:
-            await self._core.tell(workspace_id=ws, channel=here, user=user, content=content)
+        )
 
     async def _reply(self, context: TurnContext, workspace_id: str, content: Content) -> None:
         """A command's answer, in the reply chain of the message that asked."""
@@ -207,7 +206,11 @@ class TeamsBot:
         )
         await self._chat.know(workspace_id, content)
         rendered = render(content, names=self._chat.names(workspace_id))
-        await context.send_activity(Activity().deserialize(rendered))
+        try:
+            await context.send_activity(Activity().deserialize(rendered))
+        except Exception:
+            # The command ran; running it again on Teams' retry could do it twice.
+            log.exception("the answer to a Teams command could not be sent")
 
 
 async def _answer(run: Callable[[], Awaitable[Content]]) -> Content:

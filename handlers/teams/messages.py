@@ -35,10 +35,6 @@ def choose_by_command(bot_name: str) -> Content:
     )
 
 
-def unknown_button() -> Content:
-    return Content(text="That button is from an older Firstline version; nothing was changed.")
-
-
 def went_wrong(ref: str) -> Content:
     return Content(
         text=f"Something went wrong on Firstline's side (ref {ref}); nothing was changed. "

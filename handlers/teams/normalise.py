@@ -106,8 +106,9 @@ def normalise(
     tenant = (
         _str(_dict(channel_data.get("tenant")).get("id"))
         or _str(conversation.get("tenantId"))
-        or "no-tenant"
     )
+    if not tenant:
+        return Seen(workspace_id="", key=None, what=None)  # not from Teams: nothing to do
     workspace_id = neutral_id("T", tenant)
     bot = _dict(activity.get("recipient"))
     bot_id = _str(bot.get("id"))

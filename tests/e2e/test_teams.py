@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 from bot.clock import FakeClock
 from bot.incidents import messaging as say
@@ -464,3 +465,42 @@ async def test_references_survive_a_restart_and_rate_limits_wait(teams: TeamsWor
     await teams.advance(seconds=1)
     [breach] = thread(teams, request)
     assert "<at>Anna</at>" in breach.text  # names from the stored people, after the restart
+
+
+async def test_database_outage_gives_5xx_then_the_retry_is_processed(teams: TeamsWorld) -> None:
+    await watch_support(teams)
+    db = teams.core.db
+    engine, sessions = db.engine, db.sessions
+    broken = create_async_engine("sqlite+aiosqlite:////nonexistent-dir/firstline.db")
+    db.engine, db.sessions = broken, async_sessionmaker(broken, expire_on_commit=False)
+    body = teams.activity(
+        kind="message",
+        sender=OPS,
+        channel=SUPPORT,
+        conversation=f"{SUPPORT};messageid=1795442999000",
+        activity_id="1795442999000",
+        text="Orders are not syncing",
+    )
+    try:
+        status, _ = await teams.send(body)
+        assert status == 500  # Teams retries a 5xx
+    finally:
+        db.engine, db.sessions = engine, sessions
+        await broken.dispose()
+    await teams.deliver(body)  # the retry
+    await teams.deliver(body)  # and a duplicate of it
+    assert (await figures(teams))["requests"] == 1
+
+
+async def test_choose_and_unknown_buttons_answer_privately(teams: TeamsWorld) -> None:
+    await watch_support(teams)
+    await teams.press({"action_id": rota.CHOOSE, "value": "1"}, sender=ANNA, card_id="1")
+    assert "@Firstline rota choose @first @second" in teams.to(ANNA)[-1].text
+    await teams.press({"action_id": "desk_gone", "value": "x"}, sender=ANNA, card_id="1")
+    assert "older Firstline version" in teams.to(ANNA)[-1].text
+    status, _ = await teams.send({"type": "message", "text": "no shape at all"})
+    assert status in (200, 201)  # nothing to do, nothing stored, no 500
+    async with teams.core.db.reading() as session:
+        assert await session.scalar(select(func.count()).select_from(Workspace)) == 1
+    status, _ = await teams.send({"text": "no type"})
+    assert status == 400
