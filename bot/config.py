@@ -102,6 +102,25 @@ class Settings:
                 "without either, run: firstline demo"
             )
 
+    def require_teams(self) -> None:
+        """With an app id, what Teams needs to talk back (the Bot Connector wants a token)."""
+        kind = self.microsoft_app_type.lower()
+        if kind not in ("multitenant", "singletenant", "userassignedmsi"):
+            raise ConfigurationError(
+                f"MICROSOFT_APP_TYPE={self.microsoft_app_type!r} is not a bot type; use "
+                "MultiTenant (the default), SingleTenant or UserAssignedMSI."
+            )
+        if kind != "userassignedmsi" and not self.microsoft_app_password:
+            raise ConfigurationError(
+                "MICROSOFT_APP_ID is set but MICROSOFT_APP_PASSWORD is missing: create a client "
+                "secret for the bot (Azure portal → your bot → Configuration → Manage Password)."
+            )
+        if kind != "multitenant" and not self.microsoft_app_tenant_id:
+            raise ConfigurationError(
+                f"MICROSOFT_APP_TYPE={self.microsoft_app_type} needs MICROSOFT_APP_TENANT_ID "
+                "(your directory's tenant id)."
+            )
+
     def redacted(self) -> dict[str, str]:
         """The settings as safe to log: secrets shown only as set or not."""
         return {

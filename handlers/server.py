@@ -60,6 +60,8 @@ def build_server(settings: Settings, options: ServerOptions | None = None) -> we
     slack_on = settings.slack_enabled or not teams_on
     if slack_on:
         settings.require_slack()
+    if settings.teams_enabled:
+        settings.require_teams()
     app = web.Application(client_max_size=1024**2)
     state: dict[str, object] = {}
 

@@ -135,7 +135,7 @@ class TeamsChat:
             await self._directory.ensure(workspace_id, channels=[home_channel])
         home = self._directory.conversation(workspace_id, home_channel) if home_channel else None
         if home is None or home.kind != "channel":
-            home = self._directory.any_conversation(workspace_id)
+            home = await self._directory.home(workspace_id)
         if home is None:
             raise DeliveryError(
                 f"no Teams channel to open the incident thread {name} in", permanent=True
@@ -216,11 +216,12 @@ class TeamsChat:
     async def _personal(self, workspace_id: str, user: str) -> Conversation:
         """The 1:1 chat with ``user``: known from a message, or created now."""
         channel = neutral_id("D", self._teams_id(workspace_id, user))
+        await self._directory.ensure(workspace_id, channels=[channel])
         known = self._directory.conversation(workspace_id, channel)
         if known is not None:
             return known
         person = self._directory.person(workspace_id, user)
-        home = self._directory.any_conversation(workspace_id)
+        home = await self._directory.home(workspace_id)
         if person is None or home is None:
             raise DeliveryError(f"no Teams user is known as {user}", permanent=True)
         parameters = ConversationParameters(

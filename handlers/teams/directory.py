@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -23,8 +22,6 @@ from sqlalchemy import select
 from bot.clock import Clock
 from storage.engine import Database
 from storage.models import TeamsConversation, TeamsPerson
-
-RELOAD_AFTER_SECONDS = 5.0
 
 
 def neutral_id(prefix: str, teams_id: str) -> str:
@@ -66,21 +63,18 @@ class Directory:
         self._conversations: dict[tuple[str, str], Conversation] = {}
         self._by_teams_id: dict[str, Conversation] = {}
         self._people: dict[tuple[str, str], Person] = {}
-        self._loaded_at = -RELOAD_AFTER_SECONDS
 
     async def load(self) -> None:
-        self._loaded_at = time.monotonic()
         async with self._db.reading() as session:
             for row in (await session.scalars(select(TeamsConversation))).all():
                 self._cache_conversation(_conversation(row))
             for person in (await session.scalars(select(TeamsPerson))).all():
-                self._people[(person.workspace_id, person.user_id)] = Person(
-                    person.workspace_id,
-                    person.user_id,
-                    person.teams_id,
-                    person.name,
-                    person.aad_object_id,
-                )
+                self._cache_person(person)
+
+    def _cache_person(self, row: TeamsPerson) -> None:
+        self._people[(row.workspace_id, row.user_id)] = Person(
+            row.workspace_id, row.user_id, row.teams_id, row.name, row.aad_object_id
+        )
 
     def _cache_conversation(self, conversation: Conversation) -> None:
         self._conversations[(conversation.workspace_id, conversation.channel_id)] = conversation
@@ -103,6 +97,14 @@ class Directory:
             None,
         )
 
+    async def home(self, workspace_id: str) -> Conversation | None:
+        """Any channel conversation of the workspace, reading the database on a miss."""
+        found = self.any_conversation(workspace_id)
+        if found is None:
+            await self.load()
+            found = self.any_conversation(workspace_id)
+        return found
+
     def person(self, workspace_id: str, user_id: str) -> Person | None:
         return self._people.get((workspace_id, user_id))
 
@@ -113,13 +115,31 @@ class Directory:
     async def ensure(
         self, workspace_id: str, *, channels: Iterable[str] = (), users: Iterable[str] = ()
     ) -> None:
-        """Another replica may have learned what this one has not: reload on a miss."""
-        missing = any((workspace_id, c) not in self._conversations for c in channels) or any(
-            (workspace_id, u) not in self._people for u in users
-        )
-        # At most one reload a few seconds: someone Firstline never saw stays unknown cheaply.
-        if missing and time.monotonic() - self._loaded_at > RELOAD_AFTER_SECONDS:
-            await self.load()
+        """Another replica may have learned what this one has not: read the missing rows
+        (one indexed query per table, only on a miss)."""
+        want_channels = {c for c in channels if (workspace_id, c) not in self._conversations}
+        want_users = {u for u in users if (workspace_id, u) not in self._people}
+        if not want_channels and not want_users:
+            return
+        async with self._db.reading() as session:
+            if want_channels:
+                rows = await session.scalars(
+                    select(TeamsConversation).where(
+                        TeamsConversation.workspace_id == workspace_id,
+                        TeamsConversation.channel_id.in_(want_channels),
+                    )
+                )
+                for row in rows.all():
+                    self._cache_conversation(_conversation(row))
+            if want_users:
+                people = await session.scalars(
+                    select(TeamsPerson).where(
+                        TeamsPerson.workspace_id == workspace_id,
+                        TeamsPerson.user_id.in_(want_users),
+                    )
+                )
+                for person in people.all():
+                    self._cache_person(person)
 
     async def thread(self, conversation_id: str) -> Conversation | None:
         """A reply chain used as a channel (an incident's thread), by its conversation id."""

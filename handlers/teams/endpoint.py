@@ -121,10 +121,8 @@ class TeamsEndpoint:
 
     async def close(self) -> None:
         for client in self._clients.values():
-            close = getattr(client, "close", None)
-            if close is not None:
-                try:
-                    await close()
-                except Exception:  # closing is best effort at shutdown
-                    log.debug("connector client did not close cleanly", exc_info=True)
+            try:
+                await client.__aexit__(None, None, None)  # msrest's async clients close so
+            except Exception:  # closing is best effort at shutdown
+                log.debug("connector client did not close cleanly", exc_info=True)
         self._clients.clear()

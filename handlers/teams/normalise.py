@@ -103,10 +103,7 @@ def normalise(
     """
     channel_data = _dict(activity.get("channelData"))
     conversation = _dict(activity.get("conversation"))
-    tenant = (
-        _str(_dict(channel_data.get("tenant")).get("id"))
-        or _str(conversation.get("tenantId"))
-    )
+    tenant = _str(_dict(channel_data.get("tenant")).get("id")) or _str(conversation.get("tenantId"))
     if not tenant:
         return Seen(workspace_id="", key=None, what=None)  # not from Teams: nothing to do
     workspace_id = neutral_id("T", tenant)

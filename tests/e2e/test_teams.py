@@ -3,10 +3,12 @@ the fake Bot Connector recording what Firstline sends, on the fake clock."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,11 +18,17 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 from bot.clock import FakeClock
+from bot.core import Core
 from bot.incidents import messaging as say
 from bot.messages import ON_IT
+from bot.metrics import Metrics
 from bot.rota import service as rota
 from bot.stats import compute_stats
 from handlers.teams.emulator import ConnectorCall
+from handlers.teams.endpoint import TeamsEndpoint
+from schedules.deliverer import Deliverer
+from schedules.runner import Runner
+from storage.engine import Database
 from storage.models import InboxEntry, Request, TeamsConversation, Workspace
 from tests.harness import SlackWorld
 from tests.teams_harness import (
@@ -504,3 +512,38 @@ async def test_choose_and_unknown_buttons_answer_privately(teams: TeamsWorld) ->
         assert await session.scalar(select(func.count()).select_from(Workspace)) == 1
     status, _ = await teams.send({"text": "no type"})
     assert status == 400
+
+
+async def test_a_second_replica_delivers_what_the_first_learned(teams: TeamsWorld) -> None:
+    """Replica B started before replica A learned the channel and the people: B's
+    deliveries read the stored references; everything is sent once."""
+    core2 = Core(db=Database.connect(teams.database_url), clock=teams.clock, metrics=Metrics())
+    await core2.start()
+    endpoint2 = await TeamsEndpoint.open(core=core2, settings=teams.settings(), authenticate=False)
+    deliverer2 = Deliverer(
+        db=core2.db, clock=teams.clock, chats={"teams": endpoint2.chat}, metrics=core2.metrics
+    )
+    runner2 = Runner(core=core2, deliverer=deliverer2)
+    try:
+        await watch_support(teams)
+        askers = [Member(f"29:1asker{n}", f"Asker {n}", f"aad-asker{n}") for n in range(5)]
+        requests = [await teams.post(asker, f"Request from {asker.name}") for asker in askers]
+        await core2.channels.refresh()
+        teams.clock.advance(minutes=3)
+        await runner2.settle()  # B alone sends the nudges: all it knows comes from the database
+        for _ in range(3):
+            teams.clock.advance(minutes=2)
+            await asyncio.gather(teams.runner.settle(), runner2.settle())
+        breaches = Counter(c.thread for c in teams.sent("send") if c.thread)
+        assert sorted(breaches) == sorted(requests) and set(breaches.values()) == {1}
+        nudges = Counter(c.conversation for c in teams.sent("send") if "waited" in c.text)
+        assert len(nudges) == 2 and set(nudges.values()) == {5}  # Anna and Ben, 5 each
+        assert len([c for c in teams.sent("create") if c.body.get("members")]) == 2
+        sent_by = [
+            core.metrics.deliveries.labels(result="sent")._value.get()
+            for core in (teams.core, core2)
+        ]
+        assert sum(sent_by) == 15 and sent_by[1] >= 10  # 10 nudges by B, 5 breaches by either
+    finally:
+        await endpoint2.close()
+        await core2.close()

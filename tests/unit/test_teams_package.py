@@ -60,3 +60,26 @@ def test_the_checked_in_template_is_what_the_builder_writes() -> None:
     assert on_disk == manifest(app_id=PLACEHOLDER_APP_ID)
     assert (ROOT / "teams" / "color.png").read_bytes() == color_icon()
     assert (ROOT / "teams" / "outline.png").read_bytes() == outline_icon()
+
+
+def test_teams_settings_say_what_is_missing() -> None:
+    from bot.config import Settings
+    from bot.errors import ConfigurationError
+    from handlers.server import build_server
+
+    base = {"DATABASE_URL": "sqlite+aiosqlite:///:memory:", "MICROSOFT_APP_ID": APP_ID}
+    cases = [
+        ({}, "MICROSOFT_APP_PASSWORD is missing"),
+        ({"MICROSOFT_APP_PASSWORD": "s", "MICROSOFT_APP_TYPE": "Solo"}, "is not a bot type"),
+        (
+            {"MICROSOFT_APP_PASSWORD": "s", "MICROSOFT_APP_TYPE": "SingleTenant"},
+            "needs MICROSOFT_APP_TENANT_ID",
+        ),
+    ]
+    for extra, message in cases:
+        with pytest.raises(ConfigurationError, match=message):
+            build_server(Settings.from_env({**base, **extra}))
+    # Teams only: no Slack variables needed.
+    app = build_server(Settings.from_env({**base, "MICROSOFT_APP_PASSWORD": "s"}))
+    routes = {(r.method, r.resource.canonical) for r in app.router.routes() if r.resource}
+    assert ("POST", "/api/messages") in routes and ("POST", "/slack/events") not in routes
