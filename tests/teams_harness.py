@@ -251,6 +251,23 @@ class TeamsWorld:
         )
         return message_id
 
+    async def post_alert(
+        self, sender: Member, attachments: list[dict[str, Any]], *, channel: str = ALERTS
+    ) -> str:
+        """A card another app (or a webhook) posts in a channel, as alerting tools do."""
+        message_id = self.next_id()
+        body = self.activity(
+            kind="message",
+            sender=sender,
+            channel=channel,
+            conversation=f"{channel};messageid={message_id}",
+            activity_id=message_id,
+            attachments=attachments,
+        )
+        body["from"].pop("aadObjectId", None)
+        await self.deliver(body)
+        return message_id
+
     async def edit(
         self, sender: Member, message_id: str, text: str, *, channel: str = SUPPORT
     ) -> None:

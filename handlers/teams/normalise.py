@@ -113,7 +113,10 @@ def normalise(
     sender_teams_id = _str(sender.get("id"))
     people: list[Person] = []
     user = ""
-    if sender_teams_id and sender_teams_id != bot_id:
+    other_bot = ""  # another app or a webhook (Bugsnag and friends posting alerts)
+    if sender_teams_id.startswith("28:") and sender_teams_id != bot_id:
+        other_bot = neutral_id("B", sender_teams_id)
+    elif sender_teams_id and sender_teams_id != bot_id:
         user = neutral_id("W", sender_teams_id)
         people.append(
             Person(
@@ -202,11 +205,13 @@ def normalise(
         return base
     if activity.get("value") is not None and isinstance(activity.get("value"), dict):
         return _press(base, activity, user=user, key=key, channel=ref.channel_id)
-    if not user:
+    if not sender_teams_id and _str(activity.get("textFormat")) and not personal:
+        other_bot = "B-webhook"  # incoming webhooks post with no sender
+    if not user and not other_bot:
         return base  # the bot's own message (Teams does not send them, but be sure)
     addressed, text = _text(activity, workspace_id=workspace_id, bot_id=bot_id, people=people)
     base = _replace(base, people=tuple(people))
-    if addressed or personal:
+    if (addressed or personal) and user:
         group, _, rest = text.strip().partition(" ")
         if group.lower() in commands:
             return _replace(
@@ -235,9 +240,10 @@ def normalise(
             channel_id=ref.channel_id,
             ts=activity_id,
             at=at,
-            user=user,
-            text=text,
+            user=user or None,
+            text=text or _card_text(activity),
             thread_ts=thread,
+            bot_id=other_bot or None,
             mentions=tuple(
                 dict.fromkeys(p.user_id for p in people if p.user_id != user and p.user_id)
             ),
@@ -281,6 +287,21 @@ def _text(
     text = plain_text(text) if "<" in text or "&" in text else text.strip()
     text = re.sub("\x00(\\d+)\x00", lambda m: slots[int(m.group(1))], text)
     return addressed, text.strip()
+
+
+def _card_text(activity: dict[str, Any]) -> str:
+    """Alerts often come as cards: their title or first text stands for the message."""
+    attachments = activity.get("attachments")
+    for attachment in attachments if isinstance(attachments, list) else []:
+        content = _dict(_dict(attachment).get("content"))
+        for key in ("title", "summary", "text"):
+            if isinstance(content.get(key), str) and content[key].strip():
+                return plain_text(content[key])
+        body = content.get("body")
+        for block in body if isinstance(body, list) else []:
+            if isinstance(block, dict) and isinstance(block.get("text"), str):
+                return plain_text(block["text"])
+    return ""
 
 
 def _press(

@@ -32,6 +32,7 @@ from storage.engine import Database
 from storage.models import InboxEntry, Request, TeamsConversation, Workspace
 from tests.harness import SlackWorld
 from tests.teams_harness import (
+    ALERTS,
     ANNA,
     BEN,
     LEAD,
@@ -547,3 +548,30 @@ async def test_a_second_replica_delivers_what_the_first_learned(teams: TeamsWorl
     finally:
         await endpoint2.close()
         await core2.close()
+
+
+async def test_alerts_from_another_app_repeat_and_a_reply_acknowledges(teams: TeamsWorld) -> None:
+    answer = await teams.command("support watch alerts target=10m", channel=ALERTS)
+    assert "Watching #alerts" in answer
+    bugsnag = Member("28:bugsnag-app", "Bugsnag", "")
+    card = {
+        "contentType": "application/vnd.microsoft.card.adaptive",
+        "content": {
+            "type": "AdaptiveCard",
+            "body": [{"type": "TextBlock", "text": "TypeError in checkout.js:12"}],
+        },
+    }
+    first = await teams.post_alert(bugsnag, [card], channel=ALERTS)
+    await teams.advance(minutes=1)
+    await teams.post_alert(bugsnag, [card], channel=ALERTS)  # the same error again
+    await teams.advance(minutes=1)
+    await teams.post(ANNA, "Looking", channel=ALERTS, thread=first)
+    report = await compute_stats(
+        teams.core.db, now=teams.clock.now(), channel_id=channel_id(ALERTS)
+    )
+    totals = report.total.to_dict()
+    assert totals["requests"] == 1 and totals["responded"] == 1 and totals["within_target"] == 1
+    async with teams.core.db.reading() as session:
+        alert = await session.scalar(select(Request))
+    assert alert is not None and alert.occurrences == 2 and alert.kind == "alerts"
+    assert alert.text == "TypeError in checkout.js:12" and alert.requester.startswith("B")

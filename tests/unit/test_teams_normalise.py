@@ -211,3 +211,16 @@ def test_a_slack_only_install_never_imports_botbuilder() -> None:
         "assert not [m for m in sys.modules if m.startswith('botbuilder')], 'botbuilder loaded'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_other_apps_and_webhooks_post_as_bots() -> None:
+    app = normalise(
+        activity(**{"from": {"id": "28:bugsnag", "name": "Bugsnag"}}), commands=COMMANDS
+    )
+    assert isinstance(app.what, Posted) and not app.what.is_human
+    assert app.what.bot_id == neutral_id("B", "28:bugsnag") and app.what.user is None
+    hook = activity(textFormat="markdown")
+    del hook["from"]
+    seen = normalise(hook, commands=COMMANDS)
+    assert isinstance(seen.what, Posted) and seen.what.bot_id == "B-webhook"
+    assert seen.what.author == "B-webhook"
