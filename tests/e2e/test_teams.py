@@ -326,6 +326,17 @@ async def test_an_incident_role_handoff_by_card(teams: TeamsWorld) -> None:
     prompt = teams.to(BEN)[-1]
     assert "take over as **commander**" in prompt.text
     assert prompt.button("I'm taking over as commander")["action_id"] == say.CONFIRM_HANDOFF
+    # Resolved: said in the thread and in #support; the postmortem draft is a message.
+    answer = await teams.command(
+        "incident resolve Rolled back payments", sender=ANNA, conversation=inc_conversation
+    )
+    assert "Resolved after" in answer, answer
+    await teams.settle()
+    in_thread = [c.text for c in teams.sent("send") if c.conversation == inc_conversation]
+    assert any("Resolved: **Checkout fails for EU**" in t for t in in_thread)
+    assert any("**Postmortem draft: Checkout fails for EU**" in t for t in in_thread)
+    said = [c.text for c in teams.connector.in_channel(SUPPORT) if c.op == "send"]
+    assert any("#inc-20261123-checkout-fails-for-eu" in t and "Resolved" in t for t in said)
     assert inc
 
 
