@@ -230,6 +230,8 @@ def normalise(
     if at is None or not activity_id:
         return base
     thread = root.group(1) if root and as_channel is None else None
+    if thread is None and as_channel is None and not personal:
+        thread = _str(activity.get("replyToId")) or None  # a client that left the suffix off
     if thread == activity_id:
         thread = None
     return _replace(

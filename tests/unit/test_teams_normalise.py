@@ -224,3 +224,12 @@ def test_other_apps_and_webhooks_post_as_bots() -> None:
     seen = normalise(hook, commands=COMMANDS)
     assert isinstance(seen.what, Posted) and seen.what.bot_id == "B-webhook"
     assert seen.what.author == "B-webhook"
+
+
+def test_a_reply_without_the_messageid_suffix_uses_reply_to_id() -> None:
+    conversation = {"isGroup": True, "conversationType": "channel", "id": CHANNEL}
+    seen = normalise(
+        activity(id="1795442460000", conversation=conversation, replyToId="1795442400123"),
+        commands=COMMANDS,
+    )
+    assert isinstance(seen.what, Posted) and seen.what.thread_ts == "1795442400123"
