@@ -3,8 +3,9 @@
     db = Database.connect("sqlite+aiosqlite:///firstline.db")
     async with db.transaction() as session: ...
 
-SQLite runs in WAL mode with a busy timeout, and every transaction starts with
-``BEGIN IMMEDIATE`` so two writers queue instead of failing halfway through.
+SQLite runs in WAL mode on the event loop's thread (``storage/sqlite_driver.py``), and
+every writing transaction starts with ``BEGIN IMMEDIATE`` so two writers queue instead of
+failing halfway through.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from storage.sqlite_driver import inline_connector
+
 _READ_ONLY: ContextVar[bool] = ContextVar("firstline_read_only", default=False)
 DEFAULT_URL = "sqlite+aiosqlite:///firstline.db"
 MIGRATION_LOCK_ID = 0x46697273  # "Firs": the advisory lock id for migrations
@@ -37,7 +40,7 @@ class Database:
         self.engine = engine
         self.sessions = async_sessionmaker(engine, expire_on_commit=False)
         self.is_sqlite = engine.dialect.name == "sqlite"
-        # SQLite allows one writer; queueing here keeps aiosqlite threads from spinning on locks.
+        # SQLite allows one writer; writers of this process queue here, not in SQLite.
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
 
     @classmethod
@@ -46,9 +49,9 @@ class Database:
         if parsed.get_backend_name() == "sqlite":
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-            engine = create_async_engine(
-                url, connect_args={"timeout": 30, "isolation_level": None}, **engine_args
-            )
+            # The driver runs SQLite on the loop's thread (see storage/sqlite_driver.py).
+            engine_args.setdefault("async_creator", inline_connector(parsed.database or ":memory:"))
+            engine = create_async_engine(url, **engine_args)
             _configure_sqlite(engine)
         else:
             engine_args.setdefault("pool_size", 10)
@@ -94,7 +97,8 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        # No waiting inside SQLite: it would stall the event loop; the driver retries instead.
+        cursor.execute("PRAGMA busy_timeout=0")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
