@@ -29,7 +29,7 @@ from handlers.teams.endpoint import TeamsEndpoint
 from schedules.deliverer import Deliverer
 from schedules.runner import Runner
 from storage.engine import Database
-from storage.models import InboxEntry, Request, TeamsConversation, Workspace
+from storage.models import InboxEntry, Request, TeamsConversation, TeamsPerson, Workspace
 from tests.harness import SlackWorld
 from tests.teams_harness import (
     ALERTS,
@@ -367,7 +367,7 @@ async def test_unauthenticated_requests_are_refused_when_an_app_id_is_set(
         status, _ = await world.send(body, headers={"Authorization": f"Bearer {forged}"})
         assert status == 401
         async with world.core.db.reading() as session:
-            for table in (InboxEntry, Request, TeamsConversation, Workspace):
+            for table in (InboxEntry, Request, TeamsConversation, TeamsPerson, Workspace):
                 assert await session.scalar(select(func.count()).select_from(table)) == 0
         assert world.sent() == []
 
