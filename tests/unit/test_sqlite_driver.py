@@ -75,3 +75,34 @@ async def test_a_lock_held_past_the_patience_raises_a_locked_error(tmp_path: Pat
     assert await cursor.fetchone() == (1,)
     await conn.close()
     seed.close()
+
+
+@pytest.mark.asyncio
+async def test_a_server_database_checkpoints_in_the_background_not_on_commit(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "server.db"
+    db = Database.connect(f"sqlite+aiosqlite:///{path}", background_checkpoints=True)
+    await _make_table(db)
+    async with db.reading() as session:
+        # No transaction copies the WAL back itself: that ends in an fsync on the loop.
+        assert (await session.scalar(text("PRAGMA wal_autocheckpoint"))) == 0
+    for _ in range(50):
+        async with db.transaction() as session:
+            await session.execute(text("INSERT INTO notes (body) VALUES (:b)"), {"b": "x" * 500})
+    checkpointer = db._checkpointer
+    assert checkpointer is not None
+    busy, frames, copied = await checkpointer.run_once()
+    assert busy == 0 and frames >= 50 and copied == frames
+    await db.close()  # stops the thread; the file is whole
+    check = sqlite3.connect(path)
+    assert check.execute("SELECT count(*) FROM notes").fetchone() == (50,)
+    check.close()
+
+
+@pytest.mark.asyncio
+async def test_shell_commands_keep_sqlite_automatic_checkpoints(tmp_path: Path) -> None:
+    db = Database.connect(f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
+    async with db.reading() as session:
+        assert (await session.scalar(text("PRAGMA wal_autocheckpoint"))) == 1000
+    await db.close()
