@@ -136,6 +136,12 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("paths", nargs="+", metavar="PATH")
     imp.add_argument("--workspace", help="team id for exports that don't carry one")
     imp.set_defaults(func=_import)
+
+    package = sub.add_parser("teams-package", help="build the Microsoft Teams app package (zip)")
+    package.add_argument("--out", default="firstline-teams.zip", metavar="PATH")
+    package.add_argument("--app-id", help="the bot's Microsoft App ID (default MICROSOFT_APP_ID)")
+    package.add_argument("--host", default="", help="your server's host name, e.g. bot.example.com")
+    package.set_defaults(func=_teams_package)
     return parser
 
 
@@ -335,6 +341,21 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
         return 0 if not summary.errors else 1
 
     return _with_core(settings, work)
+
+
+def _teams_package(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from handlers.teams.package import build
+
+    out = build(
+        out=Path(args.out),
+        app_id=args.app_id or settings.microsoft_app_id,
+        name=settings.teams_bot_name,
+        host=args.host,
+    )
+    print(f"Wrote {out}: upload it in Teams (Apps → Manage your apps → Upload an app).")
+    return 0
 
 
 STATS_COLUMNS = ("requests", "responded", "within_target", "breached", "p50", "p90", "max", "ratio")

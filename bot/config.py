@@ -37,6 +37,11 @@ class Settings:
     jira_project: str | None = None
     jira_issue_type: str = "Task"
     ticket_webhook: str | None = None
+    microsoft_app_id: str | None = None
+    microsoft_app_password: str | None = None
+    microsoft_app_tenant_id: str | None = None
+    microsoft_app_type: str = "MultiTenant"
+    teams_bot_name: str = "Firstline"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -69,7 +74,20 @@ class Settings:
             else None,
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
             **_ticket_settings(env),
+            microsoft_app_id=env.get("MICROSOFT_APP_ID") or None,
+            microsoft_app_password=env.get("MICROSOFT_APP_PASSWORD") or None,
+            microsoft_app_tenant_id=env.get("MICROSOFT_APP_TENANT_ID") or None,
+            microsoft_app_type=env.get("MICROSOFT_APP_TYPE") or "MultiTenant",
+            teams_bot_name=env.get("FIRSTLINE_TEAMS_NAME") or "Firstline",
         )
+
+    @property
+    def slack_enabled(self) -> bool:
+        return bool(self.slack_bot_token)
+
+    @property
+    def teams_enabled(self) -> bool:
+        return bool(self.microsoft_app_id)
 
     def require_slack(self) -> None:
         missing = [
@@ -85,7 +103,28 @@ class Settings:
             raise ConfigurationError(
                 f"Missing {' and '.join(missing)}. Set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET "
                 "(HTTP mode) or SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Socket Mode); see README, "
-                "'Create the Slack app'. To try Firstline without Slack, run: firstline demo"
+                "'Create the Slack app'. For Microsoft Teams only, set MICROSOFT_APP_ID and "
+                "MICROSOFT_APP_PASSWORD instead (README, 'Microsoft Teams'). To try Firstline "
+                "without either, run: firstline demo"
+            )
+
+    def require_teams(self) -> None:
+        """With an app id, what Teams needs to talk back (the Bot Connector wants a token)."""
+        kind = self.microsoft_app_type.lower()
+        if kind not in ("multitenant", "singletenant", "userassignedmsi"):
+            raise ConfigurationError(
+                f"MICROSOFT_APP_TYPE={self.microsoft_app_type!r} is not a bot type; use "
+                "MultiTenant (the default), SingleTenant or UserAssignedMSI."
+            )
+        if kind != "userassignedmsi" and not self.microsoft_app_password:
+            raise ConfigurationError(
+                "MICROSOFT_APP_ID is set but MICROSOFT_APP_PASSWORD is missing: create a client "
+                "secret for the bot (Azure portal → your bot → Configuration → Manage Password)."
+            )
+        if kind != "multitenant" and not self.microsoft_app_tenant_id:
+            raise ConfigurationError(
+                f"MICROSOFT_APP_TYPE={self.microsoft_app_type} needs MICROSOFT_APP_TENANT_ID "
+                "(your directory's tenant id)."
             )
 
     def redacted(self) -> dict[str, str]:
@@ -99,6 +138,8 @@ class Settings:
             "signing_secret": "set" if self.slack_signing_secret else "missing",
             "admins": str(len(self.admins)),
             "tickets": "jira" if self.jira_url else ("webhook" if self.ticket_webhook else "off"),
+            "teams": "on" if self.microsoft_app_id else "off",
+            "teams_password": "set" if self.microsoft_app_password else "missing",
         }
 
 

@@ -8,20 +8,23 @@ Platform handlers and the CLI build one ``Core`` and talk only to it.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from sqlalchemy import select
 
+from bot import messages
 from bot.changes import ChangeFeed
 from bot.channels import Channels
 from bot.clock import Clock
 from bot.commands import SupportCommands
 from bot.content import Content
 from bot.desk import Desk
-from bot.errors import UsageError
-from bot.facts import Fact, Reacted
+from bot.errors import FirstlineError, UsageError
+from bot.facts import Fact, Pressed, Reacted
 from bot.faq.service import Faq
 from bot.incidents.service import Incidents
+from bot.messages import ON_IT
 from bot.metrics import Metrics
 from bot.rota.service import Rota
 from bot.support_ops import SupportOps
@@ -33,6 +36,8 @@ from storage import outbox
 from storage.engine import Database
 from storage.migrate import upgrade
 from storage.models import Incident, WatchedChannel, Workspace
+
+log = logging.getLogger(__name__)
 
 
 class Core:
@@ -90,6 +95,41 @@ class Core:
         ):
             await self.incidents.handle(fact, event_key=event_key)
         await self.desk.handle(fact, event_key=event_key)
+
+    async def press(self, pressed: Pressed) -> None:
+        """A button, from either platform: the service that drew it acts, and the presser
+        gets the answer privately. Buttons carry their action id and value unchanged."""
+        ws, user, here = pressed.workspace_id, pressed.user, pressed.channel_id
+        if pressed.action_id == ON_IT:
+            channel, _, ts = pressed.value.partition(":")
+            if not channel or not ts or not user:
+                log.warning("'I'm on it' pressed with no request attached: %r", pressed.value)
+                return
+            await self.desk.respond_by_button(
+                workspace_id=ws, channel_id=channel, ts=ts, user=user, reply_in=here or channel
+            )
+            return
+        content: Content | None
+        if pressed.action_id.startswith("rota_"):
+            content = await self.rota.press(
+                action_id=pressed.action_id, value=pressed.value, user=user, workspace_id=ws
+            )
+        elif pressed.action_id.startswith("incident_"):
+            try:
+                content = await self.incidents.press(
+                    action_id=pressed.action_id,
+                    value=pressed.value,
+                    user=user,
+                    workspace_id=ws,
+                    channel_id=here,
+                )
+            except FirstlineError as error:
+                content = Content(text=error.message)
+        else:
+            log.warning("unknown button %r pressed", pressed.action_id)
+            content = messages.unknown_button()
+        if content is not None and content.text and here and user:
+            await self.tell(workspace_id=ws, channel=here, user=user, content=content)
 
     async def close(self) -> None:
         await self.db.close()

@@ -1,4 +1,4 @@
-"""The HTTP server: Slack's endpoint, health and metrics, and the background loops.
+"""The HTTP server: Slack's and Teams' endpoints, health and metrics, and the background loops.
 
     app = await build_server(settings)           # `firstline serve`
     web.run_app(app, port=settings.port)
@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -25,6 +26,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.content import ChatPort
 from bot.core import Core
 from bot.errors import ConfigurationError
 from handlers.slack.app import LinkBase, build_bolt_app
@@ -39,6 +41,7 @@ log = logging.getLogger(__name__)
 CORE: web.AppKey[Core] = web.AppKey("core", Core)
 RUNNER: web.AppKey[Runner] = web.AppKey("runner", Runner)
 BOLT: web.AppKey[AsyncApp] = web.AppKey("bolt", AsyncApp)
+TEAMS: web.AppKey[Any] = web.AppKey("teams")
 
 
 @dataclass
@@ -48,11 +51,18 @@ class ServerOptions:
     clock: Clock | None = None
     start_loops: bool = True
     retry_handlers: list[AsyncRetryHandler] | None = None
+    # Serve /api/messages without Bot Framework auth (tests and the demo; never production).
+    teams_without_auth: bool = False
 
 
 def build_server(settings: Settings, options: ServerOptions | None = None) -> web.Application:
     options = options or ServerOptions()
-    settings.require_slack()
+    teams_on = settings.teams_enabled or options.teams_without_auth
+    slack_on = settings.slack_enabled or not teams_on
+    if slack_on:
+        settings.require_slack()
+    if settings.teams_enabled:
+        settings.require_teams()
     app = web.Application(client_max_size=1024**2)
     state: dict[str, object] = {}
 
@@ -62,38 +72,52 @@ def build_server(settings: Settings, options: ServerOptions | None = None) -> we
         core = Core(db=db, clock=clock)
         await core.start()
         session = aiohttp.ClientSession()
-        handlers: list[AsyncRetryHandler] = (
-            options.retry_handlers
-            if options.retry_handlers is not None
-            else [AsyncConnectionErrorRetryHandler(max_retry_count=2)]
-        )
-        client = AsyncWebClient(
-            token=settings.slack_bot_token,
-            base_url=settings.slack_api_url,
-            session=session,
-            retry_handlers=handlers,
-        )
+        chats: dict[str, ChatPort] = {}
         links = LinkBase()
-        try:
-            auth = await client.auth_test()
-        except Exception as error:
-            await session.close()
-            await core.close()
-            raise ConfigurationError(
-                f"Slack refused the bot token ({error}). Check SLACK_BOT_TOKEN and SLACK_API_URL."
-            ) from error
-        links.url = str(auth.get("url") or links.url)
-        await core.remember_workspace(
-            workspace_id=str(auth.get("team_id")),
-            name=str(auth.get("team") or ""),
-            url=links.url,
-            bot_user_id=str(auth.get("user_id") or ""),
-        )
-        chat = SlackChat(client=client, base_url=links.url)
+        client: AsyncWebClient | None = None
+        if slack_on:
+            handlers: list[AsyncRetryHandler] = (
+                options.retry_handlers
+                if options.retry_handlers is not None
+                else [AsyncConnectionErrorRetryHandler(max_retry_count=2)]
+            )
+            client = AsyncWebClient(
+                token=settings.slack_bot_token,
+                base_url=settings.slack_api_url,
+                session=session,
+                retry_handlers=handlers,
+            )
+            try:
+                auth = await client.auth_test()
+            except Exception as error:
+                await session.close()
+                await core.close()
+                raise ConfigurationError(
+                    f"Slack refused the bot token ({error}). "
+                    "Check SLACK_BOT_TOKEN and SLACK_API_URL."
+                ) from error
+            links.url = str(auth.get("url") or links.url)
+            await core.remember_workspace(
+                workspace_id=str(auth.get("team_id")),
+                name=str(auth.get("team") or ""),
+                url=links.url,
+                bot_user_id=str(auth.get("user_id") or ""),
+            )
+            chats["slack"] = SlackChat(client=client, base_url=links.url)
+        teams = None
+        if teams_on:
+            # Imported here: a Slack-only install never imports botbuilder.
+            from handlers.teams.endpoint import TeamsEndpoint
+
+            teams = await TeamsEndpoint.open(
+                core=core, settings=settings, authenticate=not options.teams_without_auth
+            )
+            chats["teams"] = teams.chat
+            app[TEAMS] = teams
         deliverer = Deliverer(
             db=core.db,
             clock=clock,
-            chats={"slack": chat},
+            chats=chats,
             metrics=core.metrics,
             tickets=tickets_from_settings(settings, session=session),
         )
@@ -104,14 +128,16 @@ def build_server(settings: Settings, options: ServerOptions | None = None) -> we
         if settings.incident_roles:
             core.incidents.roles = settings.incident_roles
         runner = Runner(core=core, deliverer=deliverer)
-        bolt = build_bolt_app(core=core, settings=settings, client=client, links=links)
-        app[CORE], app[RUNNER], app[BOLT] = core, runner, bolt
+        app[CORE], app[RUNNER] = core, runner
         socket = None
-        if settings.slack_app_token:
-            from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+        if client is not None:
+            bolt = build_bolt_app(core=core, settings=settings, client=client, links=links)
+            app[BOLT] = bolt
+            if settings.slack_app_token:
+                from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
-            socket = AsyncSocketModeHandler(bolt, settings.slack_app_token)
-            await socket.connect_async()
+                socket = AsyncSocketModeHandler(bolt, settings.slack_app_token)
+                await socket.connect_async()
         if options.start_loops:
             runner.start()
         state["ready"] = True
@@ -123,6 +149,8 @@ def build_server(settings: Settings, options: ServerOptions | None = None) -> we
             if socket is not None:
                 await socket.close_async()
             await runner.stop(drain=True)
+            if teams is not None:
+                await teams.close()
             await session.close()
             await core.close()
 
@@ -189,7 +217,17 @@ def build_server(settings: Settings, options: ServerOptions | None = None) -> we
 
     app.router.add_get("/api/rota/{team}/current", rota_current)
     app.router.add_get("/rota/{team}.ics", rota_calendar)
-    app.router.add_post("/slack/events", slack_events)
+
+    async def teams_messages(request: web.Request) -> web.StreamResponse:
+        if not state.get("ready"):
+            return web.json_response({"error": "starting"}, status=503)
+        response: web.StreamResponse = await request.app[TEAMS].handle(request)
+        return response
+
+    if slack_on:
+        app.router.add_post("/slack/events", slack_events)
+    if teams_on:
+        app.router.add_post("/api/messages", teams_messages)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     return app

@@ -22,7 +22,7 @@ from bot.metrics import Metrics
 from bot.tickets.port import CreatedTicket, TicketPort
 from storage import outbox
 from storage.engine import Database
-from storage.models import OutboxMessage
+from storage.models import OutboxMessage, Workspace
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,7 @@ class Deliverer:
     ) -> None:
         self.hooks: dict[str, DeliveryHook] = {}
         self.failure_hooks: dict[str, DeliveryHook] = {}
+        self._platforms: dict[str, str] = {}  # workspace id → "slack" | "teams"
         self._db = db
         self._clock = clock
         self._chats = chats
@@ -57,6 +58,8 @@ class Deliverer:
             rows = await outbox.claim_heads(session, now=now, lease=LEASE, limit=limit)
             jobs = [(row.id, await self._resolve(session, row)) for row in rows]
             snapshot = {row.id: _Snapshot.of(row) for row in rows}
+            for claimed in rows:
+                snapshot[claimed.id].platform = await self._platform(session, claimed)
         if not jobs:
             await self._update_backlog()
             return 0
@@ -74,6 +77,16 @@ class Deliverer:
                 await self._run_hook(session, row)
         await self._update_backlog()
         return len(jobs)
+
+    async def _platform(self, session: AsyncSession, row: OutboxMessage) -> str:
+        """The platform a row goes to: its workspace's (services write rows without one)."""
+        known = self._platforms.get(row.workspace_id)
+        if known is None:
+            workspace = await session.get(Workspace, row.workspace_id)
+            if workspace is None:
+                return row.platform
+            known = self._platforms[row.workspace_id] = workspace.platform or row.platform
+        return known
 
     async def next_attempt(self) -> datetime | None:
         async with self._db.reading() as session:

@@ -535,3 +535,42 @@ class Ticket(Base):
     url: Mapped[str | None] = mapped_column(String(500), nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     retry_reported: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+# --- Microsoft Teams (issue 5) --------------------------------------------------------------
+# Teams ids (tenant GUIDs, "19:…@thread.tacv2", "29:…") are long and shaped unlike Slack's;
+# the core sees short neutral ids ("T…", "C…", "W…") and these tables map them back.
+
+
+class TeamsConversation(Base):
+    """Where a neutral channel id posts in Teams: the stored conversation reference."""
+
+    __tablename__ = "teams_conversations"
+    __table_args__ = (UniqueConstraint("workspace_id", "channel_id", name="uq_teams_conversation"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(64))  # neutral: C… channel/thread, D… personal
+    kind: Mapped[str] = mapped_column(String(16))  # channel | thread | personal
+    conversation_id: Mapped[str] = mapped_column(String(400))
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    service_url: Mapped[str] = mapped_column(String(400))
+    team_id: Mapped[str | None] = mapped_column(String(400), nullable=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    bot_id: Mapped[str] = mapped_column(String(200), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class TeamsPerson(Base):
+    """A Teams user behind a neutral user id, with the name mentions need."""
+
+    __tablename__ = "teams_people"
+    __table_args__ = (UniqueConstraint("workspace_id", "user_id", name="uq_teams_person"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(64))  # neutral: W…
+    teams_id: Mapped[str] = mapped_column(String(400))
+    aad_object_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -23,6 +23,7 @@ from bot.config import Settings
 from bot.content import Content
 from bot.core import Core
 from bot.errors import FirstlineError
+from bot.facts import Pressed
 from bot.messages import ON_IT
 from bot.rota import commands as rota_commands
 from bot.rota import service as rota_service
@@ -288,60 +289,28 @@ def build_bolt_app(
             return
         await ack()
 
-    @app.action(re.compile(r"^rota_"))
-    async def on_rota_button(
-        ack: Any, body: dict[str, Any], action: dict[str, Any], context: Any
-    ) -> None:
-        await ack()
-        user = str(body.get("user", {}).get("id") or "")
-        workspace_id = workspace_of(body, context)
-        reply_in = reply_channel(body)
-        content = await core.rota.press(
-            action_id=str(action.get("action_id")),
-            value=str(action.get("value") or ""),
-            user=user,
-            workspace_id=workspace_id,
-        )
-        if reply_in and user:
-            await core.tell(workspace_id=workspace_id, channel=reply_in, user=user, content=content)
-
-    @app.action(re.compile(r"^incident_"))
-    async def on_incident_button(
-        ack: Any, body: dict[str, Any], action: dict[str, Any], context: Any
-    ) -> None:
-        await ack()
-        user = str(body.get("user", {}).get("id") or "")
-        workspace_id = workspace_of(body, context)
-        reply_in = reply_channel(body)
-        try:
-            content = await core.incidents.press(
-                action_id=str(action.get("action_id")),
+    async def on_button(body: dict[str, Any], action: dict[str, Any], context: Any) -> None:
+        await core.press(
+            Pressed(
+                workspace_id=workspace_of(body, context),
+                channel_id=reply_channel(body),
+                user=str(body.get("user", {}).get("id") or ""),
+                action_id=str(action.get("action_id") or ""),
                 value=str(action.get("value") or ""),
-                user=user,
-                workspace_id=workspace_id,
-                channel_id=reply_in,
             )
-        except FirstlineError as error:
-            content = Content(text=error.message)
-        if content is not None and reply_in and user:
-            await core.tell(workspace_id=workspace_id, channel=reply_in, user=user, content=content)
+        )
+
+    @app.action(re.compile(r"^(rota_|incident_)"))
+    async def on_rota_or_incident_button(
+        ack: Any, body: dict[str, Any], action: dict[str, Any], context: Any
+    ) -> None:
+        await ack()
+        await on_button(body, action, context)
 
     @app.action(ON_IT)
     async def on_it(ack: Any, body: dict[str, Any], action: dict[str, Any], context: Any) -> None:
         await ack()
-        channel, _, ts = str(action.get("value") or "").partition(":")
-        user = str(body.get("user", {}).get("id") or "")
-        reply_in = reply_channel(body) or channel
-        if not channel or not ts or not user:
-            log.warning("'I'm on it' pressed with no request attached: %r", action.get("value"))
-            return
-        await core.desk.respond_by_button(
-            workspace_id=workspace_of(body, context),
-            channel_id=channel,
-            ts=ts,
-            user=user,
-            reply_in=reply_in,
-        )
+        await on_button(body, action, context)
 
     @app.shortcut(TRIAGE)
     async def on_triage(
