@@ -18,6 +18,7 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
@@ -29,6 +30,7 @@ from bot.core import Core
 from bot.errors import ConfigurationError
 from handlers.slack.app import LinkBase, build_bolt_app
 from handlers.slack.chat import SlackChat
+from handlers.slack.install import INSTALL_PATH, REDIRECT_PATH, Installs
 from schedules.deliverer import Deliverer
 from schedules.runner import Runner
 from storage.engine import Database
@@ -66,35 +68,54 @@ def build_server(settings: Settings, options: ServerOptions | None = None) -> we
             else [AsyncConnectionErrorRetryHandler(max_retry_count=2)]
         )
         client = AsyncWebClient(
-            token=settings.slack_bot_token,
+            token=None if settings.many_workspaces else settings.slack_bot_token,
             base_url=settings.slack_api_url,
             session=session,
             retry_handlers=handlers,
         )
         links = LinkBase()
-        try:
-            auth = await client.auth_test()
-        except Exception as error:
-            await session.close()
-            await core.close()
-            raise ConfigurationError(
-                f"Slack refused the bot token ({error}). Check SLACK_BOT_TOKEN and SLACK_API_URL."
-            ) from error
-        links.url = str(auth.get("url") or links.url)
-        await core.remember_workspace(
-            workspace_id=str(auth.get("team_id")),
-            name=str(auth.get("team") or ""),
-            url=links.url,
-            bot_user_id=str(auth.get("user_id") or ""),
-        )
-        chat = SlackChat(client=client, base_url=links.url)
+        installs: Installs | None = None
+        if settings.many_workspaces:
+            installs = Installs.build(
+                settings=settings,
+                engine=core.db.engine,
+                clock=clock,
+                client=client,
+                remember=core.remember_workspace,
+            )
+            chat = SlackChat(client=client, tokens=installs.tokens, urls=core.workspace_url)
+        else:
+            try:
+                auth = await client.auth_test()
+            except Exception as error:
+                await session.close()
+                await core.close()
+                detail = (
+                    error.response.get("error")
+                    if isinstance(error, SlackApiError)
+                    else f"{type(error).__name__}: {error}"
+                )
+                raise ConfigurationError(
+                    f"Slack refused the bot token ({detail}). Check SLACK_BOT_TOKEN and "
+                    "SLACK_API_URL."
+                ) from error
+            links.url = str(auth.get("url") or links.url)
+            await core.remember_workspace(
+                workspace_id=str(auth.get("team_id")),
+                name=str(auth.get("team") or ""),
+                url=links.url,
+                bot_user_id=str(auth.get("user_id") or ""),
+            )
+            chat = SlackChat(client=client, base_url=links.url)
         deliverer = Deliverer(db=core.db, clock=clock, chats={"slack": chat}, metrics=core.metrics)
         deliverer.on_delivered("inc:", core.incidents.channel_created)
         core.rota.public_url = settings.public_url or f"http://localhost:{settings.port}"
         if settings.incident_roles:
             core.incidents.roles = settings.incident_roles
         runner = Runner(core=core, deliverer=deliverer)
-        bolt = build_bolt_app(core=core, settings=settings, client=client, links=links)
+        bolt = build_bolt_app(
+            core=core, settings=settings, client=client, links=links, installs=installs
+        )
         app[CORE], app[RUNNER], app[BOLT] = core, runner, bolt
         socket = None
         if settings.slack_app_token:
@@ -177,6 +198,26 @@ def build_server(settings: Settings, options: ServerOptions | None = None) -> we
             return web.Response(status=401, text="unknown team or wrong token\n")
         return web.Response(body=body, content_type="text/calendar", charset="utf-8")
 
+    async def oauth(request: web.Request) -> web.StreamResponse:
+        """/slack/install and /slack/oauth_redirect: Bolt's OAuth flow, pages from install.py."""
+        if not state.get("ready"):
+            return web.Response(status=503, text="Firstline is starting; try again in a moment.\n")
+        flow = app[BOLT].oauth_flow
+        assert flow is not None
+        bolt_request = AsyncBoltRequest(
+            body="",
+            query=request.query_string,
+            headers=request.headers,  # type: ignore[arg-type]
+        )
+        if request.path == INSTALL_PATH:
+            bolt_response = await flow.handle_installation(bolt_request)
+        else:
+            bolt_response = await flow.handle_callback(bolt_request)
+        return await to_aiohttp_response(bolt_response)
+
+    if settings.many_workspaces:
+        app.router.add_get(INSTALL_PATH, oauth)
+        app.router.add_get(REDIRECT_PATH, oauth)
     app.router.add_get("/api/rota/{team}/current", rota_current)
     app.router.add_get("/rota/{team}.ics", rota_calendar)
     app.router.add_post("/slack/events", slack_events)

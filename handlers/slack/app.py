@@ -12,7 +12,7 @@ import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
@@ -28,6 +28,8 @@ from bot.rota import commands as rota_commands
 from bot.rota import service as rota_service
 from handlers.grammar import parse_incident, parse_rota, parse_support
 from handlers.slack.blocks import render
+from handlers.slack.install import Installs
+from handlers.slack.install_messages import NOT_INSTALLED
 from handlers.slack.normalise import normalise_message, normalise_reaction
 
 log = logging.getLogger(__name__)
@@ -103,8 +105,15 @@ def choose_modal(*, week_id: str, channel: str) -> dict[str, Any]:
 
 
 def build_bolt_app(
-    *, core: Core, settings: Settings, client: AsyncWebClient, links: LinkBase
+    *,
+    core: Core,
+    settings: Settings,
+    client: AsyncWebClient,
+    links: LinkBase,
+    installs: Installs | None = None,
 ) -> AsyncApp:
+    """The Bolt app; given ``installs`` (many workspaces) each request acts with the token
+    of the workspace it came from, found in the installation store."""
     app = AsyncApp(
         client=client,
         signing_secret=settings.slack_signing_secret or "socket-mode",
@@ -112,6 +121,10 @@ def build_bolt_app(
         ignoring_self_events_enabled=True,
         request_verification_enabled=settings.slack_app_token is None,
         logger=logging.getLogger("slack_bolt"),
+        oauth_settings=installs.bolt_settings if installs is not None else None,
+        # An AsyncAuthorize instance is allowed beside oauth_settings; its stub type is narrower.
+        authorize=cast(Any, installs.authorize) if installs is not None else None,
+        user_facing_authorize_error_message=NOT_INSTALLED,
     )
     is_admin = AdminCheck(admins=settings.admins)
     metrics = core.metrics
@@ -120,8 +133,11 @@ def build_bolt_app(
         return str(context.team_id or body.get("team_id") or body.get("team", {}).get("id") or "")
 
     def event_key(body: dict[str, Any]) -> str | None:
-        event_id = body.get("event_id")
-        return f"slack:{event_id}" if isinstance(event_id, str) and event_id else None
+        # Scoped by workspace too: one workspace's event id can never swallow another's.
+        event_id, team = body.get("event_id"), body.get("team_id")
+        if not isinstance(event_id, str) or not event_id:
+            return None
+        return f"slack:{team}:{event_id}" if isinstance(team, str) and team else f"slack:{event_id}"
 
     @app.event("message")
     async def on_message(body: dict[str, Any], event: dict[str, Any], context: Any) -> None:
@@ -148,7 +164,9 @@ def build_bolt_app(
     ) -> None:
         await on_reaction(body, event, context, False)
 
-    async def answer(ack: Any, run: Callable[[], Awaitable[Content]]) -> None:
+    async def answer(
+        ack: Any, run: Callable[[], Awaitable[Content]], *, workspace_id: str | None = None
+    ) -> None:
         """Run a command; whatever happens, the user gets an ephemeral answer, never a trace."""
         metrics.events.labels(platform="slack", type="command").inc()
         try:
@@ -162,7 +180,10 @@ def build_bolt_app(
                 text=f"Something went wrong on Firstline's side (ref {ref}); nothing was "
                 "changed. Try again in a minute, or ask your admin to check the logs."
             )
-        await ack(response_type="ephemeral", **render(content, base_url=links.url))
+        base_url = links.url
+        if installs is not None:
+            base_url = await core.workspace_url(str(workspace_id or "")) or base_url
+        await ack(response_type="ephemeral", **render(content, base_url=base_url))
 
     def command_context(command: dict[str, Any], context: Any, *, admin: bool) -> CommandContext:
         return CommandContext(
@@ -187,7 +208,7 @@ def build_bolt_app(
                 ctx = command_context(command, context, admin=admin)
             return await core.support.run(parsed, ctx)
 
-        await answer(ack, run)
+        await answer(ack, run, workspace_id=str(context.team_id or ""))
 
     @app.command(settings.incident_command)
     async def on_incident(ack: Any, command: dict[str, Any], context: Any) -> None:
@@ -195,7 +216,7 @@ def build_bolt_app(
             parsed = parse_incident(str(command.get("text") or ""), roles=core.incidents.roles)
             return await core.incidents.run(parsed, command_context(command, context, admin=False))
 
-        await answer(ack, run)
+        await answer(ack, run, workspace_id=str(context.team_id or ""))
 
     @app.command(settings.rota_command)
     async def on_rota(
@@ -209,7 +230,7 @@ def build_bolt_app(
                 ctx = command_context(command, context, admin=admin)
             return await rota_commands.run(core.rota, parsed, ctx)
 
-        await answer(ack, run)
+        await answer(ack, run, workspace_id=str(context.team_id or ""))
 
     @app.action(rota_service.CHOOSE)
     async def on_rota_choose(
