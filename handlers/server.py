@@ -26,6 +26,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.content import button_id
 from bot.core import Core
 from bot.errors import ConfigurationError
 from handlers.slack.app import LinkBase, build_bolt_app
@@ -183,9 +184,12 @@ def build_server(settings: Settings, options: ServerOptions | None = None) -> we
         team = request.match_info["team"]
         auth = request.headers.get("Authorization", "")
         token = auth[7:] if auth.startswith("Bearer ") else request.query.get("token", "")
-        if not team.isdigit() or not token:
-            return web.json_response({"error": "send the team's token as Bearer"}, status=401)
-        answer = await app[CORE].rota.api_current(int(team), token)
+        team_id = button_id(team)
+        if team_id is None or not token:
+            return web.json_response(
+                {"error": "send the team's token: Authorization: Bearer <token>"}, status=401
+            )
+        answer = await app[CORE].rota.api_current(team_id, token)
         if answer is None:
             return web.json_response({"error": "unknown team or wrong token"}, status=401)
         return web.json_response(answer)
@@ -193,7 +197,8 @@ def build_server(settings: Settings, options: ServerOptions | None = None) -> we
     async def rota_calendar(request: web.Request) -> web.Response:
         team = request.match_info["team"]
         token = request.query.get("token", "")
-        body = await app[CORE].rota.calendar(int(team), token) if team.isdigit() and token else None
+        team_id = button_id(team)
+        body = await app[CORE].rota.calendar(team_id, token) if team_id and token else None
         if body is None:
             return web.Response(status=401, text="unknown team or wrong token\n")
         return web.Response(body=body, content_type="text/calendar", charset="utf-8")

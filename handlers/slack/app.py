@@ -20,7 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands import CommandContext, SupportResponders, SupportUnwatch, SupportWatch
 from bot.config import Settings
-from bot.content import Content
+from bot.content import Content, button_id
 from bot.core import Core
 from bot.errors import FirstlineError
 from bot.messages import ON_IT
@@ -256,14 +256,15 @@ def build_bolt_app(
         week_id, _, channel = str(view.get("private_metadata") or "").partition(":")
         user = str(body.get("user", {}).get("id") or "")
         first, second = picked("first"), picked("second")
-        if not week_id.isdigit() or not first or not second:
+        week = button_id(week_id)
+        if week is None or not first or not second:
             await ack(response_action="errors", errors={"second": "Choose two people."})
             return
         ctx = CommandContext(
             workspace_id=workspace_of(body, context), channel_id=channel, user=user, is_admin=False
         )
         try:
-            await core.rota.choose(ctx, [first, second], picked("fallback"), week_id=int(week_id))
+            await core.rota.choose(ctx, [first, second], picked("fallback"), week_id=week)
         except FirstlineError as error:
             await ack(response_action="errors", errors={"first": error.message[:2000]})
             return

@@ -7,7 +7,6 @@ processed with that workspace's token and the deliverer sends with it.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlparse
 
@@ -15,7 +14,6 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
-from bot.clock import FakeClock
 from storage.models import SlackBot, SlackInstallation, SlackOAuthState, Workspace
 from tests.harness import ADMIN, OPS, SlackWorld
 
@@ -59,21 +57,6 @@ async def install(world: SlackWorld, team: str) -> Page:
     state, cookie = await start_install(world)
     code = world.slack.approve_install(team, user=ADMIN)
     return await get(world, f"/slack/oauth_redirect?code={code}&state={state}", cookie=cookie)
-
-
-@pytest.fixture
-async def tenants(database_url: str, clock: FakeClock) -> AsyncIterator[SlackWorld]:
-    world = SlackWorld(
-        database_url=database_url,
-        clock=clock,
-        bot_token=None,
-        env={"SLACK_CLIENT_ID": CLIENT_ID, "SLACK_CLIENT_SECRET": CLIENT_SECRET},
-    )
-    world.slack.set_app(client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
-    world.slack.add_workspace(TA, name="Alpha & Co <script>", url="https://alpha.slack.com/")
-    world.slack.add_workspace(TB, name="Bravo", url="https://bravo.slack.com/")
-    async with world:
-        yield world
 
 
 async def test_install_stores_each_workspace_and_sends_with_its_own_token(
