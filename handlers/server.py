@@ -29,6 +29,7 @@ from bot.config import Settings
 from bot.content import button_id
 from bot.core import Core
 from bot.errors import ConfigurationError
+from bot.redaction import protect_secrets
 from handlers.slack.app import LinkBase, build_bolt_app
 from handlers.slack.chat import SlackChat
 from handlers.slack.install import INSTALL_PATH, REDIRECT_PATH, Installs
@@ -55,6 +56,7 @@ class ServerOptions:
 def build_server(settings: Settings, options: ServerOptions | None = None) -> web.Application:
     options = options or ServerOptions()
     settings.require_slack()
+    protect_secrets(settings.secrets())
     app = web.Application(client_max_size=1024**2)
     state: dict[str, object] = {}
 
