@@ -36,6 +36,7 @@ from handlers.slack.install import INSTALL_PATH, REDIRECT_PATH, Installs
 from schedules.deliverer import Deliverer
 from schedules.runner import Runner
 from storage.engine import Database
+from storage.server_lock import DatabaseInUse, ServerLock
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +63,25 @@ def build_server(settings: Settings, options: ServerOptions | None = None) -> we
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         clock = options.clock or SystemClock()
+        lock = ServerLock.for_database(settings.database_url)
+        if lock is not None:
+            try:
+                lock.acquire()
+            except DatabaseInUse as busy:
+                raise ConfigurationError(
+                    f"Another Firstline server is already using this SQLite database "
+                    f"({busy.holder}; lock file {busy.path}). SQLite allows one server: stop "
+                    "the other one first, or use PostgreSQL (DATABASE_URL=postgresql+asyncpg://…) "
+                    "to run several."
+                ) from None
         core = Core(db=Database.connect(settings.database_url), clock=clock)
-        await core.start()
+        try:
+            await core.start()
+        except BaseException:
+            await core.close()
+            if lock is not None:
+                lock.release()
+            raise
         session = aiohttp.ClientSession()
         handlers: list[AsyncRetryHandler] = (
             options.retry_handlers
@@ -93,6 +111,8 @@ def build_server(settings: Settings, options: ServerOptions | None = None) -> we
             except Exception as error:
                 await session.close()
                 await core.close()
+                if lock is not None:
+                    lock.release()
                 detail = (
                     error.response.get("error")
                     if isinstance(error, SlackApiError)
@@ -139,6 +159,8 @@ def build_server(settings: Settings, options: ServerOptions | None = None) -> we
             await runner.stop(drain=True)
             await session.close()
             await core.close()
+            if lock is not None:
+                lock.release()
 
     app.cleanup_ctx.append(resources)
     # Checked before the body is parsed, so unsigned garbage is a 401, not a parse error.
