@@ -325,6 +325,23 @@ def build_bolt_app(
             reply_in=reply_in,
         )
 
+    if installs is not None:
+
+        @app.event("app_uninstalled")
+        async def on_uninstalled(body: dict[str, Any], context: Any) -> None:
+            await installs.uninstalled(workspace_of(body, context))
+
+        @app.event("tokens_revoked")
+        async def on_tokens_revoked(
+            body: dict[str, Any], event: dict[str, Any], context: Any
+        ) -> None:
+            tokens = event.get("tokens") or {}
+            await installs.uninstalled(
+                workspace_of(body, context),
+                bot=bool(tokens.get("bot")),
+                users=bool(tokens.get("oauth")),
+            )
+
     @app.error
     async def on_error(error: Exception, body: dict[str, Any]) -> None:
         log.error(

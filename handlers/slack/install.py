@@ -119,10 +119,22 @@ class Installs:
         bolt_settings: AsyncOAuthSettings,
         authorize: AsyncInstallationStoreAuthorize,
         tokens: WorkspaceTokens,
+        store: AsyncSQLAlchemyInstallationStore,
     ) -> None:
         self.bolt_settings = bolt_settings
         self.authorize = authorize
         self.tokens = tokens
+        self.store = store
+
+    async def uninstalled(self, workspace_id: str, *, bot: bool = True, users: bool = True) -> None:
+        """Slack said the app was uninstalled or its tokens revoked: forget the tokens, so
+        nothing more is sent with them and the workspace is told to reinstall."""
+        if bot:
+            await self.store.async_delete_bot(enterprise_id=None, team_id=workspace_id)
+        if users:
+            await self.store.async_delete_installation(enterprise_id=None, team_id=workspace_id)
+        self.tokens.forget(workspace_id)
+        log.info("Firstline's tokens for workspace %s were revoked; forgotten", workspace_id)
 
     @classmethod
     def build(
@@ -191,7 +203,7 @@ class Installs:
             bot_only=True,
             cache_enabled=True,
         )
-        return cls(bolt_settings=bolt_settings, authorize=authorize, tokens=tokens)
+        return cls(bolt_settings=bolt_settings, authorize=authorize, tokens=tokens, store=store)
 
 
 def _page(status: int, body: str) -> BoltResponse:

@@ -14,7 +14,13 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
-from storage.models import SlackBot, SlackInstallation, SlackOAuthState, Workspace
+from storage.models import (
+    OutboxMessage,
+    SlackBot,
+    SlackInstallation,
+    SlackOAuthState,
+    Workspace,
+)
 from tests.harness import ADMIN, OPS, SlackWorld
 
 CLIENT_ID = "1234.5678"
@@ -123,6 +129,54 @@ async def test_a_workspace_that_never_installed_gets_a_clear_answer(tenants: Sla
     [answer] = tenants.slack.responses
     assert "not installed in this workspace" in answer["text"]
     assert answer.get("response_type", "ephemeral") == "ephemeral"
+
+
+async def test_uninstall_forgets_the_token_and_pending_messages_fail_clearly(
+    tenants: SlackWorld,
+) -> None:
+    world = tenants
+    assert (await install(world, TA)).status == 200
+    assert (await install(world, TB)).status == 200
+    hooks = world.slack.hooks_url()
+    async with world.sender_for(TA) as alpha, world.sender_for(TB) as bravo:
+        for sender, channel in ((alpha, "C0ALPHA"), (bravo, "C0BRAVO")):
+            await sender.command(
+                command="/support", text="watch requests target=5m", user=ADMIN, channel=channel
+            )
+            ts = world.next_ts()
+            event = {"type": "message", "channel": channel, "user": OPS, "text": "help", "ts": ts}
+            assert (await sender.event(event)).status == 200
+        # Alpha uninstalls: Slack sends app_uninstalled (its token is already dead).
+        gone = await alpha.event({"type": "app_uninstalled", "event_ts": world.next_ts()})
+        assert gone.status == 200
+        await world.advance(minutes=6)  # both requests breach
+        reply = await alpha.command(
+            command="/support", text="status", user=ADMIN, channel="C0ALPHA", response_url=hooks
+        )
+        assert reply.status == 200
+    async with world.core.db.reading() as session:
+        assert {b.team_id for b in await session.scalars(select(SlackBot))} == {TB}
+        assert {i.team_id for i in await session.scalars(select(SlackInstallation))} == {TB}
+        failed = [
+            row
+            for row in await session.scalars(select(OutboxMessage))
+            if row.workspace_id == TA and row.failed
+        ]
+    assert failed and all(
+        "not installed in workspace TALPHA" in (r.last_error or "") for r in failed
+    )
+    assert [c.args["channel"] for c in world.sent("chat.postMessage")] == ["C0BRAVO"]
+    assert "not installed in this workspace" in world.slack.responses[-1]["text"]
+
+
+async def test_revoked_bot_token_is_forgotten(tenants: SlackWorld) -> None:
+    world = tenants
+    assert (await install(world, TA)).status == 200
+    async with world.sender_for(TA) as alpha:
+        revoked = {"type": "tokens_revoked", "tokens": {"bot": [f"UBOT{TA}"]}}
+        assert (await alpha.event(revoked)).status == 200
+    async with world.core.db.reading() as session:
+        assert list(await session.scalars(select(SlackBot))) == []
 
 
 @pytest.mark.parametrize(
