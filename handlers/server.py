@@ -105,6 +105,8 @@ def build_server(settings: Settings, options: ServerOptions | None = None) -> we
                 remember=core.remember_workspace,
             )
             chat = SlackChat(client=client, tokens=installs.tokens, urls=core.workspace_url)
+            if settings.slack_bot_token:
+                await installs.adopt(client=client, token=settings.slack_bot_token, clock=clock)
         else:
             try:
                 auth = await client.auth_test()

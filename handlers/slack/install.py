@@ -29,6 +29,7 @@ from slack_bolt.oauth.async_callback_options import (
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
+from slack_sdk.oauth.installation_store.models.bot import Bot
 from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
@@ -125,6 +126,34 @@ class Installs:
         self.authorize = authorize
         self.tokens = tokens
         self.store = store
+
+    async def adopt(self, *, client: AsyncWebClient, token: str, clock: Clock) -> str | None:
+        """Switching from one workspace to many: keep serving the workspace of the old
+        ``SLACK_BOT_TOKEN`` without a reinstall, unless it has installed since.
+
+        Returns its team id, or None when Slack refuses the token (it is then ignored)."""
+        try:
+            auth = await client.auth_test(token=token)
+        except SlackApiError as error:
+            log.warning(
+                "SLACK_BOT_TOKEN ignored: Slack refused it (%s)", error.response.get("error")
+            )
+            return None
+        team_id = str(auth.get("team_id") or "")
+        if await self.store.async_find_bot(enterprise_id=None, team_id=team_id) is None:
+            await self.store.async_save_bot(
+                Bot(
+                    app_id=str(auth.get("app_id") or ""),
+                    team_id=team_id,
+                    team_name=str(auth.get("team") or ""),
+                    bot_token=token,
+                    bot_id=str(auth.get("bot_id") or ""),
+                    bot_user_id=str(auth.get("user_id") or ""),
+                    installed_at=clock.now().timestamp(),
+                )
+            )
+            log.info("Workspace %s kept from SLACK_BOT_TOKEN", team_id)
+        return team_id
 
     async def uninstalled(self, workspace_id: str, *, bot: bool = True, users: bool = True) -> None:
         """Slack said the app was uninstalled or its tokens revoked: forget the tokens, so

@@ -14,6 +14,7 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
+from bot.clock import FakeClock
 from storage.models import (
     OutboxMessage,
     SlackBot,
@@ -21,7 +22,7 @@ from storage.models import (
     SlackOAuthState,
     Workspace,
 )
-from tests.harness import ADMIN, OPS, SlackWorld
+from tests.harness import ADMIN, OPS, SUPPORT, SlackWorld
 
 CLIENT_ID = "1234.5678"
 CLIENT_SECRET = "client-secret-for-tests-0123456789"
@@ -115,6 +116,29 @@ async def test_install_stores_each_workspace_and_sends_with_its_own_token(
     # token too (Bolt's authorize calls auth.test with the token it found).
     auth_tokens = {c.token for c in world.sent("auth.test")}
     assert {token_a, token_b} <= auth_tokens
+
+
+async def test_switching_from_one_workspace_keeps_serving_it_without_a_reinstall(
+    database_url: str, clock: FakeClock
+) -> None:
+    env = {
+        "SLACK_CLIENT_ID": CLIENT_ID,
+        "SLACK_CLIENT_SECRET": CLIENT_SECRET,
+        "SLACK_BOT_TOKEN": "xoxb-test-token",  # the old single-workspace token
+    }
+    async with SlackWorld(database_url=database_url, clock=clock, env=env, bot_token=None) as world:
+        world.slack.set_app(client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
+        world.slack.add_workspace(TA, name="Alpha")
+        await world.command("watch requests target=5m")
+        await world.post(OPS, "help")
+        await world.advance(minutes=6)
+        [breach] = [c for c in world.sent("chat.postMessage") if c.args["channel"] == SUPPORT]
+        assert breach.token == "xoxb-test-token"
+        assert (await install(world, TA)).status == 200  # and others can install
+        await world.restart()  # adopting again does not duplicate the workspace
+        async with world.core.db.reading() as session:
+            bots = sorted(str(b.team_id) for b in await session.scalars(select(SlackBot)))
+        assert bots == sorted([TA, world.team])
 
 
 async def test_a_workspace_that_never_installed_gets_a_clear_answer(tenants: SlackWorld) -> None:
