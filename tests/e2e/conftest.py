@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.clock import FakeClock
-from tests.e2e.test_install import CLIENT_ID, CLIENT_SECRET, TA, TB
+from tests.e2e.installs import CLIENT_ID, CLIENT_SECRET, TA, TB
 from tests.harness import SlackWorld
 
 

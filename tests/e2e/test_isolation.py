@@ -21,8 +21,8 @@ from bot.messages import ON_IT
 from bot.rota import service as rota
 from handlers.slack.simulator import SlackSender
 from storage.models import Handoff, Incident, Request, RotaSwap, RotaTeam, SupportWeek
+from tests.e2e.installs import TA, TB, install
 from tests.e2e.test_incidents import buttons
-from tests.e2e.test_install import TA, TB, install
 from tests.harness import ADMIN, ANNA, BEN, LEAD, OPS, SlackWorld
 
 CA, CB = "C0ALPHA", "C0BRAVO"

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from bot.redaction import REDACTED, redact
-from tests.e2e.test_install import CLIENT_SECRET, TA, TB, install
+from tests.e2e.installs import CLIENT_SECRET, TA, TB, install
 from tests.harness import ADMIN, OPS, SECRET, SlackWorld
 
 
