@@ -75,6 +75,7 @@ class SlackChat:
         self._tokens = tokens
         self._urls = urls
         self._clients: dict[str, AsyncWebClient] = {}
+        self._base_urls: dict[str, str] = {}
         self._names: dict[tuple[str, str], str] = {}
 
     async def _client_for(self, workspace_id: str) -> AsyncWebClient:
@@ -100,11 +101,16 @@ class SlackChat:
         return client
 
     async def _base(self, workspace_id: str) -> str:
-        if self._urls is not None:
+        """The workspace's own URL for permalinks (learned at install), else the default."""
+        if self._urls is None:
+            return self.base_url
+        url = self._base_urls.get(workspace_id)
+        if url is None:
             url = await self._urls(workspace_id)
-            if url:
-                return url
-        return self.base_url
+            if not url:
+                return self.base_url
+            self._base_urls[workspace_id] = url
+        return url
 
     async def post(
         self, *, workspace_id: str, channel: str, content: Content, thread_ts: str | None = None

@@ -95,7 +95,7 @@ class WorkspaceTokens:
 
     def __init__(self, *, store: AsyncSQLAlchemyInstallationStore) -> None:
         self._store = store
-        self._cache: dict[str, tuple[float, str | None]] = {}
+        self._cache: dict[str, tuple[float, str]] = {}
 
     async def token(self, workspace_id: str) -> str | None:
         cached = self._cache.get(workspace_id)
@@ -103,7 +103,10 @@ class WorkspaceTokens:
             return cached[1]
         bot = await self._store.async_find_bot(enterprise_id=None, team_id=workspace_id)
         token = bot.bot_token if bot is not None else None
-        self._cache[workspace_id] = (time.monotonic(), token)
+        # Only found tokens are cached: "not installed" fails a message for good, so it is
+        # never answered from a cache another replica's install may have made stale.
+        if token is not None:
+            self._cache[workspace_id] = (time.monotonic(), token)
         return token
 
     def forget(self, workspace_id: str) -> None:
