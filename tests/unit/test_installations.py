@@ -30,3 +30,29 @@ def test_our_model_matches_slack_sdk(build: object) -> None:
     assert {i.name: [c.name for c in i.columns] for i in ours.indexes} == {
         i.name: [c.name for c in i.columns] for i in theirs.indexes
     }
+
+
+class FakeStore:
+    def __init__(self) -> None:
+        self.tokens: dict[str, str] = {}
+        self.lookups = 0
+
+    async def async_find_bot(self, *, enterprise_id: None, team_id: str) -> object:
+        self.lookups += 1
+        token = self.tokens.get(team_id)
+        return None if token is None else type("Bot", (), {"bot_token": token})()
+
+
+async def test_tokens_are_cached_but_not_installed_never_is() -> None:
+    from handlers.slack.install import WorkspaceTokens
+
+    store = FakeStore()
+    tokens = WorkspaceTokens(store=store)  # type: ignore[arg-type]
+    assert await tokens.token("T1") is None
+    store.tokens["T1"] = "xoxb-1"  # installed meanwhile (perhaps through another replica)
+    assert await tokens.token("T1") == "xoxb-1"
+    assert await tokens.token("T1") == "xoxb-1"
+    assert store.lookups == 2  # the second answer came from the cache
+    store.tokens["T1"] = "xoxb-2"
+    tokens.forget("T1")  # Slack refused the old one
+    assert await tokens.token("T1") == "xoxb-2"
