@@ -74,7 +74,8 @@ def build_server(settings: Settings, options: ServerOptions | None = None) -> we
                     "the other one first, or use PostgreSQL (DATABASE_URL=postgresql+asyncpg://…) "
                     "to run several."
                 ) from None
-        core = Core(db=Database.connect(settings.database_url), clock=clock)
+        db = Database.connect(settings.database_url, background_checkpoints=True)
+        core = Core(db=db, clock=clock)
         try:
             await core.start()
         except BaseException:
