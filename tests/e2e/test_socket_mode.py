@@ -44,21 +44,9 @@ def command(text: str, *, user: str) -> dict[str, Any]:
 
 
 def message(world: SlackWorld, *, user: str, text: str, thread_ts: str | None = None) -> Any:
-    ts = world.next_ts()
-    event: dict[str, Any] = {
-        "type": "message",
-        "channel": SUPPORT,
-        "user": user,
-        "text": text,
-        "ts": ts,
-        "event_ts": ts,
-        "channel_type": "channel",
-        "team": world.team,
-    }
-    if thread_ts:
-        event["thread_ts"] = thread_ts
+    event = world.message(user, text, thread_ts=thread_ts)
     assert world.sender is not None
-    return ts, world.sender.envelope(event)
+    return event["ts"], world.sender.envelope(event)
 
 
 async def test_commands_events_retries_and_escalation_over_socket_mode(

@@ -87,7 +87,7 @@ async def test_a_server_database_checkpoints_in_the_background_not_on_commit(
     async with db.reading() as session:
         # No transaction copies the WAL back itself: that ends in an fsync on the loop.
         assert (await session.scalar(text("PRAGMA wal_autocheckpoint"))) == 0
-    for _i in range(50):
+    for _ in range(50):
         async with db.transaction() as session:
             await session.execute(text("INSERT INTO notes (body) VALUES (:b)"), {"b": "x" * 500})
     checkpointer = db._checkpointer
