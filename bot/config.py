@@ -13,6 +13,12 @@ from bot.incidents.commands import parse_roles
 from storage.engine import DEFAULT_URL
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+# The bot scopes of manifest.yml: what /slack/install asks a workspace for.
+DEFAULT_SLACK_SCOPES = (
+    "channels:history,groups:history,channels:read,groups:read,channels:manage,groups:write,"
+    "channels:join,chat:write,chat:write.public,commands,reactions:read,reactions:write,"
+    "users:read,usergroups:read,usergroups:write,im:write,pins:write,files:write,team:read"
+)
 
 
 @dataclass(frozen=True)
@@ -24,6 +30,10 @@ class Settings:
     slack_signing_secret: str | None = None
     slack_app_token: str | None = None
     slack_api_url: str = DEFAULT_SLACK_API_URL
+    slack_client_id: str | None = None
+    slack_client_secret: str | None = None
+    slack_scopes: str = DEFAULT_SLACK_SCOPES
+    slack_authorize_url: str | None = None
     admins: frozenset[str] = field(default_factory=frozenset)
     support_command: str = "/support"
     incident_command: str = "/incident"
@@ -64,6 +74,10 @@ class Settings:
             slack_signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
             slack_app_token=env.get("SLACK_APP_TOKEN") or None,
             slack_api_url=env.get("SLACK_API_URL") or DEFAULT_SLACK_API_URL,
+            slack_client_id=env.get("SLACK_CLIENT_ID") or None,
+            slack_client_secret=env.get("SLACK_CLIENT_SECRET") or None,
+            slack_scopes=env.get("SLACK_SCOPES") or DEFAULT_SLACK_SCOPES,
+            slack_authorize_url=env.get("SLACK_AUTHORIZE_URL") or None,
             admins=frozenset(re.split(r"[\s,]+", env.get("FIRSTLINE_ADMINS", "").strip())) - {""},
             support_command=command,
             incident_command=env.get("FIRSTLINE_INCIDENT_COMMAND", "/incident"),
@@ -83,13 +97,36 @@ class Settings:
 
     @property
     def slack_enabled(self) -> bool:
-        return bool(self.slack_bot_token)
+        return bool(self.slack_bot_token) or self.many_workspaces
 
     @property
     def teams_enabled(self) -> bool:
         return bool(self.microsoft_app_id)
 
+    @property
+    def many_workspaces(self) -> bool:
+        """OAuth mode: workspaces install Firstline at /slack/install, each with its token."""
+        return bool(self.slack_client_id or self.slack_client_secret)
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret value set: none of them may ever appear in a log line."""
+        password = make_url_password(self.database_url)
+        values = (
+            self.slack_bot_token,
+            self.slack_signing_secret,
+            self.slack_app_token,
+            self.slack_client_secret,
+            self.microsoft_app_password,
+            self.jira_api_token,
+            self.ticket_webhook,
+            password,
+        )
+        return tuple(v for v in values if v)
+
     def require_slack(self) -> None:
+        if self.many_workspaces:
+            self._require_oauth()
+            return
         missing = [
             name
             for name, value in (
@@ -127,13 +164,38 @@ class Settings:
                 "(your directory's tenant id)."
             )
 
+    def _require_oauth(self) -> None:
+        missing = [
+            name
+            for name, value in (
+                ("SLACK_CLIENT_ID", self.slack_client_id),
+                ("SLACK_CLIENT_SECRET", self.slack_client_secret),
+                ("SLACK_SIGNING_SECRET", self.slack_signing_secret),
+            )
+            if not value
+        ]
+        if missing:
+            raise ConfigurationError(
+                f"Missing {' and '.join(missing)}. Many workspaces (OAuth install) need "
+                "SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_SIGNING_SECRET from the app's "
+                "Basic Information page; see README, 'Many workspaces'."
+            )
+        if self.slack_app_token:
+            raise ConfigurationError(
+                "SLACK_APP_TOKEN (Socket Mode) serves one workspace; the OAuth install needs "
+                "HTTP mode. Unset SLACK_APP_TOKEN, or unset SLACK_CLIENT_ID and "
+                "SLACK_CLIENT_SECRET to serve one workspace."
+            )
+
     def redacted(self) -> dict[str, str]:
         """The settings as safe to log: secrets shown only as set or not."""
         return {
             "database": _redact_url(self.database_url),
             "port": str(self.port),
             "slack_api_url": self.slack_api_url,
-            "mode": "socket" if self.slack_app_token else "http",
+            "mode": "socket"
+            if self.slack_app_token
+            else ("oauth" if self.many_workspaces else "http"),
             "bot_token": "set" if self.slack_bot_token else "missing",
             "signing_secret": "set" if self.slack_signing_secret else "missing",
             "admins": str(len(self.admins)),
@@ -165,6 +227,12 @@ def _ticket_settings(env: Mapping[str, str]) -> dict[str, Any]:
         "jira_issue_type": env.get("JIRA_ISSUE_TYPE") or "Task",
         "ticket_webhook": env.get("FIRSTLINE_TICKET_WEBHOOK") or None,
     }
+
+
+def make_url_password(url: str) -> str | None:
+    """The password in a database URL, if any (so it can be kept out of logs)."""
+    match = re.search(r"//[^:/@]+:([^@]*)@", url)
+    return match.group(1) if match and match.group(1) else None
 
 
 def _redact_url(url: str) -> str:

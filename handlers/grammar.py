@@ -51,6 +51,11 @@ _SMART_QUOTES = str.maketrans(
 _WINDOW = re.compile(r"^(\d{1,3})d$")
 
 
+# ASCII digits, short: "²".isdigit() is true but int("²") fails, and an action number
+# must fit the database's integer.
+_NUMBER = re.compile(r"[0-9]{1,6}")
+
+
 def tokenize(text: str) -> list[str]:
     """Split like a shell, tolerating the curly quotes Slack clients type."""
     try:
@@ -336,7 +341,7 @@ def _incident_action(args: list[str]) -> IncidentCommand:
         owner = parse_user(args[-1]) if len(args) >= 3 else None
         words = args[1:-1] if owner else args[1:]
         return inc.AddAction(text=" ".join(words), owner=owner)
-    if args and args[0].lower() == "done" and len(args) == 2 and args[1].isdigit():
+    if args and args[0].lower() == "done" and len(args) == 2 and _NUMBER.fullmatch(args[1]):
         return inc.ActionDone(number=int(args[1]))
     raise UsageError(
         'Write /incident action add "Restart the importer" @ben, or /incident action done 2'
@@ -362,7 +367,7 @@ def parse_rota(text: str) -> RotaCommand:
             parse_month(args[0])
         return RotaCommand("toil", options={"month": args[0]} if args else {})
     if verb == "plan":
-        if len(args) > 1 or (args and not (args[0].isdigit() and 1 <= int(args[0]) <= 26)):
+        if len(args) > 1 or (args and not (_NUMBER.fullmatch(args[0]) and 1 <= int(args[0]) <= 26)):
             raise UsageError("Write /rota plan 12 (between 1 and 26 weeks).")
         return RotaCommand("plan", options={"weeks": args[0] if args else "12"})
     if verb == "choose":

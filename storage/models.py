@@ -13,6 +13,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -574,3 +575,92 @@ class TeamsPerson(Base):
     aad_object_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     name: Mapped[str] = mapped_column(String(200), default="")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# --- Many workspaces (issue 7): Slack's OAuth installation and state stores ---------------
+#
+# slack_sdk's AsyncSQLAlchemyInstallationStore and AsyncSQLAlchemyOAuthStateStore read and
+# write these tables; they are declared here (column for column as slack_sdk builds them)
+# so that our Alembic migration creates them, never ``create_all`` at runtime. storage/
+# does not import slack_sdk: tests/unit/test_installations.py checks the two agree.
+# Timestamps here are naive UTC, as slack_sdk writes them.
+
+
+class SlackInstallation(Base):
+    """One OAuth install of Firstline into a Slack workspace (slack_sdk's schema)."""
+
+    __tablename__ = "slack_installations"
+    __table_args__ = (
+        Index(
+            "slack_installations_idx",
+            "client_id",
+            "enterprise_id",
+            "team_id",
+            "user_id",
+            "installed_at",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    client_id: Mapped[str] = mapped_column(String(32))
+    app_id: Mapped[str] = mapped_column(String(32))
+    enterprise_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    enterprise_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    enterprise_url: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    team_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    team_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    bot_token: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    bot_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    bot_user_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    bot_scopes: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    bot_refresh_token: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    bot_token_expires_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    user_id: Mapped[str] = mapped_column(String(32))
+    user_token: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    user_scopes: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    user_refresh_token: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    user_token_expires_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    incoming_webhook_url: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    incoming_webhook_channel: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    incoming_webhook_channel_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    incoming_webhook_configuration_url: Mapped[str | None] = mapped_column(
+        String(200), nullable=True
+    )
+    is_enterprise_install: Mapped[bool] = mapped_column(Boolean, default=False)
+    token_type: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    installed_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class SlackBot(Base):
+    """The bot token of the latest install into a workspace (slack_sdk's schema)."""
+
+    __tablename__ = "slack_bots"
+    __table_args__ = (
+        Index("slack_bots_idx", "client_id", "enterprise_id", "team_id", "installed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    client_id: Mapped[str] = mapped_column(String(32))
+    app_id: Mapped[str] = mapped_column(String(32))
+    enterprise_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    enterprise_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    team_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    team_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    bot_token: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    bot_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    bot_user_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    bot_scopes: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    bot_refresh_token: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    bot_token_expires_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    is_enterprise_install: Mapped[bool] = mapped_column(Boolean, default=False)
+    installed_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class SlackOAuthState(Base):
+    """A pending install: the OAuth ``state`` handed to Slack, valid until ``expire_at``."""
+
+    __tablename__ = "slack_oauth_states"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    state: Mapped[str] = mapped_column(String(200))
+    expire_at: Mapped[datetime] = mapped_column(DateTime)

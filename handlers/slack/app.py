@@ -12,7 +12,7 @@ import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
@@ -20,7 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands import CommandContext, SupportResponders, SupportUnwatch, SupportWatch
 from bot.config import Settings
-from bot.content import Content
+from bot.content import Content, button_id
 from bot.core import Core
 from bot.errors import FirstlineError
 from bot.facts import Pressed
@@ -31,6 +31,8 @@ from bot.toil import messages as toil_messages
 from bot.triage.categories import CATEGORIES
 from handlers.grammar import parse_incident, parse_rota, parse_support
 from handlers.slack.blocks import render
+from handlers.slack.install import Installs
+from handlers.slack.install_messages import NOT_INSTALLED
 from handlers.slack.normalise import normalise_message, normalise_reaction
 
 log = logging.getLogger(__name__)
@@ -142,8 +144,15 @@ def triage_modal(*, channel: str, ts: str, current: str | None, snippet: str) ->
 
 
 def build_bolt_app(
-    *, core: Core, settings: Settings, client: AsyncWebClient, links: LinkBase
+    *,
+    core: Core,
+    settings: Settings,
+    client: AsyncWebClient,
+    links: LinkBase,
+    installs: Installs | None = None,
 ) -> AsyncApp:
+    """The Bolt app; given ``installs`` (many workspaces) each request acts with the token
+    of the workspace it came from, found in the installation store."""
     app = AsyncApp(
         client=client,
         signing_secret=settings.slack_signing_secret or "socket-mode",
@@ -151,6 +160,10 @@ def build_bolt_app(
         ignoring_self_events_enabled=True,
         request_verification_enabled=settings.slack_app_token is None,
         logger=logging.getLogger("slack_bolt"),
+        oauth_settings=installs.bolt_settings if installs is not None else None,
+        # An AsyncAuthorize instance is allowed beside oauth_settings; its stub type is narrower.
+        authorize=cast(Any, installs.authorize) if installs is not None else None,
+        user_facing_authorize_error_message=NOT_INSTALLED,
     )
     is_admin = AdminCheck(admins=settings.admins)
     metrics = core.metrics
@@ -159,8 +172,11 @@ def build_bolt_app(
         return str(context.team_id or body.get("team_id") or body.get("team", {}).get("id") or "")
 
     def event_key(body: dict[str, Any]) -> str | None:
-        event_id = body.get("event_id")
-        return f"slack:{event_id}" if isinstance(event_id, str) and event_id else None
+        # Scoped by workspace too: one workspace's event id can never swallow another's.
+        event_id, team = body.get("event_id"), body.get("team_id")
+        if not isinstance(event_id, str) or not event_id:
+            return None
+        return f"slack:{team}:{event_id}" if isinstance(team, str) and team else f"slack:{event_id}"
 
     @app.event("message")
     async def on_message(body: dict[str, Any], event: dict[str, Any], context: Any) -> None:
@@ -187,7 +203,9 @@ def build_bolt_app(
     ) -> None:
         await on_reaction(body, event, context, False)
 
-    async def answer(ack: Any, run: Callable[[], Awaitable[Content]]) -> None:
+    async def answer(
+        ack: Any, run: Callable[[], Awaitable[Content]], *, workspace_id: str | None = None
+    ) -> None:
         """Run a command; whatever happens, the user gets an ephemeral answer, never a trace."""
         metrics.events.labels(platform="slack", type="command").inc()
         try:
@@ -201,7 +219,10 @@ def build_bolt_app(
                 text=f"Something went wrong on Firstline's side (ref {ref}); nothing was "
                 "changed. Try again in a minute, or ask your admin to check the logs."
             )
-        await ack(response_type="ephemeral", **render(content, base_url=links.url))
+        base_url = links.url
+        if installs is not None:
+            base_url = await core.workspace_url(str(workspace_id or "")) or base_url
+        await ack(response_type="ephemeral", **render(content, base_url=base_url))
 
     def command_context(command: dict[str, Any], context: Any, *, admin: bool) -> CommandContext:
         return CommandContext(
@@ -228,7 +249,7 @@ def build_bolt_app(
                 ctx = command_context(command, context, admin=admin)
             return await core.support.run(parsed, ctx)
 
-        await answer(ack, run)
+        await answer(ack, run, workspace_id=str(context.team_id or ""))
 
     @app.command(settings.incident_command)
     async def on_incident(ack: Any, command: dict[str, Any], context: Any) -> None:
@@ -236,7 +257,7 @@ def build_bolt_app(
             parsed = parse_incident(str(command.get("text") or ""), roles=core.incidents.roles)
             return await core.incidents.run(parsed, command_context(command, context, admin=False))
 
-        await answer(ack, run)
+        await answer(ack, run, workspace_id=str(context.team_id or ""))
 
     @app.command(settings.rota_command)
     async def on_rota(
@@ -250,7 +271,7 @@ def build_bolt_app(
                 ctx = command_context(command, context, admin=admin)
             return await rota_commands.run(core.rota, parsed, ctx, toil=core.toil)
 
-        await answer(ack, run)
+        await answer(ack, run, workspace_id=str(context.team_id or ""))
 
     @app.action(rota_service.CHOOSE)
     async def on_rota_choose(
@@ -276,14 +297,15 @@ def build_bolt_app(
         week_id, _, channel = str(view.get("private_metadata") or "").partition(":")
         user = str(body.get("user", {}).get("id") or "")
         first, second = picked("first"), picked("second")
-        if not week_id.isdigit() or not first or not second:
+        week = button_id(week_id)
+        if week is None or not first or not second:
             await ack(response_action="errors", errors={"second": "Choose two people."})
             return
         ctx = CommandContext(
             workspace_id=workspace_of(body, context), channel_id=channel, user=user, is_admin=False
         )
         try:
-            await core.rota.choose(ctx, [first, second], picked("fallback"), week_id=int(week_id))
+            await core.rota.choose(ctx, [first, second], picked("fallback"), week_id=week)
         except FirstlineError as error:
             await ack(response_action="errors", errors={"first": error.message[:2000]})
             return
@@ -383,6 +405,23 @@ def build_bolt_app(
                 channel=reply_in,
                 user=user,
                 content=content,
+            )
+
+    if installs is not None:
+
+        @app.event("app_uninstalled")
+        async def on_uninstalled(body: dict[str, Any], context: Any) -> None:
+            await installs.uninstalled(workspace_of(body, context))
+
+        @app.event("tokens_revoked")
+        async def on_tokens_revoked(
+            body: dict[str, Any], event: dict[str, Any], context: Any
+        ) -> None:
+            tokens = event.get("tokens") or {}
+            await installs.uninstalled(
+                workspace_of(body, context),
+                bot=bool(tokens.get("bot")),
+                users=bool(tokens.get("oauth")),
             )
 
     @app.error

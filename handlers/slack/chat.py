@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -44,31 +45,102 @@ PERMANENT_ERRORS = {
 }
 
 
+REVOKED = {"invalid_auth", "token_revoked", "account_inactive", "not_authed"}
+
+
+class TokenSource(Protocol):
+    """Each workspace's bot token (many workspaces: the OAuth installation store)."""
+
+    async def token(self, workspace_id: str) -> str | None: ...
+
+    def forget(self, workspace_id: str) -> None: ...
+
+
 class SlackChat:
-    def __init__(self, *, client: AsyncWebClient, base_url: str = "https://slack.com/") -> None:
+    """One workspace with ``client``'s token, or, given ``tokens``, each workspace with its own.
+
+    chat = SlackChat(client=client, tokens=installs.tokens, urls=core.workspace_url)
+    """
+
+    def __init__(
+        self,
+        *,
+        client: AsyncWebClient,
+        base_url: str = "https://slack.com/",
+        tokens: TokenSource | None = None,
+        urls: Callable[[str], Awaitable[str | None]] | None = None,
+    ) -> None:
         self._client = client
         self.base_url = base_url
-        self._names: dict[str, str] = {}
+        self._tokens = tokens
+        self._urls = urls
+        self._clients: dict[str, AsyncWebClient] = {}
+        self._base_urls: dict[str, str] = {}
+        self._names: dict[tuple[str, str], str] = {}
+
+    async def _client_for(self, workspace_id: str) -> AsyncWebClient:
+        if self._tokens is None:
+            return self._client
+        token = await self._tokens.token(workspace_id)
+        if token is None:
+            raise DeliveryError(
+                f"Firstline is not installed in workspace {workspace_id} (no bot token in the "
+                "installation store); install it at /slack/install",
+                permanent=True,
+            )
+        client = self._clients.get(workspace_id)
+        if client is None or client.token != token:  # first use, or a reinstall
+            client = AsyncWebClient(
+                token=token,
+                base_url=self._client.base_url,
+                session=self._client.session,
+                retry_handlers=self._client.retry_handlers,
+                logger=self._client.logger,
+            )
+            self._clients[workspace_id] = client
+        return client
+
+    async def _base(self, workspace_id: str) -> str:
+        """The workspace's own URL for permalinks (learned at install), else the default."""
+        if self._urls is None:
+            return self.base_url
+        url = self._base_urls.get(workspace_id)
+        if url is None:
+            url = await self._urls(workspace_id)
+            if not url:
+                return self.base_url
+            self._base_urls[workspace_id] = url
+        return url
 
     async def post(
         self, *, workspace_id: str, channel: str, content: Content, thread_ts: str | None = None
     ) -> Delivered:
-        args: dict[str, Any] = {"channel": channel, **render(content, base_url=self.base_url)}
+        args: dict[str, Any] = {
+            "channel": channel,
+            **render(content, base_url=await self._base(workspace_id)),
+        }
         if thread_ts:
             args["thread_ts"] = thread_ts
-        response = await self._call("chat.postMessage", args, join_channel=channel)
+        response = await self._call(workspace_id, "chat.postMessage", args, join_channel=channel)
         return Delivered(str(response["channel"]), str(response["ts"]))
 
     async def update(
         self, *, workspace_id: str, channel: str, ts: str, content: Content
     ) -> Delivered:
-        args = {"channel": channel, "ts": ts, **render(content, base_url=self.base_url)}
-        response = await self._call("chat.update", args)
+        args = {
+            "channel": channel,
+            "ts": ts,
+            **render(content, base_url=await self._base(workspace_id)),
+        }
+        response = await self._call(workspace_id, "chat.update", args)
         return Delivered(str(response.get("channel", channel)), str(response.get("ts", ts)))
 
     async def dm(self, *, workspace_id: str, user: str, content: Content) -> Delivered:
-        args: dict[str, Any] = {"channel": user, **render(content, base_url=self.base_url)}
-        response = await self._call("chat.postMessage", args)
+        args: dict[str, Any] = {
+            "channel": user,
+            **render(content, base_url=await self._base(workspace_id)),
+        }
+        response = await self._call(workspace_id, "chat.postMessage", args)
         return Delivered(str(response["channel"]), str(response["ts"]))
 
     async def ephemeral(
@@ -77,19 +149,20 @@ class SlackChat:
         args: dict[str, Any] = {
             "channel": channel,
             "user": user,
-            **render(content, base_url=self.base_url),
+            **render(content, base_url=await self._base(workspace_id)),
         }
-        response = await self._call("chat.postEphemeral", args)
+        response = await self._call(workspace_id, "chat.postEphemeral", args)
         return Delivered(channel, str(response.get("message_ts") or ""))
 
     async def create_channel(
         self, *, workspace_id: str, name: str, is_private: bool = False
     ) -> Delivered:
         """Create the channel; a taken name gets a numbered suffix (inc-…-2, inc-…-3)."""
+        client = await self._client_for(workspace_id)
         for attempt in range(1, 10):
             candidate = name if attempt == 1 else f"{name[:76]}-{attempt}"
             try:
-                response = await self._client.api_call(
+                response = await client.api_call(
                     "conversations.create", json={"name": candidate, "is_private": is_private}
                 )
             except SlackApiError as error:
@@ -107,33 +180,35 @@ class SlackChat:
     async def invite(self, *, workspace_id: str, channel: str, users: list[str]) -> Delivered:
         wanted = [u for u in dict.fromkeys(users) if u]
         if len(wanted) == 1:
-            await self._invite_one(channel, wanted[0])
+            await self._invite_one(workspace_id, channel, wanted[0])
         elif wanted:
             try:
                 await self._call(
-                    "conversations.invite", {"channel": channel, "users": ",".join(wanted)}
+                    workspace_id,
+                    "conversations.invite",
+                    {"channel": channel, "users": ",".join(wanted)},
                 )
             except DeliveryError as error:
                 # Some were already members or are deactivated: invite the rest one by one.
                 if error.permanent:
                     raise
                 for user in wanted:
-                    await self._invite_one(channel, user)
+                    await self._invite_one(workspace_id, channel, user)
         return Delivered(channel, "")
 
-    async def _invite_one(self, channel: str, user: str) -> None:
+    async def _invite_one(self, workspace_id: str, channel: str, user: str) -> None:
+        client = await self._client_for(workspace_id)
         try:
-            await self._client.api_call(
-                "conversations.invite", json={"channel": channel, "users": user}
-            )
+            await client.api_call("conversations.invite", json={"channel": channel, "users": user})
         except SlackApiError as error:
             code = error.response.get("error") if isinstance(error.response.data, dict) else None
             if code not in ("already_in_channel", "cant_invite_self", "user_not_found"):
                 raise _delivery_error(error, code) from error
 
     async def pin(self, *, workspace_id: str, channel: str, ts: str) -> Delivered:
+        client = await self._client_for(workspace_id)
         try:
-            await self._client.api_call("pins.add", json={"channel": channel, "timestamp": ts})
+            await client.api_call("pins.add", json={"channel": channel, "timestamp": ts})
         except SlackApiError as error:
             code = error.response.get("error") if isinstance(error.response.data, dict) else None
             if code != "already_pinned":
@@ -144,26 +219,34 @@ class SlackChat:
         # Topics are plain text: Slack shows "<@U123>" there literally, so use names.
         plain = topic
         for user in dict.fromkeys(_MENTION.findall(topic)):
-            plain = re.sub(rf"<@{user}(\|[^>]*)?>", f"@{await self._name(user)}", plain)
-        await self._call("conversations.setTopic", {"channel": channel, "topic": plain[:250]})
+            plain = re.sub(
+                rf"<@{user}(\|[^>]*)?>", f"@{await self._name(workspace_id, user)}", plain
+            )
+        await self._call(
+            workspace_id, "conversations.setTopic", {"channel": channel, "topic": plain[:250]}
+        )
         return Delivered(channel, "")
 
-    async def _name(self, user: str) -> str:
-        if user not in self._names:
+    async def _name(self, workspace_id: str, user: str) -> str:
+        key = (workspace_id, user)
+        if key not in self._names:
+            client = await self._client_for(workspace_id)
             try:
-                info = (await self._client.users_info(user=user)).get("user") or {}
+                info = (await client.users_info(user=user)).get("user") or {}
             except SlackApiError:
                 return user
             profile = info.get("profile") or {}
-            self._names[user] = str(
+            self._names[key] = str(
                 profile.get("display_name") or info.get("real_name") or info.get("name") or user
             )
-        return self._names[user]
+        return self._names[key]
 
     async def set_group_members(
         self, *, workspace_id: str, group: str, users: list[str]
     ) -> Delivered:
-        await self._call("usergroups.users.update", {"usergroup": group, "users": ",".join(users)})
+        await self._call(
+            workspace_id, "usergroups.users.update", {"usergroup": group, "users": ",".join(users)}
+        )
         return Delivered(group, "")
 
     async def upload(
@@ -176,8 +259,9 @@ class SlackChat:
         title: str,
         comment: str = "",
     ) -> Delivered:
+        client = await self._client_for(workspace_id)
         try:
-            response = await self._client.files_upload_v2(
+            response = await client.files_upload_v2(
                 channel=channel,
                 filename=filename,
                 content=content,
@@ -193,22 +277,30 @@ class SlackChat:
         return Delivered(channel, str(file.get("id") or ""))
 
     async def _call(
-        self, method: str, args: dict[str, Any], *, join_channel: str | None = None
+        self,
+        workspace_id: str,
+        method: str,
+        args: dict[str, Any],
+        *,
+        join_channel: str | None = None,
     ) -> Any:
+        client = await self._client_for(workspace_id)
         try:
-            return await self._client.api_call(method, json=args)
+            return await client.api_call(method, json=args)
         except SlackApiError as error:
             code = error.response.get("error") if isinstance(error.response.data, dict) else None
             if code == "not_in_channel" and join_channel and join_channel.startswith("C"):
-                await self._join(join_channel)
-                return await self._call(method, args)
+                await self._join(client, join_channel)
+                return await self._call(workspace_id, method, args)
+            if code in REVOKED and self._tokens is not None:
+                self._tokens.forget(workspace_id)
             raise _delivery_error(error, code) from error
         except (TimeoutError, aiohttp.ClientError) as error:
             raise DeliveryError(f"{method}: {type(error).__name__}: {error}") from error
 
-    async def _join(self, channel: str) -> None:
+    async def _join(self, client: AsyncWebClient, channel: str) -> None:
         try:
-            await self._client.conversations_join(channel=channel)
+            await client.conversations_join(channel=channel)
         except SlackApiError as error:
             code = error.response.get("error") if isinstance(error.response.data, dict) else None
             raise _delivery_error(error, code) from error

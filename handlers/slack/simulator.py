@@ -86,7 +86,14 @@ class SlackSender:
         return await self.raw(body, headers=headers, timestamp=timestamp)
 
     async def command(
-        self, *, command: str, text: str, user: str, channel: str, user_name: str = "someone"
+        self,
+        *,
+        command: str,
+        text: str,
+        user: str,
+        channel: str,
+        user_name: str = "someone",
+        response_url: str = "https://hooks.slack.invalid/commands/T/1/x",
     ) -> SlackReply:
         form = {
             "token": "legacy-verification-token",
@@ -99,7 +106,7 @@ class SlackSender:
             "command": command,
             "text": text,
             "api_app_id": self.api_app_id,
-            "response_url": "https://hooks.slack.invalid/commands/T/1/x",
+            "response_url": response_url,
             "trigger_id": f"{next(self._ids)}.trigger",
         }
         return await self.raw(
