@@ -3,6 +3,7 @@
 #   docker run -p 3000:3000 -v firstline-data:/data \
 #     -e SLACK_BOT_TOKEN -e SLACK_SIGNING_SECRET firstline
 # PostgreSQL instead of SQLite: -e DATABASE_URL=postgresql+asyncpg://user:pw@host/db
+# Microsoft Teams too: docker build --build-arg EXTRAS=postgres,teams -t firstline .
 
 # --- build: install Firstline (with asyncpg) into a self-contained venv -------------------
 FROM python:3.11-slim AS build
@@ -18,7 +19,8 @@ COPY handlers ./handlers
 COPY storage ./storage
 COPY schedules ./schedules
 COPY migrations ./migrations
-RUN /opt/firstline/bin/pip install '.[postgres]' \
+ARG EXTRAS=postgres
+RUN /opt/firstline/bin/pip install ".[${EXTRAS}]" \
  && /opt/firstline/bin/python -m compileall -q /opt/firstline/lib \
  && /opt/firstline/bin/firstline --help >/dev/null
 

@@ -109,7 +109,17 @@ def _parser() -> argparse.ArgumentParser:
     stats.add_argument("--since", type=_iso, metavar="ISO", help="e.g. 2026-11-01")
     stats.add_argument("--until", type=_iso, metavar="ISO")
     stats.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    stats.add_argument(
+        "--by", choices=["channel", "category"], default="channel", help="group rows by"
+    )
     stats.set_defaults(func=_stats)
+
+    toil = sub.add_parser("toil", help="time off in lieu owed per person for a month")
+    toil.add_argument("--month", help="e.g. 2026-11 (default: this month)")
+    toil.add_argument("--team", help="the rota team's name (default: every team)")
+    toil.add_argument("--workspace")
+    toil.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    toil.set_defaults(func=_toil)
 
     incident = sub.add_parser("incident", help="incidents: export a postmortem draft")
     incident_sub = incident.add_subparsers(title="incident commands", metavar="ACTION")
@@ -126,6 +136,12 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("paths", nargs="+", metavar="PATH")
     imp.add_argument("--workspace", help="team id for exports that don't carry one")
     imp.set_defaults(func=_import)
+
+    package = sub.add_parser("teams-package", help="build the Microsoft Teams app package (zip)")
+    package.add_argument("--out", default="firstline-teams.zip", metavar="PATH")
+    package.add_argument("--app-id", help="the bot's Microsoft App ID (default MICROSOFT_APP_ID)")
+    package.add_argument("--host", default="", help="your server's host name, e.g. bot.example.com")
+    package.set_defaults(func=_teams_package)
     return parser
 
 
@@ -249,6 +265,9 @@ def _stats(args: argparse.Namespace, settings: Settings) -> int:
     if args.since and args.until and args.until <= args.since:
         raise UsageError("--until must be after --since.")
 
+    if args.by == "category":
+        return _stats_by_category(args, settings)
+
     async def work(core: Core) -> int:
         report = await compute_stats(
             core.db,
@@ -259,6 +278,69 @@ def _stats(args: argparse.Namespace, settings: Settings) -> int:
             until=args.until,
         )
         print(format_stats(report, args.format), end="")
+        return 0
+
+    return _with_core(settings, work)
+
+
+def _stats_by_category(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.triage.service import figures_by_category
+
+    async def work(core: Core) -> int:
+        figures = await figures_by_category(
+            core.db,
+            now=core.now(),
+            workspace_id=args.workspace,
+            channel_id=args.channel,
+            since=args.since,
+            until=args.until,
+        )
+        print(format_by_category(figures, args.format), end="")
+        return 0
+
+    return _with_core(settings, work)
+
+
+def format_by_category(figures: dict[str, Any], fmt: str) -> str:
+    """First-response figures per triage category, as a table, JSON or CSV."""
+    data = {key: value.to_dict() for key, value in figures.items()}
+    if fmt == "json":
+        return json.dumps({"categories": data}, indent=2) + "\n"
+    rows = [_row(key, "", value) for key, value in data.items()]
+    header = ["category", *STATS_COLUMNS]
+    rows = [[r[0], *r[2:]] for r in rows]
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+        return buffer.getvalue()
+    if not rows:
+        return "No requests in this period.\n"
+    readable = [
+        [*r[:5], *(format_duration(float(v)) if v else "–" for v in r[5:8]), r[8] or "–"]
+        for r in rows
+    ]
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *readable, strict=False)]
+    lines = [
+        "  ".join(str(v).ljust(w) for v, w in zip(line, widths, strict=False))
+        for line in [header, *readable]
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _toil(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.toil.service import format_toil, parse_month
+
+    if args.month:
+        parse_month(args.month)
+
+    async def work(core: Core) -> int:
+        workspace = await core.default_workspace(args.workspace)
+        months = await core.toil.month(
+            workspace_id=workspace, month=args.month, team_name=args.team
+        )
+        print(format_toil(months, args.format), end="")
         return 0
 
     return _with_core(settings, work)
@@ -285,6 +367,21 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
         return 0 if not summary.errors else 1
 
     return _with_core(settings, work)
+
+
+def _teams_package(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from handlers.teams.package import build
+
+    out = build(
+        out=Path(args.out),
+        app_id=args.app_id or settings.microsoft_app_id,
+        name=settings.teams_bot_name,
+        host=args.host,
+    )
+    print(f"Wrote {out}: upload it in Teams (Apps → Manage your apps → Upload an app).")
+    return 0
 
 
 STATS_COLUMNS = ("requests", "responded", "within_target", "breached", "p50", "p90", "max", "ratio")

@@ -19,6 +19,9 @@ from bot.content import Content, message_ref
 from bot.durations import format_duration
 from bot.errors import NotAllowedError, UsageError
 from bot.stats import Figures, compute_stats
+from bot.support_ops import HELP_LINES as OPS_HELP
+from bot.support_ops import OPS_COMMANDS, FaqSwitch, OpsCommand, SupportOps
+from bot.triage.service import category_lines, figures_by_category
 from storage.engine import Database
 from storage.models import Request
 
@@ -65,7 +68,13 @@ class SupportHelp:
 
 
 SupportCommand = (
-    SupportWatch | SupportUnwatch | SupportResponders | SupportStatus | SupportStats | SupportHelp
+    SupportWatch
+    | SupportUnwatch
+    | SupportResponders
+    | SupportStatus
+    | SupportStats
+    | SupportHelp
+    | OpsCommand
 )
 
 HELP = "\n".join(
@@ -79,6 +88,7 @@ HELP = "\n".join(
         "• `/support responders @a @b`: who is nudged and, with responders=team, who may answer",
         "• `/support status`: open requests and alerts, with age and link",
         "• `/support stats [7d|30d|since 2026-11-01]`: first-response figures for this channel",
+        *OPS_HELP,
         "• `/support help`: this message",
         "Acknowledge with :eyes:, close with :white_check_mark:, or reply in the thread.",
     ]
@@ -92,8 +102,11 @@ class SupportCommands:
         self._db = db
         self._clock = clock
         self._channels = channels
+        self.ops: SupportOps | None = None  # faq and template, wired by Core
 
     async def run(self, command: SupportCommand, ctx: CommandContext) -> Content:
+        if isinstance(command, OPS_COMMANDS) and self.ops is not None:
+            return await self.ops.run(command, ctx)
         if isinstance(command, SupportHelp):
             return Content(text=HELP)
         if isinstance(command, SupportStatus):
@@ -104,14 +117,20 @@ class SupportCommands:
             return self._show_responders(ctx)
         _require_admin(ctx)
         if isinstance(command, SupportWatch):
+            options = dict(command.options)
+            faq = options.pop("faq", None)  # common requests live beside the watch settings
             watch = await self._channels.watch(
                 workspace_id=ctx.workspace_id,
                 channel_id=ctx.channel_id,
                 kind=command.kind,
-                options=command.options,
+                options=options,
                 actor=ctx.user,
             )
-            return Content(text=f"👀 Watching <#{ctx.channel_id}>: {describe(watch)}")
+            text = f"👀 Watching <#{ctx.channel_id}>: {describe(watch)}"
+            if faq is not None and self.ops is not None:
+                switched = await self.ops.run(FaqSwitch(enabled=faq == "on"), ctx)
+                text += f"\n{switched.text}"
+            return Content(text=text)
         if isinstance(command, SupportUnwatch):
             stopped = await self._channels.unwatch(
                 workspace_id=ctx.workspace_id, channel_id=ctx.channel_id
@@ -196,8 +215,20 @@ class SupportCommands:
             if command.since
             else f"last {command.days or 7} days"
         )
+        by_category = category_lines(
+            await figures_by_category(
+                self._db,
+                now=now,
+                workspace_id=ctx.workspace_id,
+                channel_id=ctx.channel_id,
+                since=since,
+                until=command.until,
+            )
+        )
         return Content(
-            text=f"*First response in <#{ctx.channel_id}>, {window}*\n" + summary(report.total)
+            text=f"*First response in <#{ctx.channel_id}>, {window}*\n"
+            + summary(report.total)
+            + (f"\n{by_category}" if report.total.requests and by_category else "")
         )
 
 

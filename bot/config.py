@@ -6,12 +6,19 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot.errors import ConfigurationError
 from bot.incidents.commands import parse_roles
 from storage.engine import DEFAULT_URL
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+# The bot scopes of manifest.yml: what /slack/install asks a workspace for.
+DEFAULT_SLACK_SCOPES = (
+    "channels:history,groups:history,channels:read,groups:read,channels:manage,groups:write,"
+    "channels:join,chat:write,chat:write.public,commands,reactions:read,reactions:write,"
+    "users:read,usergroups:read,usergroups:write,im:write,pins:write,files:write,team:read"
+)
 
 
 @dataclass(frozen=True)
@@ -23,6 +30,10 @@ class Settings:
     slack_signing_secret: str | None = None
     slack_app_token: str | None = None
     slack_api_url: str = DEFAULT_SLACK_API_URL
+    slack_client_id: str | None = None
+    slack_client_secret: str | None = None
+    slack_scopes: str = DEFAULT_SLACK_SCOPES
+    slack_authorize_url: str | None = None
     admins: frozenset[str] = field(default_factory=frozenset)
     support_command: str = "/support"
     incident_command: str = "/incident"
@@ -30,6 +41,17 @@ class Settings:
     public_url: str = ""
     incident_roles: dict[str, tuple[str, ...]] | None = None
     log_level: str = "INFO"
+    jira_url: str | None = None
+    jira_email: str | None = None
+    jira_api_token: str | None = None
+    jira_project: str | None = None
+    jira_issue_type: str = "Task"
+    ticket_webhook: str | None = None
+    microsoft_app_id: str | None = None
+    microsoft_app_password: str | None = None
+    microsoft_app_tenant_id: str | None = None
+    microsoft_app_type: str = "MultiTenant"
+    teams_bot_name: str = "Firstline"
     outbox_lease_seconds: int = 60
     drain_seconds: float = 3.0
 
@@ -72,6 +94,10 @@ class Settings:
             slack_signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
             slack_app_token=env.get("SLACK_APP_TOKEN") or None,
             slack_api_url=env.get("SLACK_API_URL") or DEFAULT_SLACK_API_URL,
+            slack_client_id=env.get("SLACK_CLIENT_ID") or None,
+            slack_client_secret=env.get("SLACK_CLIENT_SECRET") or None,
+            slack_scopes=env.get("SLACK_SCOPES") or DEFAULT_SLACK_SCOPES,
+            slack_authorize_url=env.get("SLACK_AUTHORIZE_URL") or None,
             admins=frozenset(re.split(r"[\s,]+", env.get("FIRSTLINE_ADMINS", "").strip())) - {""},
             support_command=command,
             incident_command=env.get("FIRSTLINE_INCIDENT_COMMAND", "/incident"),
@@ -81,9 +107,46 @@ class Settings:
             if env.get("FIRSTLINE_INCIDENT_ROLES")
             else None,
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
+            **_ticket_settings(env),
+            microsoft_app_id=env.get("MICROSOFT_APP_ID") or None,
+            microsoft_app_password=env.get("MICROSOFT_APP_PASSWORD") or None,
+            microsoft_app_tenant_id=env.get("MICROSOFT_APP_TENANT_ID") or None,
+            microsoft_app_type=env.get("MICROSOFT_APP_TYPE") or "MultiTenant",
+            teams_bot_name=env.get("FIRSTLINE_TEAMS_NAME") or "Firstline",
         )
 
+    @property
+    def slack_enabled(self) -> bool:
+        return bool(self.slack_bot_token) or self.many_workspaces
+
+    @property
+    def teams_enabled(self) -> bool:
+        return bool(self.microsoft_app_id)
+
+    @property
+    def many_workspaces(self) -> bool:
+        """OAuth mode: workspaces install Firstline at /slack/install, each with its token."""
+        return bool(self.slack_client_id or self.slack_client_secret)
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret value set: none of them may ever appear in a log line."""
+        password = make_url_password(self.database_url)
+        values = (
+            self.slack_bot_token,
+            self.slack_signing_secret,
+            self.slack_app_token,
+            self.slack_client_secret,
+            self.microsoft_app_password,
+            self.jira_api_token,
+            self.ticket_webhook,
+            password,
+        )
+        return tuple(v for v in values if v)
+
     def require_slack(self) -> None:
+        if self.many_workspaces:
+            self._require_oauth()
+            return
         missing = [
             name
             for name, value in (
@@ -97,7 +160,51 @@ class Settings:
             raise ConfigurationError(
                 f"Missing {' and '.join(missing)}. Set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET "
                 "(HTTP mode) or SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Socket Mode); see README, "
-                "'Create the Slack app'. To try Firstline without Slack, run: firstline demo"
+                "'Create the Slack app'. For Microsoft Teams only, set MICROSOFT_APP_ID and "
+                "MICROSOFT_APP_PASSWORD instead (README, 'Microsoft Teams'). To try Firstline "
+                "without either, run: firstline demo"
+            )
+
+    def require_teams(self) -> None:
+        """With an app id, what Teams needs to talk back (the Bot Connector wants a token)."""
+        kind = self.microsoft_app_type.lower()
+        if kind not in ("multitenant", "singletenant", "userassignedmsi"):
+            raise ConfigurationError(
+                f"MICROSOFT_APP_TYPE={self.microsoft_app_type!r} is not a bot type; use "
+                "MultiTenant (the default), SingleTenant or UserAssignedMSI."
+            )
+        if kind != "userassignedmsi" and not self.microsoft_app_password:
+            raise ConfigurationError(
+                "MICROSOFT_APP_ID is set but MICROSOFT_APP_PASSWORD is missing: create a client "
+                "secret for the bot (Azure portal → your bot → Configuration → Manage Password)."
+            )
+        if kind != "multitenant" and not self.microsoft_app_tenant_id:
+            raise ConfigurationError(
+                f"MICROSOFT_APP_TYPE={self.microsoft_app_type} needs MICROSOFT_APP_TENANT_ID "
+                "(your directory's tenant id)."
+            )
+
+    def _require_oauth(self) -> None:
+        missing = [
+            name
+            for name, value in (
+                ("SLACK_CLIENT_ID", self.slack_client_id),
+                ("SLACK_CLIENT_SECRET", self.slack_client_secret),
+                ("SLACK_SIGNING_SECRET", self.slack_signing_secret),
+            )
+            if not value
+        ]
+        if missing:
+            raise ConfigurationError(
+                f"Missing {' and '.join(missing)}. Many workspaces (OAuth install) need "
+                "SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_SIGNING_SECRET from the app's "
+                "Basic Information page; see README, 'Many workspaces'."
+            )
+        if self.slack_app_token:
+            raise ConfigurationError(
+                "SLACK_APP_TOKEN (Socket Mode) serves one workspace; the OAuth install needs "
+                "HTTP mode. Unset SLACK_APP_TOKEN, or unset SLACK_CLIENT_ID and "
+                "SLACK_CLIENT_SECRET to serve one workspace."
             )
 
     def redacted(self) -> dict[str, str]:
@@ -106,11 +213,46 @@ class Settings:
             "database": _redact_url(self.database_url),
             "port": str(self.port),
             "slack_api_url": self.slack_api_url,
-            "mode": "socket" if self.slack_app_token else "http",
+            "mode": "socket"
+            if self.slack_app_token
+            else ("oauth" if self.many_workspaces else "http"),
             "bot_token": "set" if self.slack_bot_token else "missing",
             "signing_secret": "set" if self.slack_signing_secret else "missing",
             "admins": str(len(self.admins)),
+            "tickets": "jira" if self.jira_url else ("webhook" if self.ticket_webhook else "off"),
+            "teams": "on" if self.microsoft_app_id else "off",
+            "teams_password": "set" if self.microsoft_app_password else "missing",
         }
+
+
+def _ticket_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    """Jira (all four variables) or a webhook; a partial Jira setup names what is missing."""
+    jira = {
+        name: env.get(name) or None
+        for name in ("JIRA_URL", "JIRA_EMAIL", "JIRA_API_TOKEN", "JIRA_PROJECT")
+    }
+    given = [name for name, value in jira.items() if value]
+    if given and len(given) < len(jira):
+        missing = [name for name, value in jira.items() if not value]
+        raise ConfigurationError(
+            f"Jira tickets need {', '.join(jira)}; {', '.join(missing)} "
+            f"{'is' if len(missing) == 1 else 'are'} missing. Set them all, or none to use "
+            "FIRSTLINE_TICKET_WEBHOOK (or no tickets)."
+        )
+    return {
+        "jira_url": jira["JIRA_URL"],
+        "jira_email": jira["JIRA_EMAIL"],
+        "jira_api_token": jira["JIRA_API_TOKEN"],
+        "jira_project": jira["JIRA_PROJECT"],
+        "jira_issue_type": env.get("JIRA_ISSUE_TYPE") or "Task",
+        "ticket_webhook": env.get("FIRSTLINE_TICKET_WEBHOOK") or None,
+    }
+
+
+def make_url_password(url: str) -> str | None:
+    """The password in a database URL, if any (so it can be kept out of logs)."""
+    match = re.search(r"//[^:/@]+:([^@]*)@", url)
+    return match.group(1) if match and match.group(1) else None
 
 
 def _redact_url(url: str) -> str:

@@ -8,6 +8,7 @@ links to a message (the renderer turns it into a permalink).
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -139,3 +140,12 @@ class Reply:
     content: Content
     public: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+_ID = re.compile(r"[0-9]{1,15}")
+
+
+def button_id(value: str) -> int | None:
+    """The row id a button carries, or None: ASCII digits only (``"²".isdigit()`` is true,
+    and a 30-digit number overflows PostgreSQL's bigint), so forged values fail cleanly."""
+    return int(value) if _ID.fullmatch(value) else None

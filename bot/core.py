@@ -8,26 +8,36 @@ Platform handlers and the CLI build one ``Core`` and talk only to it.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from sqlalchemy import select
 
+from bot import messages
 from bot.changes import ChangeFeed
 from bot.channels import Channels
 from bot.clock import Clock
 from bot.commands import SupportCommands
 from bot.content import Content
 from bot.desk import Desk
-from bot.errors import UsageError
-from bot.facts import Fact, Reacted
+from bot.errors import FirstlineError, UsageError
+from bot.facts import Fact, Pressed, Reacted
+from bot.faq.service import Faq
 from bot.incidents.service import Incidents
+from bot.messages import ON_IT
 from bot.metrics import Metrics
 from bot.rota.service import Rota
+from bot.support_ops import SupportOps
+from bot.tickets.service import Tickets
 from bot.timer_sweep import TimerSweep
+from bot.toil.service import Toil
+from bot.triage.service import Triage
 from storage import outbox
 from storage.engine import Database
 from storage.migrate import upgrade
 from storage.models import Incident, WatchedChannel, Workspace
+
+log = logging.getLogger(__name__)
 
 
 class Core:
@@ -48,6 +58,15 @@ class Core:
         self.rota = Rota(db=db, clock=clock, channels=self.channels, changes=self.changes)
         self.timers.register("rota", self.rota.fire_timer)
         self.support = SupportCommands(db=db, clock=clock, channels=self.channels)
+        # Support operations (issue 6, part B): they act inside the desk's transactions.
+        self.toil = Toil(db=db, clock=clock, channels=self.channels, changes=self.changes)
+        self.toil.attach(self.desk)
+        self.faq = Faq(db=db, clock=clock, changes=self.changes)
+        self.faq.attach(self.desk)
+        self.tickets = Tickets(clock=clock)
+        self.tickets.attach(self.desk)
+        self.triage = Triage(db=db, clock=clock, changes=self.changes)
+        self.support.ops = SupportOps(faq=self.faq, triage=self.triage)
 
     async def start(self, *, migrate: bool = True) -> None:
         if migrate:
@@ -76,6 +95,41 @@ class Core:
         ):
             await self.incidents.handle(fact, event_key=event_key)
         await self.desk.handle(fact, event_key=event_key)
+
+    async def press(self, pressed: Pressed) -> None:
+        """A button, from either platform: the service that drew it acts, and the presser
+        gets the answer privately. Buttons carry their action id and value unchanged."""
+        ws, user, here = pressed.workspace_id, pressed.user, pressed.channel_id
+        if pressed.action_id == ON_IT:
+            channel, _, ts = pressed.value.partition(":")
+            if not channel or not ts or not user:
+                log.warning("'I'm on it' pressed with no request attached: %r", pressed.value)
+                return
+            await self.desk.respond_by_button(
+                workspace_id=ws, channel_id=channel, ts=ts, user=user, reply_in=here or channel
+            )
+            return
+        content: Content | None
+        if pressed.action_id.startswith("rota_"):
+            content = await self.rota.press(
+                action_id=pressed.action_id, value=pressed.value, user=user, workspace_id=ws
+            )
+        elif pressed.action_id.startswith("incident_"):
+            try:
+                content = await self.incidents.press(
+                    action_id=pressed.action_id,
+                    value=pressed.value,
+                    user=user,
+                    workspace_id=ws,
+                    channel_id=here,
+                )
+            except FirstlineError as error:
+                content = Content(text=error.message)
+        else:
+            log.warning("unknown button %r pressed", pressed.action_id)
+            content = messages.unknown_button()
+        if content is not None and content.text and here and user:
+            await self.tell(workspace_id=ws, channel=here, user=user, content=content)
 
     async def close(self) -> None:
         await self.db.close()

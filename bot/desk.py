@@ -10,6 +10,7 @@ The rules are stated in README.md ("How Firstline measures").
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
@@ -30,6 +31,25 @@ from storage.engine import Database
 from storage.models import Request, RequestMessage, Timer, WatchedChannel
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class NewRequest:
+    """A request just opened, as its hooks see it (the row was inserted without the ORM)."""
+
+    id: int
+    workspace_id: str
+    channel_id: str
+    ts: str
+    posted_at: datetime
+    requester: str
+    text: str
+
+
+# Other services react inside the fact's own transaction (time off, FAQ, tickets).
+OpenedHook = Callable[[AsyncSession, NewRequest, Watch, datetime], Awaitable[None]]
+RequestHook = Callable[[AsyncSession, Request, Watch, datetime], Awaitable[None]]
+ReactionHook = Callable[[AsyncSession, Request, Watch, Reacted, datetime], Awaitable[None]]
 
 
 # Statements on every watched post are built once: building one costs more than running it.
@@ -90,6 +110,9 @@ class Desk:
         self.channels = channels
         self.metrics = metrics
         self._changes = changes
+        self.on_opened: list[OpenedHook] = []  # a new request (not alerts, not imported)
+        self.on_first_response: list[RequestHook] = []  # not for imported requests
+        self.on_reaction: list[ReactionHook] = []
 
     async def handle(
         self, fact: Fact, *, event_key: str | None = None, imported: bool = False
@@ -128,7 +151,7 @@ class Desk:
                 return await self._alert_post(session, watch, fact, now=now, imported=imported)
             return await self._request_post(session, watch, fact, now=now, imported=imported)
         if isinstance(fact, Reacted):
-            return await self._reaction(session, watch, fact, now=now)
+            return await self._reaction(session, watch, fact, now=now, imported=imported)
         if isinstance(fact, Edited):
             request = await self._find(session, fact.workspace_id, fact.channel_id, fact.ts)
             if request is None or request.ts != fact.ts:
@@ -175,6 +198,18 @@ class Desk:
         if watch.settings.responders_mode == "team" and fact.user in watch.responders:
             return Outcome("ignored")
         opened = await self._open(session, watch, fact, now=now, imported=imported, known_new=True)
+        if opened is not None and not imported:
+            new = NewRequest(
+                id=opened,
+                workspace_id=fact.workspace_id,
+                channel_id=fact.channel_id,
+                ts=fact.ts,
+                posted_at=fact.at,
+                requester=fact.author,
+                text=truncate(fact.text),
+            )
+            for hook in self.on_opened:
+                await hook(session, new, watch, now)
         return Outcome("opened", opened)
 
     async def _open_unanswered(
@@ -312,11 +347,14 @@ class Desk:
         return Outcome("responded", request.id)
 
     async def _reaction(
-        self, session: AsyncSession, watch: Watch, fact: Reacted, *, now: datetime
+        self, session: AsyncSession, watch: Watch, fact: Reacted, *, now: datetime, imported: bool
     ) -> Outcome:
         request = await self._find(session, fact.workspace_id, fact.channel_id, fact.item_ts)
         if request is None or request.deleted:
             return Outcome("ignored")
+        if not imported:  # a backfill must not file tickets for old reactions
+            for hook in self.on_reaction:
+                await hook(session, request, watch, fact, now)
         emoji = fact.emoji.split("::", 1)[0]
         is_done = emoji in watch.settings.done_emojis
         is_ack = emoji in watch.settings.ack_emojis
@@ -407,6 +445,8 @@ class Desk:
             self.metrics.breaches.labels(kind=request.kind).inc()
         if not request.imported:
             await escalation.on_settled(session, request=request, now=now, reason="answered")
+            for hook in self.on_first_response:
+                await hook(session, request, watch, now)
 
     async def _find(
         self, session: AsyncSession, workspace_id: str, channel_id: str, ts: str

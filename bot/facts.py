@@ -78,4 +78,18 @@ class Reacted:
     added: bool = True
 
 
+@dataclass(frozen=True)
+class Pressed:
+    """A button a person pressed (a Slack button, a Teams card's Action.Submit).
+
+    ``channel_id`` is where it was pressed: the answer goes there, to ``user`` alone.
+    """
+
+    workspace_id: str
+    channel_id: str
+    user: str
+    action_id: str
+    value: str
+
+
 Fact = Posted | Edited | Deleted | Reacted

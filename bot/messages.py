@@ -81,6 +81,10 @@ def withdrawn() -> Content:
     return Content(text="The message was deleted, so this request is withdrawn from the figures.")
 
 
+def unknown_button() -> Content:
+    return Content(text="That button is from an older Firstline version; nothing was changed.")
+
+
 def _late(late: float | None) -> str | None:
     if late is None or late < 60:
         return None

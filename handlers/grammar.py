@@ -27,17 +27,33 @@ from bot.incidents import commands as inc
 from bot.incidents.commands import IncidentCommand
 from bot.incidents.phrases import DEFAULT_ROLES, canonical_role
 from bot.rota.commands import RotaCommand
+from bot.support_ops import (
+    FaqAdd,
+    FaqList,
+    FaqRemove,
+    FaqSwitch,
+    OpsCommand,
+    TemplateList,
+    TemplateSet,
+)
+from bot.toil.service import parse_month
+from bot.triage.categories import parse_category
 
 WATCH_OPTIONS = ("target", "responders", "hours", "tz", "holidays", "escalate", "ack", "done")
 WATCH_FORM = (
     "/support watch requests|alerts [target=5m] [responders=anyone|team] "
     '[hours=always|"Mon-Fri 10:00-18:00"] [tz=Europe/Berlin] [holidays=DE] '
-    "[escalate=@user|@group]"
+    "[escalate=@user|@group] [faq=on|off]"
 )
 _SMART_QUOTES = str.maketrans(
     {"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "«": '"', "»": '"'}
 )
 _WINDOW = re.compile(r"^(\d{1,3})d$")
+
+
+# ASCII digits, short: "²".isdigit() is true but int("²") fails, and an action number
+# must fit the database's integer.
+_NUMBER = re.compile(r"[0-9]{1,6}")
 
 
 def tokenize(text: str) -> list[str]:
@@ -70,10 +86,82 @@ def parse_support(text: str) -> SupportCommand:
         return SupportStatus()
     if verb == "stats":
         return _stats(args)
+    if verb == "faq":
+        return _faq(args)
+    if verb == "template":
+        return _template(args)
     raise UsageError(
         f'I don\'t know "/support {tokens[0]}". Try /support watch, unwatch, responders, status, '
-        "stats or help."
+        "stats, faq, template or help."
     )
+
+
+FAQ_FORM = (
+    '/support faq add "question" "answer" · /support faq list · /support faq remove 3 · '
+    "/support faq on [threshold=85] · /support faq off"
+)
+
+
+def _faq(args: list[str]) -> OpsCommand:
+    if not args:
+        raise UsageError(f"Say what to do with the common requests: {FAQ_FORM}")
+    action, rest = args[0].lower(), args[1:]
+    if action == "add":
+        if len(rest) != 2 or not rest[0].strip() or not rest[1].strip():
+            raise UsageError(
+                "Give the question and the answer, each in quotes: "
+                '/support faq add "How do I reset a password?" "Settings → Users → Reset."'
+            )
+        return FaqAdd(question=rest[0], answer=rest[1])
+    if action == "list":
+        _no_args("faq list", rest)
+        return FaqList()
+    if action == "remove":
+        if len(rest) != 1 or not rest[0].lstrip("#").isdigit():
+            raise UsageError("Give the number from /support faq list: /support faq remove 3")
+        return FaqRemove(number=int(rest[0].lstrip("#")))
+    if action in ("on", "off"):
+        form = "/support faq on [threshold=85] (a similarity from 50 to 100)"
+        options = parse_options(rest, allowed=("threshold",), form=form)
+        threshold = None
+        if "threshold" in options:
+            value = options["threshold"].rstrip("%")
+            if not value.isdigit() or not 50 <= int(value) <= 100:
+                raise UsageError(
+                    f'threshold: "{options["threshold"]}" is not a number from 50 to 100. '
+                    "Write e.g. threshold=85 (higher means fewer, closer matches)."
+                )
+            threshold = int(value)
+        return FaqSwitch(enabled=action == "on", threshold=threshold)
+    raise UsageError(f'"{args[0]}" is not a faq action. Use: {FAQ_FORM}')
+
+
+def _template(args: list[str]) -> OpsCommand:
+    if not args:
+        return TemplateList()
+    form = (
+        '/support template documented "It is in the docs: https://…" '
+        "(or off to post nothing, default to restore the default)"
+    )
+    # A category may be two words when not quoted: "quick question".
+    for split in (2, 1):
+        if len(args) >= split:
+            try:
+                category = parse_category(" ".join(args[:split]))
+            except UsageError:
+                continue
+            rest = args[split:]
+            break
+    else:
+        parse_category(args[0])  # raises, naming the categories
+        raise AssertionError
+    if not rest:
+        raise UsageError(f"Give the reply for {category}: {form}")
+    if len(rest) == 1 and rest[0].lower() in ("off", "none"):
+        return TemplateSet(category=category, text="")
+    if len(rest) == 1 and rest[0].lower() in ("default", "reset"):
+        return TemplateSet(category=category, text=None)
+    return TemplateSet(category=category, text=" ".join(rest))
 
 
 def parse_options(args: list[str], *, allowed: tuple[str, ...], form: str) -> dict[str, str]:
@@ -99,9 +187,15 @@ def _watch(args: list[str]) -> SupportWatch:
     kind = args[0].lower()
     if kind not in ("requests", "alerts"):
         raise UsageError(f'"{args[0]}" is not something I watch. Usage: {WATCH_FORM}')
-    return SupportWatch(
-        kind=kind, options=parse_options(args[1:], allowed=WATCH_OPTIONS, form=WATCH_FORM)
-    )
+    options = parse_options(args[1:], allowed=(*WATCH_OPTIONS, "faq"), form=WATCH_FORM)
+    if "faq" in options:
+        options["faq"] = options["faq"].lower()
+        if options["faq"] not in ("on", "off"):
+            raise UsageError(
+                f'faq: "{options["faq"]}" is not on or off. Write faq=on to suggest answers from '
+                "the channel's common requests (admins), or faq=off."
+            )
+    return SupportWatch(kind=kind, options=options)
 
 
 def _responders(args: list[str]) -> SupportResponders:
@@ -247,14 +341,14 @@ def _incident_action(args: list[str]) -> IncidentCommand:
         owner = parse_user(args[-1]) if len(args) >= 3 else None
         words = args[1:-1] if owner else args[1:]
         return inc.AddAction(text=" ".join(words), owner=owner)
-    if args and args[0].lower() == "done" and len(args) == 2 and args[1].isdigit():
+    if args and args[0].lower() == "done" and len(args) == 2 and _NUMBER.fullmatch(args[1]):
         return inc.ActionDone(number=int(args[1]))
     raise UsageError(
         'Write /incident action add "Restart the importer" @ben, or /incident action done 2'
     )
 
 
-ROTA_CONFIG = ("name", "start", "pick", "tz", "holidays", "lead", "group")
+ROTA_CONFIG = ("name", "start", "pick", "tz", "holidays", "lead", "group", "toil")
 ROTA_SET = ("prod", "days", "new", "tz")
 
 
@@ -266,8 +360,14 @@ def parse_rota(text: str) -> RotaCommand:
     if verb in ("who", "show", "history", "calendar"):
         _no_args(verb, args)
         return RotaCommand(verb)
+    if verb == "toil":
+        if len(args) > 1:
+            raise UsageError("Write /rota toil (this month) or /rota toil 2026-11.")
+        if args:
+            parse_month(args[0])
+        return RotaCommand("toil", options={"month": args[0]} if args else {})
     if verb == "plan":
-        if len(args) > 1 or (args and not (args[0].isdigit() and 1 <= int(args[0]) <= 26)):
+        if len(args) > 1 or (args and not (_NUMBER.fullmatch(args[0]) and 1 <= int(args[0]) <= 26)):
             raise UsageError("Write /rota plan 12 (between 1 and 26 weeks).")
         return RotaCommand("plan", options={"weeks": args[0] if args else "12"})
     if verb == "choose":

@@ -1,4 +1,4 @@
-"""The HTTP server: Slack's endpoint, health and metrics, and the background loops.
+"""The HTTP server: Slack's and Teams' endpoints, health and metrics, and the background loops.
 
     app = await build_server(settings)           # `firstline serve`
     web.run_app(app, port=settings.port)
@@ -10,15 +10,17 @@ application's ``cleanup_ctx``, never at import time.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
@@ -26,19 +28,25 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.content import ChatPort, button_id
 from bot.core import Core
 from bot.errors import ConfigurationError
+from bot.redaction import protect_secrets
 from handlers.slack.app import LinkBase, build_bolt_app
 from handlers.slack.chat import SlackChat
+from handlers.slack.install import INSTALL_PATH, REDIRECT_PATH, Installs
+from handlers.tickets import tickets_from_settings
 from schedules.deliverer import Deliverer
 from schedules.runner import Runner
 from storage.engine import Database
+from storage.server_lock import DatabaseInUse, ServerLock
 
 log = logging.getLogger(__name__)
 
 CORE: web.AppKey[Core] = web.AppKey("core", Core)
 RUNNER: web.AppKey[Runner] = web.AppKey("runner", Runner)
 BOLT: web.AppKey[AsyncApp] = web.AppKey("bolt", AsyncApp)
+TEAMS: web.AppKey[Any] = web.AppKey("teams")
 STATE: web.AppKey[dict[str, object]] = web.AppKey("state", dict)
 
 
@@ -55,71 +63,138 @@ class ServerOptions:
     clock: Clock | None = None
     start_loops: bool = True
     retry_handlers: list[AsyncRetryHandler] | None = None
+    # Serve /api/messages without Bot Framework auth (tests and the demo; never production).
+    teams_without_auth: bool = False
 
 
 def build_server(settings: Settings, options: ServerOptions | None = None) -> web.Application:
     options = options or ServerOptions()
-    settings.require_slack()
+    teams_on = settings.teams_enabled or options.teams_without_auth
+    slack_on = settings.slack_enabled or not teams_on
+    if slack_on:
+        settings.require_slack()
+    if settings.teams_enabled:
+        settings.require_teams()
+    protect_secrets(settings.secrets())
     app = web.Application(client_max_size=1024**2)
     state: dict[str, object] = {}
     app[STATE] = state
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         clock = options.clock or SystemClock()
+        lock = ServerLock.for_database(settings.database_url)
+        if lock is not None:
+            try:
+                lock.acquire()
+            except DatabaseInUse as busy:
+                raise ConfigurationError(
+                    f"Another Firstline server is already using this SQLite database "
+                    f"({busy.holder}; lock file {busy.path}). SQLite allows one server: stop "
+                    "the other one first, or use PostgreSQL (DATABASE_URL=postgresql+asyncpg://…) "
+                    "to run several."
+                ) from None
         db = Database.connect(settings.database_url, background_checkpoints=True)
         core = Core(db=db, clock=clock)
-        await core.start()
-        session = aiohttp.ClientSession()
-        handlers: list[AsyncRetryHandler] = (
-            options.retry_handlers
-            if options.retry_handlers is not None
-            else [AsyncConnectionErrorRetryHandler(max_retry_count=2)]
-        )
-        client = AsyncWebClient(
-            token=settings.slack_bot_token,
-            base_url=settings.slack_api_url,
-            session=session,
-            retry_handlers=handlers,
-            # A send must end before its outbox lease does, or another replica could resend.
-            timeout=max(1, settings.outbox_lease_seconds // 2),
-        )
-        links = LinkBase()
         try:
-            auth = await client.auth_test()
-        except Exception as error:
-            await session.close()
+            await core.start()
+        except BaseException:
             await core.close()
-            raise ConfigurationError(
-                f"Slack refused the bot token ({error}). Check SLACK_BOT_TOKEN and SLACK_API_URL."
-            ) from error
-        links.url = str(auth.get("url") or links.url)
-        await core.remember_workspace(
-            workspace_id=str(auth.get("team_id")),
-            name=str(auth.get("team") or ""),
-            url=links.url,
-            bot_user_id=str(auth.get("user_id") or ""),
-        )
-        chat = SlackChat(client=client, base_url=links.url)
+            if lock is not None:
+                lock.release()
+            raise
+        session = aiohttp.ClientSession()
+        chats: dict[str, ChatPort] = {}
+        links = LinkBase()
+        installs: Installs | None = None
+        client: AsyncWebClient | None = None
+        if slack_on:
+            handlers: list[AsyncRetryHandler] = (
+                options.retry_handlers
+                if options.retry_handlers is not None
+                else [AsyncConnectionErrorRetryHandler(max_retry_count=2)]
+            )
+            client = AsyncWebClient(
+                token=None if settings.many_workspaces else settings.slack_bot_token,
+                base_url=settings.slack_api_url,
+                session=session,
+                retry_handlers=handlers,
+                # A send must end before its outbox lease does, or another replica could resend.
+                timeout=max(1, settings.outbox_lease_seconds // 2),
+            )
+            if settings.many_workspaces:
+                installs = Installs.build(
+                    settings=settings,
+                    engine=core.db.engine,
+                    clock=clock,
+                    client=client,
+                    remember=core.remember_workspace,
+                )
+                chat = SlackChat(client=client, tokens=installs.tokens, urls=core.workspace_url)
+                if settings.slack_bot_token:
+                    await installs.adopt(client=client, token=settings.slack_bot_token, clock=clock)
+            else:
+                try:
+                    auth = await client.auth_test()
+                except Exception as error:
+                    await session.close()
+                    await core.close()
+                    if lock is not None:
+                        lock.release()
+                    detail = (
+                        error.response.get("error")
+                        if isinstance(error, SlackApiError)
+                        else f"{type(error).__name__}: {error}"
+                    )
+                    raise ConfigurationError(
+                        f"Slack refused the bot token ({detail}). Check SLACK_BOT_TOKEN and "
+                        "SLACK_API_URL."
+                    ) from error
+                links.url = str(auth.get("url") or links.url)
+                await core.remember_workspace(
+                    workspace_id=str(auth.get("team_id")),
+                    name=str(auth.get("team") or ""),
+                    url=links.url,
+                    bot_user_id=str(auth.get("user_id") or ""),
+                )
+                chat = SlackChat(client=client, base_url=links.url)
+            chats["slack"] = chat
+        teams = None
+        if teams_on:
+            # Imported here: a Slack-only install never imports botbuilder.
+            from handlers.teams.endpoint import TeamsEndpoint
+
+            teams = await TeamsEndpoint.open(
+                core=core, settings=settings, authenticate=not options.teams_without_auth
+            )
+            chats["teams"] = teams.chat
+            app[TEAMS] = teams
         deliverer = Deliverer(
             db=core.db,
             clock=clock,
-            chats={"slack": chat},
+            chats=chats,
             metrics=core.metrics,
+            tickets=tickets_from_settings(settings, session=session),
             lease=timedelta(seconds=settings.outbox_lease_seconds),
         )
         deliverer.on_delivered("inc:", core.incidents.channel_created)
+        deliverer.on_delivered("ticket:", core.tickets.created)
+        deliverer.on_attempt_failed("ticket:", core.tickets.attempt_failed)
         core.rota.public_url = settings.public_url or f"http://localhost:{settings.port}"
         if settings.incident_roles:
             core.incidents.roles = settings.incident_roles
         runner = Runner(core=core, deliverer=deliverer)
-        bolt = build_bolt_app(core=core, settings=settings, client=client, links=links)
-        app[CORE], app[RUNNER], app[BOLT] = core, runner, bolt
+        app[CORE], app[RUNNER] = core, runner
         socket = None
-        if settings.slack_app_token:
-            from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+        if client is not None:
+            bolt = build_bolt_app(
+                core=core, settings=settings, client=client, links=links, installs=installs
+            )
+            app[BOLT] = bolt
+            if settings.slack_app_token:
+                from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
-            socket = AsyncSocketModeHandler(bolt, settings.slack_app_token)
-            await socket.connect_async()
+                socket = AsyncSocketModeHandler(bolt, settings.slack_app_token)
+                await socket.connect_async()
         if options.start_loops:
             runner.start()
         state["ready"] = True
@@ -131,8 +206,12 @@ def build_server(settings: Settings, options: ServerOptions | None = None) -> we
             if socket is not None:
                 await socket.close_async()
             await runner.stop(drain=True)
+            if teams is not None:
+                await teams.close()
             await session.close()
             await core.close()
+            if lock is not None:
+                lock.release()
 
     app.cleanup_ctx.append(resources)
     # Checked before the body is parsed, so unsigned garbage is a 401, not a parse error.
@@ -146,11 +225,7 @@ def build_server(settings: Settings, options: ServerOptions | None = None) -> we
         if not state.get("ready"):
             return web.json_response({"error": "starting"}, status=503)
         body = await request.text()  # too large: aiohttp answers 413
-        if verifier is not None and not verifier.is_valid(
-            body=body,
-            timestamp=request.headers.get("X-Slack-Request-Timestamp", ""),
-            signature=request.headers.get("X-Slack-Signature", ""),
-        ):
+        if verifier is not None and not _signed_by_slack(verifier, request.headers, body):
             return web.json_response({"error": "invalid signature"}, status=401)
         try:
             bolt_request = AsyncBoltRequest(
@@ -189,9 +264,12 @@ def build_server(settings: Settings, options: ServerOptions | None = None) -> we
         team = request.match_info["team"]
         auth = request.headers.get("Authorization", "")
         token = auth[7:] if auth.startswith("Bearer ") else request.query.get("token", "")
-        if not team.isdigit() or not token:
-            return web.json_response({"error": "send the team's token as Bearer"}, status=401)
-        answer = await app[CORE].rota.api_current(int(team), token)
+        team_id = button_id(team)
+        if team_id is None or not token:
+            return web.json_response(
+                {"error": "send the team's token: Authorization: Bearer <token>"}, status=401
+            )
+        answer = await app[CORE].rota.api_current(team_id, token)
         if answer is None:
             return web.json_response({"error": "unknown team or wrong token"}, status=401)
         return web.json_response(answer)
@@ -199,15 +277,57 @@ def build_server(settings: Settings, options: ServerOptions | None = None) -> we
     async def rota_calendar(request: web.Request) -> web.Response:
         team = request.match_info["team"]
         token = request.query.get("token", "")
-        body = await app[CORE].rota.calendar(int(team), token) if team.isdigit() and token else None
+        team_id = button_id(team)
+        body = await app[CORE].rota.calendar(team_id, token) if team_id and token else None
         if body is None:
             return web.Response(status=401, text="unknown team or wrong token\n")
         return web.Response(body=body, content_type="text/calendar", charset="utf-8")
 
+    async def oauth(request: web.Request) -> web.StreamResponse:
+        """/slack/install and /slack/oauth_redirect: Bolt's OAuth flow, pages from install.py."""
+        if not state.get("ready"):
+            return web.Response(status=503, text="Firstline is starting; try again in a moment.\n")
+        flow = app[BOLT].oauth_flow
+        assert flow is not None
+        bolt_request = AsyncBoltRequest(
+            body="",
+            query=request.query_string,
+            headers=request.headers,  # type: ignore[arg-type]
+        )
+        if request.path == INSTALL_PATH:
+            bolt_response = await flow.handle_installation(bolt_request)
+        else:
+            bolt_response = await flow.handle_callback(bolt_request)
+        return await to_aiohttp_response(bolt_response)
+
+    if settings.many_workspaces:
+        app.router.add_get(INSTALL_PATH, oauth)
+        app.router.add_get(REDIRECT_PATH, oauth)
     app.router.add_get("/api/rota/{team}/current", rota_current)
     app.router.add_get("/rota/{team}.ics", rota_calendar)
-    app.router.add_post("/slack/events", slack_events)
+
+    async def teams_messages(request: web.Request) -> web.StreamResponse:
+        if not state.get("ready"):
+            return web.json_response({"error": "starting"}, status=503)
+        response: web.StreamResponse = await request.app[TEAMS].handle(request)
+        return response
+
+    if slack_on:
+        app.router.add_post("/slack/events", slack_events)
+    if teams_on:
+        app.router.add_post("/api/messages", teams_messages)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/livez", livez)
     app.router.add_get("/metrics", metrics)
     return app
+
+
+def _signed_by_slack(verifier: SignatureVerifier, headers: Mapping[str, str], body: str) -> bool:
+    """Slack's signature over the body, made in the last five minutes (slack_sdk compares
+    it with hmac.compare_digest). A missing or non-numeric timestamp is a refusal, not the
+    ValueError slack_sdk would raise on it."""
+    timestamp = headers.get("X-Slack-Request-Timestamp", "")
+    signature = headers.get("X-Slack-Signature", "")
+    if not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12 or not signature:
+        return False
+    return verifier.is_valid(body=body, timestamp=timestamp, signature=signature)

@@ -25,9 +25,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import Clock
 from bot.content import ChatPort, Content, Delivered, DeliveryError, FindsMarked
 from bot.metrics import Metrics
+from bot.tickets.port import CreatedTicket, TicketPort
 from storage import outbox
 from storage.engine import Database
-from storage.models import OutboxMessage
+from storage.models import OutboxMessage, Workspace
 
 log = logging.getLogger(__name__)
 
@@ -46,14 +47,18 @@ class Deliverer:
         clock: Clock,
         chats: dict[str, ChatPort],
         metrics: Metrics,
+        tickets: TicketPort | None = None,
         lease: timedelta = LEASE,
     ) -> None:
         self.hooks: dict[str, DeliveryHook] = {}
         self.lease = lease
+        self.failure_hooks: dict[str, DeliveryHook] = {}
+        self._platforms: dict[str, str] = {}  # workspace id → "slack" | "teams"
         self._db = db
         self._clock = clock
         self._chats = chats
         self._metrics = metrics
+        self._tickets = tickets
 
     async def deliver_once(self, *, limit: int = 50) -> int:
         """Send the ready head of every destination; returns how many rows were attempted."""
@@ -70,6 +75,8 @@ class Deliverer:
                 )
                 for row in rows
             }
+            for claimed in rows:
+                snapshot[claimed.id].platform = await self._platform(session, claimed)
         if not jobs:
             await self._update_backlog()
             return 0
@@ -87,6 +94,16 @@ class Deliverer:
                 await self._run_hook(session, row)
         await self._update_backlog()
         return len(jobs)
+
+    async def _platform(self, session: AsyncSession, row: OutboxMessage) -> str:
+        """The platform a row goes to: its workspace's (services write rows without one)."""
+        known = self._platforms.get(row.workspace_id)
+        if known is None:
+            workspace = await session.get(Workspace, row.workspace_id)
+            if workspace is None:
+                return row.platform
+            known = self._platforms[row.workspace_id] = workspace.platform or row.platform
+        return known
 
     async def next_attempt(self) -> datetime | None:
         async with self._db.reading() as session:
@@ -117,7 +134,15 @@ class Deliverer:
             channel, ts = ref.platform_channel, ref.platform_ts
         return _Target(channel, ts)
 
-    async def _send(self, row: _Snapshot, target: _Target | str) -> Delivered:
+    async def _send(self, row: _Snapshot, target: _Target | str) -> Delivered | CreatedTicket:
+        if row.op == "ticket":
+            if self._tickets is None:
+                raise DeliveryError(
+                    "no ticket system is configured (set JIRA_URL, JIRA_EMAIL, JIRA_API_TOKEN "
+                    "and JIRA_PROJECT, or FIRSTLINE_TICKET_WEBHOOK)",
+                    permanent=True,
+                )
+            return await self._tickets.create(payload=row.payload)
         chat = self._chats.get(row.platform)
         if chat is None:
             raise DeliveryError(f"no chat platform {row.platform!r} configured", permanent=True)
@@ -187,6 +212,10 @@ class Deliverer:
     def _record(
         self, row: OutboxMessage, result: object, now: datetime, *, maybe_sent: bool = False
     ) -> None:
+        if isinstance(result, CreatedTicket):
+            # The ticket's key stands where a message id would; its address rides in the payload.
+            row.payload = {**row.payload, "ticket_url": result.url}
+            result = Delivered(result.key[:64], "")
         if isinstance(result, Delivered):
             row.sent_at = now
             row.platform_channel = result.channel
@@ -220,8 +249,18 @@ class Deliverer:
         as sent, e.g. to store the id of a channel the platform just created."""
         self.hooks[key_prefix] = hook
 
+    def on_attempt_failed(self, key_prefix: str, hook: DeliveryHook) -> None:
+        """Run ``hook`` after each failed attempt of a row whose key starts with the prefix
+        (``row.failed`` tells whether it was the last one), e.g. to report it in a thread."""
+        self.failure_hooks[key_prefix] = hook
+
     async def _run_hook(self, session: AsyncSession, row: OutboxMessage) -> None:
-        if row.sent_at is None or not row.key:
+        if not row.key:
+            return
+        if row.sent_at is None:
+            for prefix, hook in self.failure_hooks.items():
+                if row.key.startswith(prefix):
+                    await hook(session, row)
             return
         for prefix, hook in self.hooks.items():
             if row.key.startswith(prefix):

@@ -47,3 +47,8 @@ async def forget_before(session: AsyncSession, *, before: datetime) -> int:
     """Drop old keys (Slack retries within minutes; a week is plenty)."""
     result = await session.execute(delete(InboxEntry).where(InboxEntry.received_at < before))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def forget(session: AsyncSession, key: str) -> None:
+    """Let a retry of ``key`` run again (its first run failed after it was recorded)."""
+    await session.execute(delete(InboxEntry).where(InboxEntry.key == key))

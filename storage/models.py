@@ -13,6 +13,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -393,3 +394,273 @@ class RotaSwap(Base):
     out_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     in_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|done|refused
+
+
+# -- Support operations (issue 6, part B): time off in lieu, triage, FAQ, tickets -------------
+
+
+class ToilPolicy(Base):
+    """Which time-off-in-lieu policy a rota team follows ("a" per call-out, "b" standby)."""
+
+    __tablename__ = "toil_policies"
+    __table_args__ = (UniqueConstraint("team_id", name="uq_toil_policy_team"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("rota_teams.id", ondelete="CASCADE"))
+    policy: Mapped[str] = mapped_column(String(8))  # "a" | "b" | "off"
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class OutOfHoursWork(Base):
+    """A request answered or an alert acknowledged by a rota member outside the hours."""
+
+    __tablename__ = "out_of_hours_work"
+    __table_args__ = (
+        UniqueConstraint("request_id", name="uq_out_of_hours_request"),
+        Index("ix_out_of_hours_user", "team_id", "user", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[str] = mapped_column(String(32))
+    team_id: Mapped[int] = mapped_column(ForeignKey("rota_teams.id", ondelete="CASCADE"))
+    user: Mapped[str] = mapped_column(String(64))
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"))
+    channel_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))  # "requests" | "alerts"
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    handled_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    woke: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class RequestCategory(Base):
+    """The triage category of a request, set with the "Triage" message shortcut."""
+
+    __tablename__ = "request_categories"
+    __table_args__ = (UniqueConstraint("request_id", name="uq_request_category"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"))
+    category: Mapped[str] = mapped_column(String(32))
+    set_by: Mapped[str] = mapped_column(String(64))
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ReplyTemplate(Base):
+    """A channel's own reply for a triage category; ``text`` empty means "post nothing"."""
+
+    __tablename__ = "reply_templates"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "channel_id", "category", name="uq_reply_template"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(64))
+    category: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text, default="")
+    updated_by: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class FaqSettings(Base):
+    """Whether a channel gets suggested answers, and how similar a request must be."""
+
+    __tablename__ = "faq_settings"
+    __table_args__ = (UniqueConstraint("workspace_id", "channel_id", name="uq_faq_settings"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(64))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    threshold: Mapped[int] = mapped_column(Integer, default=85)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class FaqEntry(Base):
+    """A common request and its answer, numbered per channel (numbers are never reused)."""
+
+    __tablename__ = "faq_entries"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "channel_id", "number", name="uq_faq_entry_number"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(64))
+    number: Mapped[int] = mapped_column(Integer)
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    hits: Mapped[int] = mapped_column(Integer, default=0)
+    last_hit_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    removed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class FaqMatch(Base):
+    """What the FAQ made of a new request: the entry it matched, or none (and any prompt)."""
+
+    __tablename__ = "faq_matches"
+    __table_args__ = (
+        UniqueConstraint("request_id", name="uq_faq_match_request"),
+        Index("ix_faq_matches_channel", "workspace_id", "channel_id", "posted_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"))
+    workspace_id: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(64))
+    posted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    entry_id: Mapped[int | None] = mapped_column(
+        ForeignKey("faq_entries.id", ondelete="SET NULL"), nullable=True
+    )
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    prompted: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Ticket(Base):
+    """A ticket asked for with the ``ticket`` reaction: at most one live one per request."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (Index("ix_tickets_request", "request_id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"))
+    workspace_id: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(64))
+    thread_ts: Mapped[str] = mapped_column(String(32))
+    requested_by: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|created|failed
+    key: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    retry_reported: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+# --- Microsoft Teams (issue 5) --------------------------------------------------------------
+# Teams ids (tenant GUIDs, "19:…@thread.tacv2", "29:…") are long and shaped unlike Slack's;
+# the core sees short neutral ids ("T…", "C…", "W…") and these tables map them back.
+
+
+class TeamsConversation(Base):
+    """Where a neutral channel id posts in Teams: the stored conversation reference."""
+
+    __tablename__ = "teams_conversations"
+    __table_args__ = (UniqueConstraint("workspace_id", "channel_id", name="uq_teams_conversation"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(64))  # neutral: C… channel/thread, D… personal
+    kind: Mapped[str] = mapped_column(String(16))  # channel | thread | personal
+    conversation_id: Mapped[str] = mapped_column(String(400))
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    service_url: Mapped[str] = mapped_column(String(400))
+    team_id: Mapped[str | None] = mapped_column(String(400), nullable=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    bot_id: Mapped[str] = mapped_column(String(200), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class TeamsPerson(Base):
+    """A Teams user behind a neutral user id, with the name mentions need."""
+
+    __tablename__ = "teams_people"
+    __table_args__ = (UniqueConstraint("workspace_id", "user_id", name="uq_teams_person"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(64))  # neutral: W…
+    teams_id: Mapped[str] = mapped_column(String(400))
+    aad_object_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# --- Many workspaces (issue 7): Slack's OAuth installation and state stores ---------------
+#
+# slack_sdk's AsyncSQLAlchemyInstallationStore and AsyncSQLAlchemyOAuthStateStore read and
+# write these tables; they are declared here (column for column as slack_sdk builds them)
+# so that our Alembic migration creates them, never ``create_all`` at runtime. storage/
+# does not import slack_sdk: tests/unit/test_installations.py checks the two agree.
+# Timestamps here are naive UTC, as slack_sdk writes them.
+
+
+class SlackInstallation(Base):
+    """One OAuth install of Firstline into a Slack workspace (slack_sdk's schema)."""
+
+    __tablename__ = "slack_installations"
+    __table_args__ = (
+        Index(
+            "slack_installations_idx",
+            "client_id",
+            "enterprise_id",
+            "team_id",
+            "user_id",
+            "installed_at",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    client_id: Mapped[str] = mapped_column(String(32))
+    app_id: Mapped[str] = mapped_column(String(32))
+    enterprise_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    enterprise_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    enterprise_url: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    team_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    team_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    bot_token: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    bot_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    bot_user_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    bot_scopes: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    bot_refresh_token: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    bot_token_expires_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    user_id: Mapped[str] = mapped_column(String(32))
+    user_token: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    user_scopes: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    user_refresh_token: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    user_token_expires_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    incoming_webhook_url: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    incoming_webhook_channel: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    incoming_webhook_channel_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    incoming_webhook_configuration_url: Mapped[str | None] = mapped_column(
+        String(200), nullable=True
+    )
+    is_enterprise_install: Mapped[bool] = mapped_column(Boolean, default=False)
+    token_type: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    installed_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class SlackBot(Base):
+    """The bot token of the latest install into a workspace (slack_sdk's schema)."""
+
+    __tablename__ = "slack_bots"
+    __table_args__ = (
+        Index("slack_bots_idx", "client_id", "enterprise_id", "team_id", "installed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    client_id: Mapped[str] = mapped_column(String(32))
+    app_id: Mapped[str] = mapped_column(String(32))
+    enterprise_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    enterprise_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    team_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    team_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    bot_token: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    bot_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    bot_user_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    bot_scopes: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    bot_refresh_token: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    bot_token_expires_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    is_enterprise_install: Mapped[bool] = mapped_column(Boolean, default=False)
+    installed_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class SlackOAuthState(Base):
+    """A pending install: the OAuth ``state`` handed to Slack, valid until ``expire_at``."""
+
+    __tablename__ = "slack_oauth_states"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    state: Mapped[str] = mapped_column(String(200))
+    expire_at: Mapped[datetime] = mapped_column(DateTime)

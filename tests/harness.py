@@ -40,12 +40,14 @@ class SlackWorld:
         env: dict[str, str] | None = None,
         team: str = TEAM,
         loops: bool = False,
+        bot_token: str | None = "xoxb-test-token",
     ) -> None:
         self.loops = loops
         self.database_url = database_url
         self.clock = clock
         self.env = env or {}
         self.team = team
+        self.bot_token = bot_token  # None: many workspaces, tokens from OAuth installs
         self.slack = SlackEmulator(team_id=team)
         self._runner: web.AppRunner | None = None
         self.app: web.Application | None = None
@@ -76,7 +78,7 @@ class SlackWorld:
         return Settings.from_env(
             {
                 "DATABASE_URL": self.database_url,
-                "SLACK_BOT_TOKEN": "xoxb-test-token",
+                **({"SLACK_BOT_TOKEN": self.bot_token} if self.bot_token else {}),
                 "SLACK_SIGNING_SECRET": SECRET,
                 "SLACK_API_URL": self.slack.base_url,
                 **self.env,
@@ -93,6 +95,10 @@ class SlackWorld:
         port = self._runner.addresses[0][1]
         self.base_url = f"http://127.0.0.1:{port}"
         self.sender = SlackSender(base_url=self.base_url, signing_secret=SECRET, team_id=self.team)
+
+    def sender_for(self, team: str) -> SlackSender:
+        """Signed traffic from another workspace (close it, or use ``async with``)."""
+        return SlackSender(base_url=self.base_url, signing_secret=SECRET, team_id=team)
 
     async def stop_server(self) -> None:
         if self.sender is not None:

@@ -21,7 +21,7 @@ from bot.changes import ChangeFeed
 from bot.channels import Channels
 from bot.clock import Clock
 from bot.commands import CommandContext
-from bot.content import Content
+from bot.content import Content, button_id
 from bot.durations import format_duration
 from bot.errors import UsageError
 from bot.facts import Fact, Posted, Reacted, truncate
@@ -517,22 +517,32 @@ class Incidents:
                 where=source_channel,
                 source=(source_channel, ts, text),
             )
-        if not value.split(":")[0].isdigit():
+        ident_text, _, minutes_text = value.partition(":")
+        ident, minutes = button_id(ident_text), button_id(minutes_text or "15")
+        if ident is None or minutes is None or not 1 <= minutes <= 24 * 60:
             return Content(text="This button has nothing attached.")
         now = self._clock.now()
         async with self._db.transaction() as session:
             if action_id in (say.CONFIRM_HANDOFF, say.DECLINE_HANDOFF):
                 reply = await self._answer_handoff(
-                    session, int(value), user=user, accept=action_id == say.CONFIRM_HANDOFF, now=now
+                    session,
+                    ident,
+                    user=user,
+                    accept=action_id == say.CONFIRM_HANDOFF,
+                    now=now,
+                    workspace_id=workspace_id,
                 )
             elif action_id == say.SNOOZE:
-                incident_id, _, minutes = value.partition(":")
-                incident = await session.get(Incident, int(incident_id), with_for_update=True)
-                if incident is None or incident.status != "open":
+                incident = await session.get(Incident, ident, with_for_update=True)
+                if (
+                    incident is None
+                    or incident.workspace_id != workspace_id
+                    or incident.status != "open"
+                ):
                     reply = Content(text="This incident is resolved; nothing to snooze.")
                 else:
                     await self._schedule_nudge(
-                        session, incident, due=now + timedelta(minutes=int(minutes or 15))
+                        session, incident, due=now + timedelta(minutes=minutes)
                     )
                     self._timeline(
                         session,
@@ -549,10 +559,18 @@ class Incidents:
         return reply
 
     async def _answer_handoff(
-        self, session: AsyncSession, handoff_id: int, *, user: str, accept: bool, now: datetime
+        self,
+        session: AsyncSession,
+        handoff_id: int,
+        *,
+        user: str,
+        accept: bool,
+        now: datetime,
+        workspace_id: str,
     ) -> Content:
         handoff = await session.get(Handoff, handoff_id, with_for_update=True)
-        if handoff is None:
+        incident = await session.get(Incident, handoff.incident_id) if handoff else None
+        if handoff is None or incident is None or incident.workspace_id != workspace_id:
             return Content(text="That handoff no longer exists.")
         if user != handoff.taker:
             return Content(

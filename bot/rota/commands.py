@@ -9,6 +9,7 @@ from bot.commands import CommandContext
 from bot.content import Content
 from bot.errors import NotAllowedError, UsageError
 from bot.rota.service import Rota
+from bot.toil.service import Toil, describe_month, parse_policy
 
 HELP = "\n".join(
     [
@@ -24,6 +25,8 @@ HELP = "\n".join(
         "`/rota calendar`: DMs you the calendar (ICS) link",
         "• `/rota who`: the current pair, fallback and observer; "
         "`/rota show`: members, leave, weeks",
+        "• `/rota config toil=a|b|off` (admins): record time off in lieu for out-of-hours work; "
+        "`/rota toil [2026-11]`: what each person is owed for the month",
         "Every Monday at the pick time Firstline suggests next week's pair (fewest support weeks "
         "in the last twelve first) with Accept / Suggest another; the week starts Wednesday "
         "09:00 with a handoff.",
@@ -45,7 +48,9 @@ class RotaCommand:
 ADMIN_VERBS = ("config", "add", "remove", "set")
 
 
-async def run(rota: Rota, command: RotaCommand, ctx: CommandContext) -> Content:
+async def run(
+    rota: Rota, command: RotaCommand, ctx: CommandContext, *, toil: Toil | None = None
+) -> Content:
     if command.verb == "help":
         return Content(text=HELP)
     if command.verb in ADMIN_VERBS and not ctx.is_admin:
@@ -54,9 +59,27 @@ async def run(rota: Rota, command: RotaCommand, ctx: CommandContext) -> Content:
             "Anyone can use /rota who, /rota show and /rota away."
         )
     if command.verb == "config":
-        return await rota.configure(
-            workspace_id=ctx.workspace_id, channel_id=ctx.channel_id, options=command.options
+        options = dict(command.options)
+        policy = options.pop("toil", None)
+        if policy is not None and toil is not None:
+            parse_policy(policy)  # refuse a bad value before changing anything
+        reply = await rota.configure(
+            workspace_id=ctx.workspace_id, channel_id=ctx.channel_id, options=options
         )
+        if policy is None or toil is None:
+            return reply
+        said = await toil.set_policy(
+            workspace_id=ctx.workspace_id, channel_id=ctx.channel_id, policy=policy
+        )
+        return Content(text=f"{reply.text}\n{said}")
+    if command.verb == "toil":
+        if toil is None:
+            raise UsageError("Time off in lieu is not available here.")
+        month = command.options.get("month")
+        [report] = await toil.month(
+            workspace_id=ctx.workspace_id, channel_id=ctx.channel_id, month=month
+        )
+        return describe_month(report)
     if command.verb == "who":
         who = await rota.who(workspace_id=ctx.workspace_id, channel_id=ctx.channel_id)
         if not who["pair"]:

@@ -25,7 +25,7 @@ from bot.channel_settings import parse_user
 from bot.channels import Channels
 from bot.clock import Clock
 from bot.commands import CommandContext, summary
-from bot.content import Button, Content, message_ref
+from bot.content import Button, Content, button_id, message_ref
 from bot.durations import format_duration
 from bot.errors import UsageError
 from bot.hours import BusinessHours
@@ -297,7 +297,7 @@ class Rota:
     async def api_current(self, team_id: int, token: str) -> dict[str, Any] | None:
         async with self._db.reading() as session:
             team = await session.get(RotaTeam, team_id)
-        if team is None or not secrets.compare_digest(team.api_token, token):
+        if team is None or not _token_matches(team.api_token, token):
             return None
         return await self.who(workspace_id=team.workspace_id, team_id=team_id)
 
@@ -471,12 +471,12 @@ class Rota:
         return Content(text=f"Asked <@{out_user}> and <@{in_user}> to confirm the swap.{warning}")
 
     async def _confirm_swap(
-        self, session: AsyncSession, swap_id: int, user: str, now: datetime
+        self, session: AsyncSession, swap_id: int, user: str, now: datetime, workspace_id: str
     ) -> Content:
         swap = await session.get(RotaSwap, swap_id, with_for_update=True)
         week = await session.get(SupportWeek, swap.week_id, with_for_update=True) if swap else None
         team = await session.get(RotaTeam, week.team_id) if week else None
-        if swap is None or week is None or team is None:
+        if swap is None or week is None or team is None or team.workspace_id != workspace_id:
             return Content(text="That swap no longer exists.")
         if swap.status != "pending":
             return Content(text=f"This swap is already {swap.status}.")
@@ -621,7 +621,7 @@ class Rota:
 
         async with self._db.reading() as session:
             team = await session.get(RotaTeam, team_id)
-            if team is None or not secrets.compare_digest(team.api_token, token):
+            if team is None or not _token_matches(team.api_token, token):
                 return None
             weeks = list(
                 await session.scalars(
@@ -781,16 +781,17 @@ class Rota:
         return "sent"
 
     async def press(self, *, action_id: str, value: str, user: str, workspace_id: str) -> Content:
-        if not value.isdigit():
+        ident = button_id(value)
+        if ident is None:
             return Content(text="This button has nothing attached.")
         now = self._clock.now()
         if action_id == SWAP:
             async with self._db.transaction() as session:
-                reply = await self._confirm_swap(session, int(value), user, now)
+                reply = await self._confirm_swap(session, ident, user, now, workspace_id)
             self._changes.committed(session)
             return reply
         async with self._db.transaction() as session:
-            week = await session.get(SupportWeek, int(value), with_for_update=True)
+            week = await session.get(SupportWeek, ident, with_for_update=True)
             team = await session.get(RotaTeam, week.team_id) if week else None
             if week is None or team is None or team.workspace_id != workspace_id:
                 return Content(text="That support week no longer exists.")
@@ -1167,3 +1168,9 @@ def _weekdays(spec: str) -> frozenset[int]:
         b = _DAYS.index(last[:3]) if last else a
         result.update(range(a, b + 1) if a <= b else [*range(a, 7), *range(0, b + 1)])
     return frozenset(result)
+
+
+def _token_matches(expected: str, given: str) -> bool:
+    """Constant-time, on bytes: ``compare_digest`` raises on non-ASCII str, and a hostile
+    token must get a 401, never a 500."""
+    return secrets.compare_digest(expected.encode(), given.encode("utf-8", "surrogateescape"))

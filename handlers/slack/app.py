@@ -12,7 +12,7 @@ import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
@@ -20,14 +20,19 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands import CommandContext, SupportResponders, SupportUnwatch, SupportWatch
 from bot.config import Settings
-from bot.content import Content
+from bot.content import Content, button_id
 from bot.core import Core
 from bot.errors import FirstlineError
+from bot.facts import Pressed
 from bot.messages import ON_IT
 from bot.rota import commands as rota_commands
 from bot.rota import service as rota_service
+from bot.toil import messages as toil_messages
+from bot.triage.categories import CATEGORIES
 from handlers.grammar import parse_incident, parse_rota, parse_support
 from handlers.slack.blocks import render
+from handlers.slack.install import Installs
+from handlers.slack.install_messages import NOT_INSTALLED
 from handlers.slack.normalise import normalise_message, normalise_reaction
 
 log = logging.getLogger(__name__)
@@ -102,9 +107,52 @@ def choose_modal(*, week_id: str, channel: str) -> dict[str, Any]:
     }
 
 
+TRIAGE = "triage"
+
+
+def triage_modal(*, channel: str, ts: str, current: str | None, snippet: str) -> dict[str, Any]:
+    """The Triage dialog: one category from the handbook's list, the current one selected."""
+
+    def option(key: str) -> dict[str, Any]:
+        return {"text": {"type": "plain_text", "text": CATEGORIES[key]}, "value": key}
+
+    select: dict[str, Any] = {
+        "type": "static_select",
+        "action_id": "category",
+        "placeholder": {"type": "plain_text", "text": "Choose a category"},
+        "options": [option(key) for key in CATEGORIES],
+    }
+    if current in CATEGORIES:
+        select["initial_option"] = option(current)
+    return {
+        "type": "modal",
+        "callback_id": TRIAGE,
+        "private_metadata": f"{channel}:{ts}",
+        "title": {"type": "plain_text", "text": "Triage"},
+        "submit": {"type": "plain_text", "text": "Set category"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": snippet[:2900] or " "}},
+            {
+                "type": "input",
+                "block_id": "category",
+                "label": {"type": "plain_text", "text": "Category"},
+                "element": select,
+            },
+        ],
+    }
+
+
 def build_bolt_app(
-    *, core: Core, settings: Settings, client: AsyncWebClient, links: LinkBase
+    *,
+    core: Core,
+    settings: Settings,
+    client: AsyncWebClient,
+    links: LinkBase,
+    installs: Installs | None = None,
 ) -> AsyncApp:
+    """The Bolt app; given ``installs`` (many workspaces) each request acts with the token
+    of the workspace it came from, found in the installation store."""
     app = AsyncApp(
         client=client,
         signing_secret=settings.slack_signing_secret or "socket-mode",
@@ -112,6 +160,10 @@ def build_bolt_app(
         ignoring_self_events_enabled=True,
         request_verification_enabled=settings.slack_app_token is None,
         logger=logging.getLogger("slack_bolt"),
+        oauth_settings=installs.bolt_settings if installs is not None else None,
+        # An AsyncAuthorize instance is allowed beside oauth_settings; its stub type is narrower.
+        authorize=cast(Any, installs.authorize) if installs is not None else None,
+        user_facing_authorize_error_message=NOT_INSTALLED,
     )
     is_admin = AdminCheck(admins=settings.admins)
     metrics = core.metrics
@@ -120,8 +172,11 @@ def build_bolt_app(
         return str(context.team_id or body.get("team_id") or body.get("team", {}).get("id") or "")
 
     def event_key(body: dict[str, Any]) -> str | None:
-        event_id = body.get("event_id")
-        return f"slack:{event_id}" if isinstance(event_id, str) and event_id else None
+        # Scoped by workspace too: one workspace's event id can never swallow another's.
+        event_id, team = body.get("event_id"), body.get("team_id")
+        if not isinstance(event_id, str) or not event_id:
+            return None
+        return f"slack:{team}:{event_id}" if isinstance(team, str) and team else f"slack:{event_id}"
 
     @app.event("message")
     async def on_message(body: dict[str, Any], event: dict[str, Any], context: Any) -> None:
@@ -148,7 +203,9 @@ def build_bolt_app(
     ) -> None:
         await on_reaction(body, event, context, False)
 
-    async def answer(ack: Any, run: Callable[[], Awaitable[Content]]) -> None:
+    async def answer(
+        ack: Any, run: Callable[[], Awaitable[Content]], *, workspace_id: str | None = None
+    ) -> None:
         """Run a command; whatever happens, the user gets an ephemeral answer, never a trace."""
         metrics.events.labels(platform="slack", type="command").inc()
         try:
@@ -162,7 +219,10 @@ def build_bolt_app(
                 text=f"Something went wrong on Firstline's side (ref {ref}); nothing was "
                 "changed. Try again in a minute, or ask your admin to check the logs."
             )
-        await ack(response_type="ephemeral", **render(content, base_url=links.url))
+        base_url = links.url
+        if installs is not None:
+            base_url = await core.workspace_url(str(workspace_id or "")) or base_url
+        await ack(response_type="ephemeral", **render(content, base_url=base_url))
 
     def command_context(command: dict[str, Any], context: Any, *, admin: bool) -> CommandContext:
         return CommandContext(
@@ -178,8 +238,10 @@ def build_bolt_app(
     ) -> None:
         async def run() -> Content:
             parsed = parse_support(str(command.get("text") or ""))
-            needs_admin = isinstance(parsed, SupportWatch | SupportUnwatch) or (
-                isinstance(parsed, SupportResponders) and bool(parsed.users)
+            needs_admin = (
+                isinstance(parsed, SupportWatch | SupportUnwatch)
+                or (isinstance(parsed, SupportResponders) and bool(parsed.users))
+                or bool(getattr(parsed, "needs_admin", False))
             )
             ctx = command_context(command, context, admin=False)
             if needs_admin:
@@ -187,7 +249,7 @@ def build_bolt_app(
                 ctx = command_context(command, context, admin=admin)
             return await core.support.run(parsed, ctx)
 
-        await answer(ack, run)
+        await answer(ack, run, workspace_id=str(context.team_id or ""))
 
     @app.command(settings.incident_command)
     async def on_incident(ack: Any, command: dict[str, Any], context: Any) -> None:
@@ -195,7 +257,7 @@ def build_bolt_app(
             parsed = parse_incident(str(command.get("text") or ""), roles=core.incidents.roles)
             return await core.incidents.run(parsed, command_context(command, context, admin=False))
 
-        await answer(ack, run)
+        await answer(ack, run, workspace_id=str(context.team_id or ""))
 
     @app.command(settings.rota_command)
     async def on_rota(
@@ -207,9 +269,9 @@ def build_bolt_app(
             if parsed.verb in rota_commands.ADMIN_VERBS:
                 admin = await is_admin(client, workspace_id=ctx.workspace_id, user=ctx.user)
                 ctx = command_context(command, context, admin=admin)
-            return await rota_commands.run(core.rota, parsed, ctx)
+            return await rota_commands.run(core.rota, parsed, ctx, toil=core.toil)
 
-        await answer(ack, run)
+        await answer(ack, run, workspace_id=str(context.team_id or ""))
 
     @app.action(rota_service.CHOOSE)
     async def on_rota_choose(
@@ -235,73 +297,132 @@ def build_bolt_app(
         week_id, _, channel = str(view.get("private_metadata") or "").partition(":")
         user = str(body.get("user", {}).get("id") or "")
         first, second = picked("first"), picked("second")
-        if not week_id.isdigit() or not first or not second:
+        week = button_id(week_id)
+        if week is None or not first or not second:
             await ack(response_action="errors", errors={"second": "Choose two people."})
             return
         ctx = CommandContext(
             workspace_id=workspace_of(body, context), channel_id=channel, user=user, is_admin=False
         )
         try:
-            await core.rota.choose(ctx, [first, second], picked("fallback"), week_id=int(week_id))
+            await core.rota.choose(ctx, [first, second], picked("fallback"), week_id=week)
         except FirstlineError as error:
             await ack(response_action="errors", errors={"first": error.message[:2000]})
             return
         await ack()
 
-    @app.action(re.compile(r"^rota_"))
-    async def on_rota_button(
-        ack: Any, body: dict[str, Any], action: dict[str, Any], context: Any
-    ) -> None:
-        await ack()
-        user = str(body.get("user", {}).get("id") or "")
-        workspace_id = workspace_of(body, context)
-        reply_in = reply_channel(body)
-        content = await core.rota.press(
-            action_id=str(action.get("action_id")),
-            value=str(action.get("value") or ""),
-            user=user,
-            workspace_id=workspace_id,
-        )
-        if reply_in and user:
-            await core.tell(workspace_id=workspace_id, channel=reply_in, user=user, content=content)
-
-    @app.action(re.compile(r"^incident_"))
-    async def on_incident_button(
-        ack: Any, body: dict[str, Any], action: dict[str, Any], context: Any
-    ) -> None:
-        await ack()
-        user = str(body.get("user", {}).get("id") or "")
-        workspace_id = workspace_of(body, context)
-        reply_in = reply_channel(body)
-        try:
-            content = await core.incidents.press(
-                action_id=str(action.get("action_id")),
+    async def on_button(body: dict[str, Any], action: dict[str, Any], context: Any) -> None:
+        await core.press(
+            Pressed(
+                workspace_id=workspace_of(body, context),
+                channel_id=reply_channel(body),
+                user=str(body.get("user", {}).get("id") or ""),
+                action_id=str(action.get("action_id") or ""),
                 value=str(action.get("value") or ""),
-                user=user,
-                workspace_id=workspace_id,
-                channel_id=reply_in,
             )
-        except FirstlineError as error:
-            content = Content(text=error.message)
-        if content is not None and reply_in and user:
-            await core.tell(workspace_id=workspace_id, channel=reply_in, user=user, content=content)
+        )
+
+    @app.action(re.compile(r"^(rota_|incident_)"))
+    async def on_rota_or_incident_button(
+        ack: Any, body: dict[str, Any], action: dict[str, Any], context: Any
+    ) -> None:
+        await ack()
+        await on_button(body, action, context)
 
     @app.action(ON_IT)
     async def on_it(ack: Any, body: dict[str, Any], action: dict[str, Any], context: Any) -> None:
         await ack()
-        channel, _, ts = str(action.get("value") or "").partition(":")
-        user = str(body.get("user", {}).get("id") or "")
-        reply_in = reply_channel(body) or channel
-        if not channel or not ts or not user:
-            log.warning("'I'm on it' pressed with no request attached: %r", action.get("value"))
+        await on_button(body, action, context)
+
+    @app.shortcut(TRIAGE)
+    async def on_triage(
+        ack: Any, body: dict[str, Any], context: Any, client: AsyncWebClient
+    ) -> None:
+        await ack()
+        workspace_id = workspace_of(body, context)
+        channel = str((body.get("channel") or {}).get("id") or "")
+        message = body.get("message") or {}
+        ts = str(message.get("thread_ts") or message.get("ts") or body.get("message_ts") or "")
+        user = str((body.get("user") or {}).get("id") or "")
+        request = await core.triage.find(workspace_id=workspace_id, channel_id=channel, ts=ts)
+        if request is None or request.deleted:
+            if channel and user:
+                await core.tell(
+                    workspace_id=workspace_id,
+                    channel=channel,
+                    user=user,
+                    content=Content(
+                        text="Triage works on requests Firstline tracks: use it on the first "
+                        "message of a request in a watched channel (see /support status)."
+                    ),
+                )
             return
-        await core.desk.respond_by_button(
-            workspace_id=workspace_of(body, context),
-            channel_id=channel,
-            ts=ts,
-            user=user,
-            reply_in=reply_in,
+        await client.views_open(
+            trigger_id=str(body.get("trigger_id") or ""),
+            view=triage_modal(
+                channel=channel,
+                ts=request.ts,
+                current=await core.triage.current(request.id),
+                snippet=f"> {' '.join(request.text.split())[:300]}",
+            ),
         )
+
+    @app.view(TRIAGE)
+    async def on_triaged(
+        ack: Any, body: dict[str, Any], view: dict[str, Any], context: Any
+    ) -> None:
+        values = view.get("state", {}).get("values", {})
+        chosen = values.get("category", {}).get("category", {}).get("selected_option") or {}
+        channel, _, ts = str(view.get("private_metadata") or "").partition(":")
+        user = str(body.get("user", {}).get("id") or "")
+        workspace_id = workspace_of(body, context)
+        if not chosen.get("value"):
+            await ack(response_action="errors", errors={"category": "Choose a category."})
+            return
+        try:
+            content = await core.triage.set_category(
+                workspace_id=workspace_id,
+                channel_id=channel,
+                ts=ts,
+                category=str(chosen["value"]),
+                user=user,
+            )
+        except FirstlineError as error:
+            await ack(response_action="errors", errors={"category": error.message[:2000]})
+            return
+        await ack()
+        await core.tell(workspace_id=workspace_id, channel=channel, user=user, content=content)
+
+    @app.action(toil_messages.WOKE)
+    async def on_woke(ack: Any, body: dict[str, Any], action: dict[str, Any], context: Any) -> None:
+        await ack()
+        user = str(body.get("user", {}).get("id") or "")
+        content = await core.toil.press_woke(value=str(action.get("value") or ""), user=user)
+        reply_in = reply_channel(body)
+        if reply_in and user:
+            await core.tell(
+                workspace_id=workspace_of(body, context),
+                channel=reply_in,
+                user=user,
+                content=content,
+            )
+
+    if installs is not None:
+
+        @app.event("app_uninstalled")
+        async def on_uninstalled(body: dict[str, Any], context: Any) -> None:
+            await installs.uninstalled(workspace_of(body, context))
+
+        @app.event("tokens_revoked")
+        async def on_tokens_revoked(
+            body: dict[str, Any], event: dict[str, Any], context: Any
+        ) -> None:
+            tokens = event.get("tokens") or {}
+            await installs.uninstalled(
+                workspace_of(body, context),
+                bot=bool(tokens.get("bot")),
+                users=bool(tokens.get("oauth")),
+            )
 
     @app.error
     async def on_error(error: Exception, body: dict[str, Any]) -> None:

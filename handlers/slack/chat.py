@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -46,36 +47,105 @@ PERMANENT_ERRORS = {
 
 MARKER_EVENT = "firstline_outbox"  # message metadata event_type on every post and DM
 MARKER_PAGES = 5  # pages of 200 messages searched for a marker after a crash
+REVOKED = {"invalid_auth", "token_revoked", "account_inactive", "not_authed"}
+
+
+class TokenSource(Protocol):
+    """Each workspace's bot token (many workspaces: the OAuth installation store)."""
+
+    async def token(self, workspace_id: str) -> str | None: ...
+
+    def forget(self, workspace_id: str) -> None: ...
 
 
 class SlackChat:
-    def __init__(self, *, client: AsyncWebClient, base_url: str = "https://slack.com/") -> None:
+    """One workspace with ``client``'s token, or, given ``tokens``, each workspace with its own.
+
+    chat = SlackChat(client=client, tokens=installs.tokens, urls=core.workspace_url)
+    """
+
+    def __init__(
+        self,
+        *,
+        client: AsyncWebClient,
+        base_url: str = "https://slack.com/",
+        tokens: TokenSource | None = None,
+        urls: Callable[[str], Awaitable[str | None]] | None = None,
+    ) -> None:
         self._client = client
         self.base_url = base_url
-        self._names: dict[str, str] = {}
+        self._tokens = tokens
+        self._urls = urls
+        self._clients: dict[str, AsyncWebClient] = {}
+        self._base_urls: dict[str, str] = {}
+        self._names: dict[tuple[str, str], str] = {}
+
+    async def _client_for(self, workspace_id: str) -> AsyncWebClient:
+        if self._tokens is None:
+            return self._client
+        token = await self._tokens.token(workspace_id)
+        if token is None:
+            raise DeliveryError(
+                f"Firstline is not installed in workspace {workspace_id} (no bot token in the "
+                "installation store); install it at /slack/install",
+                permanent=True,
+            )
+        client = self._clients.get(workspace_id)
+        if client is None or client.token != token:  # first use, or a reinstall
+            client = AsyncWebClient(
+                token=token,
+                base_url=self._client.base_url,
+                session=self._client.session,
+                retry_handlers=self._client.retry_handlers,
+                logger=self._client.logger,
+            )
+            self._clients[workspace_id] = client
+        return client
+
+    async def _base(self, workspace_id: str) -> str:
+        """The workspace's own URL for permalinks (learned at install), else the default."""
+        if self._urls is None:
+            return self.base_url
+        url = self._base_urls.get(workspace_id)
+        if url is None:
+            url = await self._urls(workspace_id)
+            if not url:
+                return self.base_url
+            self._base_urls[workspace_id] = url
+        return url
 
     async def post(
         self, *, workspace_id: str, channel: str, content: Content, thread_ts: str | None = None
     ) -> Delivered:
-        args: dict[str, Any] = {"channel": channel, **render(content, base_url=self.base_url)}
+        args: dict[str, Any] = {
+            "channel": channel,
+            **render(content, base_url=await self._base(workspace_id)),
+        }
         if thread_ts:
             args["thread_ts"] = thread_ts
         _mark(args, content)
-        response = await self._call("chat.postMessage", args, join_channel=channel)
+        response = await self._call(workspace_id, "chat.postMessage", args, join_channel=channel)
         return Delivered(str(response["channel"]), str(response["ts"]))
 
     async def update(
         self, *, workspace_id: str, channel: str, ts: str, content: Content
     ) -> Delivered:
-        args = {"channel": channel, "ts": ts, **render(content, base_url=self.base_url)}
+        args = {
+            "channel": channel,
+            "ts": ts,
+            **render(content, base_url=await self._base(workspace_id)),
+        }
         _mark(args, content)
-        response = await self._call("chat.update", args)
+        response = await self._call(workspace_id, "chat.update", args)
         return Delivered(str(response.get("channel", channel)), str(response.get("ts", ts)))
 
     async def dm(self, *, workspace_id: str, user: str, content: Content) -> Delivered:
-        args: dict[str, Any] = {"channel": user, **render(content, base_url=self.base_url)}
+        args: dict[str, Any] = {
+            "channel": user,
+            **render(content, base_url=await self._base(workspace_id)),
+        }
         _mark(args, content)
-        response = await self._call("chat.postMessage", args)
+        response = await self._call(workspace_id, "chat.postMessage", args)
         return Delivered(str(response["channel"]), str(response["ts"]))
 
     async def find_marked(
@@ -89,14 +159,14 @@ class SlackChat:
         whether an edit was applied.
         """
         if channel.startswith(("U", "W")):
-            opened = await self._call("conversations.open", {"users": channel})
+            opened = await self._call(workspace_id, "conversations.open", {"users": channel})
             channel = str(opened["channel"]["id"])
         method = "conversations.replies" if thread_ts else "conversations.history"
         args: dict[str, Any] = {"channel": channel, "limit": 200, "include_all_metadata": True}
         if thread_ts:
             args["ts"] = thread_ts
         for _ in range(MARKER_PAGES):
-            response = await self._call(method, args)
+            response = await self._call(workspace_id, method, args)
             for message in response.get("messages") or []:
                 metadata = message.get("metadata") or {}
                 payload = metadata.get("event_payload") or {}
@@ -114,19 +184,20 @@ class SlackChat:
         args: dict[str, Any] = {
             "channel": channel,
             "user": user,
-            **render(content, base_url=self.base_url),
+            **render(content, base_url=await self._base(workspace_id)),
         }
-        response = await self._call("chat.postEphemeral", args)
+        response = await self._call(workspace_id, "chat.postEphemeral", args)
         return Delivered(channel, str(response.get("message_ts") or ""))
 
     async def create_channel(
         self, *, workspace_id: str, name: str, is_private: bool = False
     ) -> Delivered:
         """Create the channel; a taken name gets a numbered suffix (inc-…-2, inc-…-3)."""
+        client = await self._client_for(workspace_id)
         for attempt in range(1, 10):
             candidate = name if attempt == 1 else f"{name[:76]}-{attempt}"
             try:
-                response = await self._client.api_call(
+                response = await client.api_call(
                     "conversations.create", json={"name": candidate, "is_private": is_private}
                 )
             except SlackApiError as error:
@@ -144,33 +215,35 @@ class SlackChat:
     async def invite(self, *, workspace_id: str, channel: str, users: list[str]) -> Delivered:
         wanted = [u for u in dict.fromkeys(users) if u]
         if len(wanted) == 1:
-            await self._invite_one(channel, wanted[0])
+            await self._invite_one(workspace_id, channel, wanted[0])
         elif wanted:
             try:
                 await self._call(
-                    "conversations.invite", {"channel": channel, "users": ",".join(wanted)}
+                    workspace_id,
+                    "conversations.invite",
+                    {"channel": channel, "users": ",".join(wanted)},
                 )
             except DeliveryError as error:
                 # Some were already members or are deactivated: invite the rest one by one.
                 if error.permanent:
                     raise
                 for user in wanted:
-                    await self._invite_one(channel, user)
+                    await self._invite_one(workspace_id, channel, user)
         return Delivered(channel, "")
 
-    async def _invite_one(self, channel: str, user: str) -> None:
+    async def _invite_one(self, workspace_id: str, channel: str, user: str) -> None:
+        client = await self._client_for(workspace_id)
         try:
-            await self._client.api_call(
-                "conversations.invite", json={"channel": channel, "users": user}
-            )
+            await client.api_call("conversations.invite", json={"channel": channel, "users": user})
         except SlackApiError as error:
             code = error.response.get("error") if isinstance(error.response.data, dict) else None
             if code not in ("already_in_channel", "cant_invite_self", "user_not_found"):
                 raise _delivery_error(error, code) from error
 
     async def pin(self, *, workspace_id: str, channel: str, ts: str) -> Delivered:
+        client = await self._client_for(workspace_id)
         try:
-            await self._client.api_call("pins.add", json={"channel": channel, "timestamp": ts})
+            await client.api_call("pins.add", json={"channel": channel, "timestamp": ts})
         except SlackApiError as error:
             code = error.response.get("error") if isinstance(error.response.data, dict) else None
             if code != "already_pinned":
@@ -181,26 +254,34 @@ class SlackChat:
         # Topics are plain text: Slack shows "<@U123>" there literally, so use names.
         plain = topic
         for user in dict.fromkeys(_MENTION.findall(topic)):
-            plain = re.sub(rf"<@{user}(\|[^>]*)?>", f"@{await self._name(user)}", plain)
-        await self._call("conversations.setTopic", {"channel": channel, "topic": plain[:250]})
+            plain = re.sub(
+                rf"<@{user}(\|[^>]*)?>", f"@{await self._name(workspace_id, user)}", plain
+            )
+        await self._call(
+            workspace_id, "conversations.setTopic", {"channel": channel, "topic": plain[:250]}
+        )
         return Delivered(channel, "")
 
-    async def _name(self, user: str) -> str:
-        if user not in self._names:
+    async def _name(self, workspace_id: str, user: str) -> str:
+        key = (workspace_id, user)
+        if key not in self._names:
+            client = await self._client_for(workspace_id)
             try:
-                info = (await self._client.users_info(user=user)).get("user") or {}
+                info = (await client.users_info(user=user)).get("user") or {}
             except SlackApiError:
                 return user
             profile = info.get("profile") or {}
-            self._names[user] = str(
+            self._names[key] = str(
                 profile.get("display_name") or info.get("real_name") or info.get("name") or user
             )
-        return self._names[user]
+        return self._names[key]
 
     async def set_group_members(
         self, *, workspace_id: str, group: str, users: list[str]
     ) -> Delivered:
-        await self._call("usergroups.users.update", {"usergroup": group, "users": ",".join(users)})
+        await self._call(
+            workspace_id, "usergroups.users.update", {"usergroup": group, "users": ",".join(users)}
+        )
         return Delivered(group, "")
 
     async def upload(
@@ -213,8 +294,9 @@ class SlackChat:
         title: str,
         comment: str = "",
     ) -> Delivered:
+        client = await self._client_for(workspace_id)
         try:
-            response = await self._client.files_upload_v2(
+            response = await client.files_upload_v2(
                 channel=channel,
                 filename=filename,
                 content=content,
@@ -230,15 +312,23 @@ class SlackChat:
         return Delivered(channel, str(file.get("id") or ""))
 
     async def _call(
-        self, method: str, args: dict[str, Any], *, join_channel: str | None = None
+        self,
+        workspace_id: str,
+        method: str,
+        args: dict[str, Any],
+        *,
+        join_channel: str | None = None,
     ) -> Any:
+        client = await self._client_for(workspace_id)
         try:
-            return await self._client.api_call(method, json=args)
+            return await client.api_call(method, json=args)
         except SlackApiError as error:
             code = error.response.get("error") if isinstance(error.response.data, dict) else None
             if code == "not_in_channel" and join_channel and join_channel.startswith("C"):
-                await self._join(join_channel)
-                return await self._call(method, args)
+                await self._join(client, join_channel)
+                return await self._call(workspace_id, method, args)
+            if code in REVOKED and self._tokens is not None:
+                self._tokens.forget(workspace_id)
             raise _delivery_error(error, code) from error
         except (TimeoutError, aiohttp.ClientError) as error:
             # Refused before sending: certainly not delivered. Anything later: maybe it was.
@@ -247,9 +337,9 @@ class SlackChat:
                 f"{method}: {type(error).__name__}: {error}", uncertain=sent
             ) from error
 
-    async def _join(self, channel: str) -> None:
+    async def _join(self, client: AsyncWebClient, channel: str) -> None:
         try:
-            await self._client.conversations_join(channel=channel)
+            await client.conversations_join(channel=channel)
         except SlackApiError as error:
             code = error.response.get("error") if isinstance(error.response.data, dict) else None
             raise _delivery_error(error, code) from error

@@ -25,6 +25,7 @@ and reactions, permalinks and thread replies are accepted for messages it never 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import copy
 import itertools
@@ -67,11 +68,22 @@ class ApiCall:
     token: str | None
     status: int
     response: dict[str, Any]
+    team: str | None = None
+    """The workspace the token belongs to (``None``: no token, or one never handed out)."""
 
     @property
     def ok(self) -> bool:
         """Answered HTTP 200 with ``"ok": true``: Slack did what was asked."""
         return self.status == 200 and bool(self.response.get("ok"))
+
+
+@dataclass
+class _Team:
+    id: str
+    name: str
+    url: str
+    bot_user_id: str
+    bot_id: str
 
 
 @dataclass
@@ -173,6 +185,7 @@ class SlackEmulator:
         self.bot_id = bot_id
         self.url = url if url.endswith("/") else url + "/"
         self.calls: list[ApiCall] = []
+        self.responses: list[Any] = []
         self.base_url = ""
         self._users: dict[str, dict[str, Any]] = {}
         self._channels: dict[str, _Channel] = {}
@@ -189,6 +202,15 @@ class SlackEmulator:
         self._clock = itertools.count(1)
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
+        # Many workspaces: each has its bot identity; tokens handed out by oauth.v2.access
+        # say which workspace a call acts in. Tokens never handed out act in ``team_id``.
+        self._teams: dict[str, _Team] = {
+            team_id: _Team(team_id, team_name, self.url, bot_user_id, bot_id)
+        }
+        self._tokens: dict[str, str] = {}
+        self._codes: dict[str, tuple[str, str]] = {}
+        self._app: tuple[str, str] | None = None
+        self._acting = team_id
         self._sockets: list[web.WebSocketResponse] = []
         self._socket_connected = asyncio.Event()
         self._acks: dict[str, asyncio.Future[Args]] = {}
@@ -228,6 +250,7 @@ class SlackEmulator:
         app = web.Application(client_max_size=20 * 1024**2)
         app.router.add_route("*", "/api/{method}", self._handle)
         app.router.add_post("/upload/v1/{file_id}", self._upload)
+        app.router.add_post("/hooks/{path:.*}", self._response_url)
         app.router.add_get("/socket-mode/{ticket}", self._socket)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
@@ -258,6 +281,42 @@ class SlackEmulator:
         await self.stop()
 
     # -- the workspace ----------------------------------------------------------------------
+
+    # -- many workspaces (OAuth) ----------------------------------------------------------
+
+    def set_app(self, *, client_id: str, client_secret: str) -> None:
+        """The app's OAuth credentials; ``oauth.v2.access`` checks them."""
+        self._app = (client_id, client_secret)
+
+    def add_workspace(
+        self,
+        team_id: str,
+        *,
+        name: str,
+        url: str | None = None,
+        bot_user_id: str | None = None,
+        bot_id: str | None = None,
+    ) -> None:
+        """Another workspace the app can be installed into."""
+        self._teams[team_id] = _Team(
+            team_id,
+            name,
+            url or f"https://{team_id.lower()}.slack.com/",
+            bot_user_id or f"UBOT{team_id}",
+            bot_id or f"BBOT{team_id}",
+        )
+
+    def approve_install(self, team_id: str, *, user: str = "UINSTALLER") -> str:
+        """What Slack does when ``user`` clicks Allow: a one-time code for the redirect URL."""
+        if team_id not in self._teams:
+            raise KeyError(f"unknown workspace {team_id}; add_workspace() it first")
+        code = f"code-{team_id}-{next(self._ids)}"
+        self._codes[code] = (team_id, user)
+        return code
+
+    def token_for(self, team_id: str) -> list[str]:
+        """The bot tokens handed out for a workspace, oldest first."""
+        return [token for token, team in self._tokens.items() if team == team_id]
 
     def add_user(
         self,
@@ -469,14 +528,20 @@ class SlackEmulator:
         token = auth[len("Bearer ") :].strip() if auth.startswith("Bearer ") else None
         body_token = args.pop("token", None)
         token = token or (str(body_token) if body_token else None)
+        if auth.startswith("Basic "):
+            args["_basic_auth"] = auth[len("Basic ") :].strip()
         failure = self._failure_for(method)
         if failure is not None:
             status, retry_after, carried_out = failure
             if carried_out and token and problem is None and method in self._methods:
+                self._acting = self._tokens.get(token, self.team_id)
                 self._methods[method](copy.deepcopy(args))
             return self._fail(method, args, token, status, retry_after)
+        self._acting = self._tokens.get(token or "", self.team_id)
         if problem is not None:
             body: Args = {"ok": False, "error": problem}
+        elif method == "oauth.v2.access":
+            body = self._oauth_v2_access(args)
         elif not token:
             body = {"ok": False, "error": "not_authed"}
         elif method not in self._methods:
@@ -489,7 +554,9 @@ class SlackEmulator:
             except Exception:
                 log.exception("Slack emulator failed on %s", method)
                 body = {"ok": False, "error": "internal_error"}
-        self.calls.append(ApiCall(method, args, token, 200, body))
+        args.pop("_basic_auth", None)
+        team = self._tokens.get(token, self.team_id) if token else None
+        self.calls.append(ApiCall(method, args, token, 200, body, team))
         if self._stall:
             peer = request.transport.get_extra_info("peername") if request.transport else None
             client = (str(peer[0]), int(peer[1])) if peer else ("", 0)
@@ -525,6 +592,16 @@ class SlackEmulator:
                     self._failures.remove(failure)
                 return failure.status, failure.retry_after, failure.carried_out
         return None
+
+    async def _response_url(self, request: web.Request) -> web.Response:
+        """A post to a slash command's ``response_url`` (see ``hooks_url``)."""
+        with contextlib.suppress(json.JSONDecodeError, UnicodeDecodeError):
+            self.responses.append(json.loads(await request.read()))
+        return web.Response(text="ok")
+
+    def hooks_url(self, name: str = "command") -> str:
+        """A ``response_url`` this emulator answers; what is posted lands in ``responses``."""
+        return self.base_url.replace("/api/", f"/hooks/{name}")
 
     async def _upload(self, request: web.Request) -> web.Response:
         upload = self._uploads.get(request.match_info["file_id"])
@@ -652,14 +729,46 @@ class SlackEmulator:
     # -- auth and chat ----------------------------------------------------------------------
 
     def _auth_test(self, args: Args) -> Args:
+        team = self._teams[self._acting]
         return {
             "ok": True,
-            "url": self.url,
-            "team": self.team_name,
+            "url": team.url,
+            "team": team.name,
             "user": "firstline",
-            "team_id": self.team_id,
-            "user_id": self.bot_user_id,
-            "bot_id": self.bot_id,
+            "team_id": team.id,
+            "user_id": team.bot_user_id,
+            "bot_id": team.bot_id,
+            "is_enterprise_install": False,
+        }
+
+    def _oauth_v2_access(self, args: Args) -> Args:
+        client_id, client_secret = str(args.get("client_id") or ""), args.get("client_secret")
+        basic = args.get("_basic_auth")
+        if basic:
+            with contextlib.suppress(ValueError, UnicodeDecodeError):
+                decoded = base64.b64decode(str(basic)).decode()
+                client_id, _, client_secret = decoded.partition(":")
+        if self._app is None or client_id != self._app[0]:
+            return {"ok": False, "error": "invalid_client_id"}
+        if client_secret != self._app[1]:
+            return {"ok": False, "error": "bad_client_secret"}
+        grant = self._codes.pop(str(args.get("code") or ""), None)
+        if grant is None:
+            return {"ok": False, "error": "invalid_code"}
+        team_id, user = grant
+        team = self._teams[team_id]
+        token = f"xoxb-{team_id}-{next(self._ids)}-emulated"
+        self._tokens[token] = team_id
+        return {
+            "ok": True,
+            "app_id": "AFIRSTLINE",
+            "authed_user": {"id": user},
+            "scope": "chat:write,commands",
+            "token_type": "bot",
+            "access_token": token,
+            "bot_user_id": team.bot_user_id,
+            "team": {"id": team.id, "name": team.name},
+            "enterprise": None,
             "is_enterprise_install": False,
         }
 

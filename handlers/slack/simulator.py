@@ -86,7 +86,14 @@ class SlackSender:
         return await self.raw(body, headers=headers, timestamp=timestamp)
 
     async def command(
-        self, *, command: str, text: str, user: str, channel: str, user_name: str = "someone"
+        self,
+        *,
+        command: str,
+        text: str,
+        user: str,
+        channel: str,
+        user_name: str = "someone",
+        response_url: str = "https://hooks.slack.invalid/commands/T/1/x",
     ) -> SlackReply:
         form = {
             "token": "legacy-verification-token",
@@ -99,7 +106,7 @@ class SlackSender:
             "command": command,
             "text": text,
             "api_app_id": self.api_app_id,
-            "response_url": "https://hooks.slack.invalid/commands/T/1/x",
+            "response_url": response_url,
             "trigger_id": f"{next(self._ids)}.trigger",
         }
         return await self.raw(
@@ -129,6 +136,36 @@ class SlackSender:
                     "action_ts": f"{time.time():.6f}",
                 }
             ],
+        }
+        return await self.raw(
+            urlencode({"payload": json.dumps(payload)}),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+
+    async def shortcut(
+        self,
+        *,
+        callback_id: str,
+        user: str,
+        channel: str,
+        message: dict[str, Any],
+    ) -> SlackReply:
+        """A message shortcut ("…" menu on a message), as Slack posts it: with a trigger_id,
+        so the app may open a modal within three seconds."""
+        payload = {
+            "type": "message_action",
+            "token": "legacy-verification-token",
+            "action_ts": f"{time.time():.6f}",
+            "team": {"id": self.team_id, "domain": "demo"},
+            "user": {"id": user, "team_id": self.team_id, "name": user.lower()},
+            "channel": {"id": channel, "name": "support"},
+            "is_enterprise_install": False,
+            "callback_id": callback_id,
+            "trigger_id": f"{next(self._ids)}.trigger",
+            "message_ts": message.get("ts"),
+            "message": {"type": "message", **message},
+            "response_url": "https://hooks.slack.invalid/actions/T/1/x",
+            "api_app_id": self.api_app_id,
         }
         return await self.raw(
             urlencode({"payload": json.dumps(payload)}),

@@ -330,3 +330,31 @@ async def test_unknown_method_and_missing_token(
         ) as reply,
     ):
         assert (await reply.json())["error"] == "invalid_json"
+
+
+async def test_oauth_v2_access_hands_out_one_token_per_approved_install(
+    slack: SlackEmulator,
+) -> None:
+    slack.set_app(client_id="1.2", client_secret="s3cret")
+    slack.add_workspace("TOTHER", name="Other Co", url="https://other.slack.com/")
+    anonymous = AsyncWebClient(base_url=slack.base_url, retry_handlers=[])
+    code = slack.approve_install("TOTHER", user="UANNA")
+    wrong = await error_of(
+        anonymous.oauth_v2_access(client_id="1.2", client_secret="nope", code=code)
+    )
+    assert wrong.response["error"] == "bad_client_secret"
+    granted = await anonymous.oauth_v2_access(client_id="1.2", client_secret="s3cret", code=code)
+    assert granted["team"] == {"id": "TOTHER", "name": "Other Co"}
+    assert granted["authed_user"] == {"id": "UANNA"} and granted["token_type"] == "bot"
+    token = str(granted["access_token"])
+    assert slack.token_for("TOTHER") == [token]
+    reused = await error_of(
+        anonymous.oauth_v2_access(client_id="1.2", client_secret="s3cret", code=code)
+    )
+    assert reused.response["error"] == "invalid_code"
+    # The token acts in its own workspace; others act in the emulator's first one.
+    other = await anonymous.auth_test(token=token)
+    assert (other["team_id"], other["url"]) == ("TOTHER", "https://other.slack.com/")
+    first = await AsyncWebClient(token="xoxb-any", base_url=slack.base_url).auth_test()
+    assert first["team_id"] == "T0TEST"
+    assert slack.calls[-2].team == "TOTHER" and slack.calls[-1].team == "T0TEST"

@@ -21,3 +21,13 @@ def test_manifest_points_everything_at_the_events_endpoint() -> None:
     assert commands["/support"]["should_escape"] is True  # mentions arrive as <@U…>
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     assert {"channels:history", "groups:history", "chat:write", "commands", "users:read"} <= scopes
+
+
+def test_manifest_declares_the_triage_message_shortcut() -> None:
+    from handlers.slack.app import TRIAGE
+
+    manifest = yaml.safe_load((ROOT / "manifest.yml").read_text())
+    shortcuts = {s["callback_id"]: s for s in manifest["features"]["shortcuts"]}
+    assert shortcuts[TRIAGE]["type"] == "message"
+    assert shortcuts[TRIAGE]["name"] == "Triage"
+    assert len(shortcuts[TRIAGE]["description"]) <= 80  # Slack's limit

@@ -1,0 +1,1 @@
+"""Common requests: answers suggested for requests that resemble a known one."""

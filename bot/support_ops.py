@@ -1,0 +1,97 @@
+"""The `/support` subcommands for common requests and triage replies, and what they do.
+
+    /support faq add "question" "answer" · faq list · faq remove 3 · faq on [threshold=85] · off
+    /support template · template documented "See https://docs…" · template bug off|default
+
+Parsed by ``handlers.grammar``; run here so ``bot.commands`` only forwards them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from bot.content import Content
+from bot.errors import NotAllowedError
+
+if TYPE_CHECKING:
+    from bot.commands import CommandContext
+    from bot.faq.service import Faq
+    from bot.triage.service import Triage
+
+
+@dataclass(frozen=True)
+class FaqAdd:
+    question: str
+    answer: str
+
+
+@dataclass(frozen=True)
+class FaqList:
+    pass
+
+
+@dataclass(frozen=True)
+class FaqRemove:
+    number: int
+
+
+@dataclass(frozen=True)
+class FaqSwitch:
+    enabled: bool
+    threshold: int | None = None
+    needs_admin = True
+
+
+@dataclass(frozen=True)
+class TemplateList:
+    pass
+
+
+@dataclass(frozen=True)
+class TemplateSet:
+    category: str
+    text: str | None  # None: back to the default; "": post nothing
+
+
+OpsCommand = FaqAdd | FaqList | FaqRemove | FaqSwitch | TemplateList | TemplateSet
+OPS_COMMANDS = (FaqAdd, FaqList, FaqRemove, FaqSwitch, TemplateList, TemplateSet)
+
+HELP_LINES = (
+    '• `/support faq add "question" "answer"`, `/support faq list`, `/support faq remove 3`: '
+    "this channel's common requests; `/support faq on [threshold=85]` / `off` (admins): "
+    "suggest their answers in the thread of similar new requests",
+    '• `/support template [category "reply"|off|default]`: the reply posted when a request is '
+    "triaged (message menu → Triage)",
+)
+
+
+class SupportOps:
+    def __init__(self, *, faq: Faq, triage: Triage) -> None:
+        self._faq = faq
+        self._triage = triage
+
+    async def run(self, command: OpsCommand, ctx: CommandContext) -> Content:
+        where = {"workspace_id": ctx.workspace_id, "channel_id": ctx.channel_id}
+        if isinstance(command, FaqAdd):
+            return await self._faq.add(
+                **where, question=command.question, answer=command.answer, user=ctx.user
+            )
+        if isinstance(command, FaqList):
+            return await self._faq.list(**where)
+        if isinstance(command, FaqRemove):
+            return await self._faq.remove(**where, number=command.number)
+        if isinstance(command, FaqSwitch):
+            if not ctx.is_admin:
+                raise NotAllowedError(
+                    "Only workspace admins and owners (or people in FIRSTLINE_ADMINS) turn "
+                    "suggested answers on or off. Anyone can /support faq add, list and remove."
+                )
+            return await self._faq.configure(
+                **where, enabled=command.enabled, threshold=command.threshold
+            )
+        if isinstance(command, TemplateList):
+            return await self._triage.templates(**where)
+        return await self._triage.set_template(
+            **where, category=command.category, text=command.text, user=ctx.user
+        )

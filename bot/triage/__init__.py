@@ -1,0 +1,1 @@
+"""Triage: a category per request, with a reply template per category."""
