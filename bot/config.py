@@ -30,6 +30,7 @@ class Settings:
     public_url: str = ""
     incident_roles: dict[str, tuple[str, ...]] | None = None
     log_level: str = "INFO"
+    api_token: str = ""  # FIRSTLINE_API_TOKEN: bearer token for GET /api/stats
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -61,6 +62,7 @@ class Settings:
             if env.get("FIRSTLINE_INCIDENT_ROLES")
             else None,
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
+            api_token=env.get("FIRSTLINE_API_TOKEN", ""),
         )
 
     def require_slack(self) -> None:
@@ -92,6 +94,7 @@ class Settings:
             "bot_token": "set" if self.slack_bot_token else "missing",
             "signing_secret": "set" if self.slack_signing_secret else "missing",
             "admins": str(len(self.admins)),
+            "api_token": "set" if self.api_token else "missing",
         }
 
 

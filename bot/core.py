@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.changes import ChangeFeed
 from bot.channels import Channels
@@ -22,12 +23,16 @@ from bot.errors import UsageError
 from bot.facts import Fact, Reacted
 from bot.incidents.service import Incidents
 from bot.metrics import Metrics
+from bot.reports.service import Reports
 from bot.rota.service import Rota
 from bot.timer_sweep import TimerSweep
 from storage import outbox
 from storage.engine import Database
 from storage.migrate import upgrade
-from storage.models import Incident, WatchedChannel, Workspace
+from storage.models import Incident, Timer, WatchedChannel, Workspace
+
+# Desk outcomes that change what the Home tab shows (open requests, figures).
+HOME_CHANGES = frozenset({"opened", "responded", "closed", "reopened", "withdrawn"})
 
 
 class Core:
@@ -41,19 +46,24 @@ class Core:
         self.desk = Desk(
             db=db, clock=clock, channels=self.channels, metrics=self.metrics, changes=self.changes
         )
-        self.timers.register("request", self.desk.fire_timer)
+        self.reports = Reports(db=db, clock=clock, channels=self.channels, changes=self.changes)
+        self.timers.register("request", self._request_timer)
+        self.timers.register("reports", self.reports.fire_timer)
         self.incidents = Incidents(db=db, clock=clock, channels=self.channels, changes=self.changes)
         self.timers.register("incident", self.incidents.fire_timer)
         self.timers.register("handoff", self.incidents.fire_timer)
         self.rota = Rota(db=db, clock=clock, channels=self.channels, changes=self.changes)
-        self.timers.register("rota", self.rota.fire_timer)
-        self.support = SupportCommands(db=db, clock=clock, channels=self.channels)
+        self.timers.register("rota", self._rota_timer)
+        self.support = SupportCommands(
+            db=db, clock=clock, channels=self.channels, reports=self.reports
+        )
 
     async def start(self, *, migrate: bool = True) -> None:
         if migrate:
             await upgrade(self.db)
         await self.channels.refresh()
         await self.incidents.refresh()
+        await self.reports.ensure_schedules()
 
     async def tell(self, *, workspace_id: str, channel: str, user: str, content: Content) -> None:
         """An ephemeral answer to ``user`` in ``channel``, through the outbox."""
@@ -75,7 +85,22 @@ class Core:
             or self.incidents.incident_in(fact.workspace_id, fact.channel_id) is not None
         ):
             await self.incidents.handle(fact, event_key=event_key)
-        await self.desk.handle(fact, event_key=event_key)
+        outcome = await self.desk.handle(fact, event_key=event_key)
+        if outcome.what in HOME_CHANGES:
+            await self.reports.changed(fact.workspace_id)
+
+    async def _request_timer(self, session: AsyncSession, timer: Timer, now: datetime) -> str:
+        """An escalation step; a breach changes the figures Home and the error budget show."""
+        outcome = await self.desk.fire_timer(session, timer, now)
+        if timer.step == "breach" and outcome == "sent":
+            await self.reports.mark_changed(session, workspace_id=timer.workspace_id, now=now)
+        return outcome
+
+    async def _rota_timer(self, session: AsyncSession, timer: Timer, now: datetime) -> str:
+        """A rota step; a new support week changes who Home shows on support."""
+        outcome = await self.rota.fire_timer(session, timer, now)
+        await self.reports.mark_changed(session, workspace_id=timer.workspace_id, now=now)
+        return outcome
 
     async def close(self) -> None:
         await self.db.close()

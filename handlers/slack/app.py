@@ -142,6 +142,13 @@ def build_bolt_app(
     async def on_reaction_added(body: dict[str, Any], event: dict[str, Any], context: Any) -> None:
         await on_reaction(body, event, context, True)
 
+    @app.event("app_home_opened")
+    async def on_home_opened(body: dict[str, Any], event: dict[str, Any], context: Any) -> None:
+        metrics.events.labels(platform="slack", type="app_home_opened").inc()
+        user = str(event.get("user") or "")
+        if user and event.get("tab", "home") == "home":
+            await core.reports.home_opened(workspace_id=workspace_of(body, context), user=user)
+
     @app.event("reaction_removed")
     async def on_reaction_removed(
         body: dict[str, Any], event: dict[str, Any], context: Any
@@ -295,13 +302,15 @@ def build_bolt_app(
         if not channel or not ts or not user:
             log.warning("'I'm on it' pressed with no request attached: %r", action.get("value"))
             return
+        workspace_id = workspace_of(body, context)
         await core.desk.respond_by_button(
-            workspace_id=workspace_of(body, context),
+            workspace_id=workspace_id,
             channel_id=channel,
             ts=ts,
             user=user,
             reply_in=reply_in,
         )
+        await core.reports.changed(workspace_id)
 
     @app.error
     async def on_error(error: Exception, body: dict[str, Any]) -> None:

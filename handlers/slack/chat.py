@@ -15,7 +15,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.content import Content, Delivered, DeliveryError
-from handlers.slack.blocks import render
+from handlers.slack.blocks import render, render_blocks
 
 log = logging.getLogger(__name__)
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
@@ -172,7 +172,7 @@ class SlackChat:
         workspace_id: str,
         channel: str,
         filename: str,
-        content: str,
+        content: str | bytes,
         title: str,
         comment: str = "",
     ) -> Delivered:
@@ -180,7 +180,7 @@ class SlackChat:
             response = await self._client.files_upload_v2(
                 channel=channel,
                 filename=filename,
-                content=content,
+                content=content,  # text, or the bytes of a PNG chart
                 title=title,
                 initial_comment=comment or None,
             )
@@ -191,6 +191,20 @@ class SlackChat:
             raise DeliveryError(f"files upload: {error!r}") from error
         file = (response.get("files") or [{}])[0]
         return Delivered(channel, str(file.get("id") or ""))
+
+    async def publish_home(
+        self, *, workspace_id: str, user: str, sections: list[Content]
+    ) -> Delivered:
+        """The user's Home tab (views.publish replaces it whole, so republishing is safe)."""
+        blocks: list[dict[str, Any]] = []
+        for section in sections:
+            if blocks:
+                blocks.append({"type": "divider"})
+            blocks.extend(render_blocks(section, base_url=self.base_url))
+        await self._call(
+            "views.publish", {"user_id": user, "view": {"type": "home", "blocks": blocks[:100]}}
+        )
+        return Delivered(user, "")
 
     async def _call(
         self, method: str, args: dict[str, Any], *, join_channel: str | None = None
