@@ -127,7 +127,7 @@ def report_sections(report: WeeklyReport) -> list[tuple[str, list[str]]]:
             (
                 "Error budget",
                 [
-                    f"{percent(max(slo['budget_left'], 0.0))} left "
+                    f"{_left(slo['budget_left'])} left "
                     f"(objective {percent(slo['objective'])} over {slo['window_days']} days; "
                     f"{_share(slo['sli'])} within target)"
                     + (" · spent: prioritise support debt" if slo["spent"] else "")
@@ -206,9 +206,7 @@ def slo_status(*, channel_id: str, budget: Budget, configured: bool) -> Content:
     source = "" if configured else " (the default; change with /support slo set 95% 28d)"
     left = budget.left
     state = (
-        "🔥 spent: prioritise support debt"
-        if budget.spent
-        else f"{percent(max(left, 0.0))} of the budget left"
+        "🔥 spent: prioritise support debt" if budget.spent else f"{_left(left)} of the budget left"
     )
     return Content(
         text=(
@@ -235,7 +233,7 @@ def slo_warning(*, budget: Budget, rule: str) -> Content:
             f"⚠️ Error budget burning fast: {_rate(long)} over the {_span_text(chosen.long)} "
             f"and {_rate(short)} over the {_span_text(chosen.short)}. At this pace the "
             f"{budget.objective.window_days}-day budget is gone{when}. "
-            f"{percent(max(budget.left, 0.0))} left "
+            f"{_left(budget.left)} left "
             f"(objective: {budget.objective.describe()})."
         )
     )
@@ -250,6 +248,15 @@ def slo_spent(*, budget: Budget) -> Content:
             f"target, objective {percent(budget.objective.objective)})."
         )
     )
+
+
+def _left(value: float) -> str:
+    """What is left of a budget, as a whole percentage (never below zero)."""
+    return f"{max(value, 0.0) * 100:.0f}%"
+
+
+def budget_left(value: float) -> str:
+    return _left(value)
 
 
 def _rate(value: float | None) -> str:

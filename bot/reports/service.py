@@ -351,12 +351,10 @@ class Reports:
                 row.set_by, row.updated_at = ctx.user, now
             return say_text.slo_set(channel_id=ctx.channel_id, objective=objective)
         async with self._db.reading() as session:
-            configured = (
-                await objective_row(
-                    session, workspace_id=ctx.workspace_id, channel_id=ctx.channel_id
-                )
-                is not None
+            row = await objective_row(
+                session, workspace_id=ctx.workspace_id, channel_id=ctx.channel_id
             )
+            configured = row is not None and bool(row.set_by)  # notices also create the row
             budget = await self.budget(session, ctx.workspace_id, ctx.channel_id, now)
         return say_text.slo_status(channel_id=ctx.channel_id, budget=budget, configured=configured)
 
@@ -496,7 +494,7 @@ class Reports:
             left = (
                 "spent: prioritise support debt"
                 if budget.spent
-                else f"{say_text.percent(max(budget.left, 0.0))} left"
+                else f"{say_text.budget_left(budget.left)} left"
             )
             week_lines.append(
                 f"• <#{watch.channel_id}>: {share} within target this week "

@@ -41,7 +41,7 @@ from bot.errors import UsageError
 from storage.models import Request, ServiceObjective
 
 MIN_DECIDED = 3
-_PERCENT = re.compile(r"^(\d{1,2}(?:\.\d{1,3})?)%$")
+_PERCENT = re.compile(r"^(\d{1,3}(?:\.\d{1,3})?)%$")
 _DAYS = re.compile(r"^(\d{1,3})d$", re.IGNORECASE)
 
 

@@ -24,6 +24,7 @@ from bot.content import Content
 from bot.core import Core
 from bot.errors import FirstlineError
 from bot.messages import ON_IT
+from bot.reports.commands import ReportCommand
 from bot.rota import commands as rota_commands
 from bot.rota import service as rota_service
 from handlers.grammar import parse_incident, parse_rota, parse_support
@@ -185,8 +186,10 @@ def build_bolt_app(
     ) -> None:
         async def run() -> Content:
             parsed = parse_support(str(command.get("text") or ""))
-            needs_admin = isinstance(parsed, SupportWatch | SupportUnwatch) or (
-                isinstance(parsed, SupportResponders) and bool(parsed.users)
+            needs_admin = (
+                isinstance(parsed, SupportWatch | SupportUnwatch)
+                or (isinstance(parsed, SupportResponders) and bool(parsed.users))
+                or (isinstance(parsed, ReportCommand) and parsed.verb == "slo_set")
             )
             ctx = command_context(command, context, admin=False)
             if needs_admin:

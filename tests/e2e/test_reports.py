@@ -19,7 +19,7 @@ from bot.clock import FakeClock
 from bot.durations import format_duration
 from bot.facts import ts_to_datetime
 from bot.reports.weeks import IsoWeek
-from tests.harness import ANNA, BEN, LEAD, OPS, OPS2, SUPPORT, TEAM, SlackWorld
+from tests.harness import ANNA, BEN, LEAD, OPS2, SUPPORT, TEAM, SlackWorld
 
 BERLIN = ZoneInfo("Europe/Berlin")
 TARGET = 300
