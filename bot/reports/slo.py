@@ -129,7 +129,8 @@ class Budget:
         share = self.window.miss_share
         if share is None:
             return 1.0
-        return 1 - share / (1 - self.objective.objective)
+        # Rounded so a window exactly at its allowance (2 of 40 at 95%) is spent, not 1e-16 left.
+        return round(1 - share / (1 - self.objective.objective), 9)
 
     @property
     def meaningful(self) -> bool:

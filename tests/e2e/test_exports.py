@@ -149,6 +149,6 @@ async def test_export_requests_and_report_from_the_shell(
     code, out, _ = await run_cli(monkeypatch, capsys, database_url, "report", "--week", "2026-W48")
     assert code == 0
     assert out.startswith("# Weekly report 2026-W48 (2026-11-23 to 2026-11-29, UTC)")
-    assert "## Breaches (2)" in out and f"(https://" in out and "/archives/C0SUPPORT/p" in out
+    assert "## Breaches (2)" in out and "(https://" in out and "/archives/C0SUPPORT/p" in out
     code, _, err = await run_cli(monkeypatch, capsys, database_url, "report", "--week", "2026-W60")
     assert code == 2 and "is not a week. Write it as 2026-W48" in err

@@ -21,3 +21,9 @@ def test_manifest_points_everything_at_the_events_endpoint() -> None:
     assert commands["/support"]["should_escape"] is True  # mentions arrive as <@U…>
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     assert {"channels:history", "groups:history", "chat:write", "commands", "users:read"} <= scopes
+
+
+def test_manifest_enables_the_home_tab() -> None:
+    manifest = yaml.safe_load((ROOT / "manifest.yml").read_text())
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    assert "app_home_opened" in manifest["settings"]["event_subscriptions"]["bot_events"]
