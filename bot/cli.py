@@ -207,6 +207,7 @@ def _watch(args: argparse.Namespace, settings: Settings) -> int:
             options=options,
             actor="cli",
         )
+        await core.reports.ensure_schedules()  # its weekly report
         print(f"Watching {args.channel} in {workspace}: {describe(watch)}")
         return 0
 

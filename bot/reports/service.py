@@ -16,6 +16,7 @@ Timers (subjects handled by ``fire_timer``):
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 from datetime import UTC, datetime, timedelta
@@ -83,17 +84,37 @@ class Reports:
     # -- schedules ---------------------------------------------------------------------------
 
     async def ensure_schedules(self) -> int:
-        """Give every watched channel its next weekly-report timer (if it has none pending)."""
+        """Give every watched channel its next weekly-report timer (if it has none pending).
+
+        One read when nothing is missing, so the refresh loop can call it every few seconds
+        and a channel watched from the shell or another replica gets its report too.
+        """
+        watches = self._channels.all()
+        if not watches:
+            return 0
+        async with self._db.reading() as session:
+            pending = set(
+                (
+                    await session.scalars(
+                        select(Timer.subject).where(
+                            Timer.subject.like("reports:%:%"), Timer.fired_at.is_(None)
+                        )
+                    )
+                ).all()
+            )
+        missing = [
+            w for w in watches if _weekly_subject(w.workspace_id, w.channel_id) not in pending
+        ]
         created = 0
         now = self._clock.now()
-        for watch in self._channels.all():
+        for watch in missing:
             subject = _weekly_subject(watch.workspace_id, watch.channel_id)
             try:
                 async with self._db.transaction() as session:
-                    pending = await session.scalar(
+                    again = await session.scalar(
                         select(Timer.id).where(Timer.subject == subject, Timer.fired_at.is_(None))
                     )
-                    if pending is None:
+                    if again is None:
                         await self._schedule_weekly(session, watch, after=now)
                         created += 1
                 self._changes.committed(session)
@@ -181,8 +202,11 @@ class Reports:
                 select(HomeViewer.user_id).where(HomeViewer.workspace_id == workspace_id)
             )
         ).all()
+        shared = await self.home_shared(session, workspace_id, now) if viewers else []
         for user in viewers:
-            await self._publish_home(session, workspace_id=workspace_id, user=user, now=now)
+            await self._publish_home(
+                session, workspace_id=workspace_id, user=user, now=now, shared=shared
+            )
         return f"homes:{len(viewers)}"
 
     # -- the weekly report -------------------------------------------------------------------
@@ -212,11 +236,16 @@ class Reports:
         report.base_url = workspace.url if workspace is not None else ""
         if charts_too:
             noun = "alerts" if watch.kind == "alerts" else "requests"
+            # Drawing takes a few hundred milliseconds: off the event loop, so Slack's
+            # events keep being answered within their 3 seconds meanwhile.
             report.charts = {
-                "per_day": charts.per_day_png(
-                    report.per_day, title=f"{noun.capitalize()} per day, {week}"
+                "per_day": await asyncio.to_thread(
+                    charts.per_day_png,
+                    report.per_day,
+                    title=f"{noun.capitalize()} per day, {week}",
                 ),
-                "heatmap": charts.heatmap_png(
+                "heatmap": await asyncio.to_thread(
+                    charts.heatmap_png,
                     report.heatmap,
                     title=f"{noun.capitalize()} by hour of week, {watch.settings.tz}",
                 ),
@@ -445,9 +474,17 @@ class Reports:
         self._changes.committed(session)
 
     async def _publish_home(
-        self, session: AsyncSession, *, workspace_id: str, user: str, now: datetime
+        self,
+        session: AsyncSession,
+        *,
+        workspace_id: str,
+        user: str,
+        now: datetime,
+        shared: list[Content] | None = None,
     ) -> None:
-        sections = await self.home_sections(session, workspace_id=workspace_id, user=user, now=now)
+        sections = await self.home_sections(
+            session, workspace_id=workspace_id, user=user, now=now, shared=shared
+        )
         say(
             session,
             workspace_id=workspace_id,
@@ -458,7 +495,24 @@ class Reports:
         )
 
     async def home_sections(
-        self, session: AsyncSession, *, workspace_id: str, user: str, now: datetime
+        self,
+        session: AsyncSession,
+        *,
+        workspace_id: str,
+        user: str,
+        now: datetime,
+        shared: list[Content] | None = None,
+    ) -> list[Content]:
+        """One person's Home tab: what everyone sees (``shared``, computed once per refresh)
+        and, for people on a rota, their own figures."""
+        sections = list(shared or await self.home_shared(session, workspace_id, now))
+        own = await self._home_own(session, workspace_id, user, now)
+        if own is not None:
+            sections.append(own)
+        return sections
+
+    async def home_shared(
+        self, session: AsyncSession, workspace_id: str, now: datetime
     ) -> list[Content]:
         sections = [Content(text="*Firstline*: first-line support at a glance")]
         sections.append(await self._home_rota(session, workspace_id, now))
@@ -504,9 +558,6 @@ class Reports:
             Content(text="*This week*\n" + ("\n".join(week_lines) or "No channel is watched yet."))
         )
         sections.append(await self._home_open(session, workspace_id, now))
-        own = await self._home_own(session, workspace_id, user, now)
-        if own is not None:
-            sections.append(own)
         return sections
 
     async def _home_rota(self, session: AsyncSession, workspace_id: str, now: datetime) -> Content:

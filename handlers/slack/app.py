@@ -34,6 +34,7 @@ from handlers.slack.normalise import normalise_message, normalise_reaction
 log = logging.getLogger(__name__)
 
 ADMIN_CACHE_SECONDS = 300.0
+ROTA_READS = frozenset({"help", "who", "show", "history", "calendar", "plan"})
 
 
 class AdminCheck:
@@ -217,7 +218,10 @@ def build_bolt_app(
             if parsed.verb in rota_commands.ADMIN_VERBS:
                 admin = await is_admin(client, workspace_id=ctx.workspace_id, user=ctx.user)
                 ctx = command_context(command, context, admin=admin)
-            return await rota_commands.run(core.rota, parsed, ctx)
+            content = await rota_commands.run(core.rota, parsed, ctx)
+            if parsed.verb not in ROTA_READS:
+                await core.reports.changed(ctx.workspace_id)  # Home shows who is on support
+            return content
 
         await answer(ack, run)
 
@@ -257,6 +261,7 @@ def build_bolt_app(
             await ack(response_action="errors", errors={"first": error.message[:2000]})
             return
         await ack()
+        await core.reports.changed(ctx.workspace_id)
 
     @app.action(re.compile(r"^rota_"))
     async def on_rota_button(
@@ -272,6 +277,7 @@ def build_bolt_app(
             user=user,
             workspace_id=workspace_id,
         )
+        await core.reports.changed(workspace_id)
         if reply_in and user:
             await core.tell(workspace_id=workspace_id, channel=reply_in, user=user, content=content)
 

@@ -249,3 +249,21 @@ async def test_a_seeded_month_gives_the_weekly_report_an_independent_count_agree
         )
         == 1
     )
+
+
+async def test_report_on_demand_posts_this_week_so_far_with_charts(world: SlackWorld) -> None:
+    assert "not watched" in await world.command("report", user=BEN)
+    await world.command("watch requests target=5m")
+    asked = await world.post("UASK1", "Where do I find the invoice export?")
+    await world.advance(minutes=1)
+    await world.post(ANNA, "Billing → Export", thread_ts=asked)
+    answer = await world.command("report", user=BEN)
+    assert answer == f"Posting the report for 2026-W48 in <#{SUPPORT}> now, with its charts."
+    await world.settle()
+    [post] = [c for c in world.sent("chat.postMessage") if "Weekly report" in c.args["text"]]
+    assert "Weekly report 2026-W48 (2026-11-23 to 2026-11-29, UTC, so far)" in post.args["text"]
+    assert "Within target: 1 of 1 (100.0%)" in post.args["text"]
+    assert len(world.slack.uploaded_files()) == 2
+    assert "has not started yet" in await world.command("report 2027-W10", user=BEN)
+    assert "Write it as 2026-W48" in await world.command("report 2026-W99", user=BEN)
+    assert "report last" in await world.command("report this week please", user=BEN)
