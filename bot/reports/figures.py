@@ -84,6 +84,7 @@ class WeeklyReport:
     escalations: list[tuple[str, int]]
     recurring: list[tuple[str, int]]
     incidents: list[dict[str, Any]]
+    alerts: list[dict[str, Any]] = field(default_factory=list)
     slo: dict[str, Any] | None = None
     base_url: str = ""
     charts: dict[str, bytes] = field(default_factory=dict)
@@ -141,6 +142,7 @@ class WeeklyReport:
             "escalations": [{"who": who, "times": n} for who, n in self.escalations],
             "recurring": [{"request": text, "times": n} for text, n in self.recurring],
             "incidents": self.incidents,
+            "alerts": self.alerts,
             "slo": self.slo,
         }
 
@@ -224,6 +226,17 @@ async def weekly_report(
         for key, n in sorted(recurring.items(), key=lambda kv: (-kv[1], labels[kv[0]]))
         if key and n >= 2
     ][:TOP_RECURRING]
+    alerts: list[dict[str, Any]] = []
+    if kind == "requests":
+        # The workspace's alerts channels, so one report shows acknowledgement times too.
+        everything = await compute_stats(
+            db, now=now, workspace_id=workspace_id, since=since, until=until, session=session
+        )
+        alerts = [
+            {"channel": channel, **figures.to_dict()}
+            for (_, channel, channel_kind), figures in sorted(everything.channels.items())
+            if channel_kind == "alerts"
+        ]
     return WeeklyReport(
         workspace_id=workspace_id,
         channel_id=channel_id,
@@ -242,6 +255,7 @@ async def weekly_report(
         escalations=await _escalations(session, [r.id for r in rows]),
         recurring=top,
         incidents=await _incidents(session, workspace_id, since, until),
+        alerts=alerts,
     )
 
 

@@ -121,6 +121,16 @@ def report_sections(report: WeeklyReport) -> list[tuple[str, list[str]]]:
             or ["None."],
         )
     )
+    if report.alerts:
+        alert_lines = []
+        for alert in report.alerts:
+            ack = alert["first_response_seconds"]
+            alert_lines.append(
+                f"• <#{alert['channel']}>: {alert['requests']} alerts · acknowledged "
+                f"p50 {_dur(ack['p50'])} · p90 {_dur(ack['p90'])} · max {_dur(ack['max'])} · "
+                f"within target {_share(alert['within_target_ratio'])}"
+            )
+        sections.append(("Alert acknowledgement", alert_lines))
     if report.slo is not None:
         slo = report.slo
         sections.append(

@@ -139,13 +139,19 @@ class Reports:
             )
 
     async def changed(self, workspace_id: str) -> None:
-        """Something the Home tab shows changed; refresh soon (once per burst)."""
+        """Something the Home tab shows changed; refresh soon (once per burst). Never raises."""
         now = self._clock.now()
         due = self._pending.get(workspace_id)
         if due is not None and now < due:
             return
-        async with self._db.transaction() as session:
-            await self.mark_changed(session, workspace_id=workspace_id, now=now)
+        try:
+            async with self._db.transaction() as session:
+                await self.mark_changed(session, workspace_id=workspace_id, now=now)
+        except Exception:
+            # The change itself is committed; a missed refresh must not fail the event
+            # (the next change, or the next opening of the tab, publishes it).
+            log.warning("could not schedule the Home refresh for %s", workspace_id, exc_info=True)
+            return
         self._changes.committed(session)
 
     async def mark_changed(
@@ -162,7 +168,7 @@ class Reports:
                 session,
                 workspace_id=workspace_id,
                 subject=subject,
-                step=f"changed@{now.isoformat()}",
+                step=f"changed@{int(now.timestamp() * 1000)}",  # steps are 32 chars at most
                 due_at=pending,
             )
         self._pending[workspace_id] = pending

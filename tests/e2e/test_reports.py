@@ -19,7 +19,7 @@ from bot.clock import FakeClock
 from bot.durations import format_duration
 from bot.facts import ts_to_datetime
 from bot.reports.weeks import IsoWeek
-from tests.harness import ANNA, BEN, LEAD, OPS2, SUPPORT, TEAM, SlackWorld
+from tests.harness import ALERTS, ANNA, BEN, LEAD, OPS2, SUPPORT, TEAM, SlackWorld
 
 BERLIN = ZoneInfo("Europe/Berlin")
 TARGET = 300
@@ -257,12 +257,20 @@ async def test_report_on_demand_posts_this_week_so_far_with_charts(world: SlackW
     asked = await world.post("UASK1", "Where do I find the invoice export?")
     await world.advance(minutes=1)
     await world.post(ANNA, "Billing → Export", thread_ts=asked)
+    await world.command("watch alerts target=10m", channel=ALERTS)
+    alert = await world.post("UGRAFANA", "High error rate on checkout", channel=ALERTS)
+    await world.advance(minutes=2)
+    await world.react(BEN, "eyes", alert, channel=ALERTS)
     answer = await world.command("report", user=BEN)
     assert answer == f"Posting the report for 2026-W48 in <#{SUPPORT}> now, with its charts."
     await world.settle()
     [post] = [c for c in world.sent("chat.postMessage") if "Weekly report" in c.args["text"]]
     assert "Weekly report 2026-W48 (2026-11-23 to 2026-11-29, UTC, so far)" in post.args["text"]
     assert "Within target: 1 of 1 (100.0%)" in post.args["text"]
+    assert (
+        f"<#{ALERTS}>: 1 alerts · acknowledged p50 2 min · p90 2 min · max 2 min · "
+        "within target 100.0%" in post.args["text"]
+    )
     assert len(world.slack.uploaded_files()) == 2
     assert "has not started yet" in await world.command("report 2027-W10", user=BEN)
     assert "Write it as 2026-W48" in await world.command("report 2026-W99", user=BEN)
