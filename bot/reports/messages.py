@@ -160,10 +160,8 @@ def report_content(report: WeeklyReport) -> Content:
             body = [*body[:SLACK_BREACHES], f"…and {len(body) - SLACK_BREACHES} more."]
         lines.append(f"\n*{heading}*")
         lines.extend(body)
-    return Content(
-        text="\n".join(lines),
-        context="Charts follow: requests per day and the hour-of-week heatmap.",
-    )
+    charts = "Charts follow: requests per day and the hour-of-week heatmap."
+    return Content(text="\n".join(lines), context=charts if report.figures["requests"] else None)
 
 
 def report_markdown(reports: list[WeeklyReport], *, base_url: str = "") -> str:

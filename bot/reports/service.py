@@ -271,7 +271,8 @@ class Reports:
             content=say_text.report_content(report),
             key=key,
         )
-        for name, png in report.charts.items():
+        charts_worth_it = report.figures["requests"] > 0  # an empty heatmap says nothing
+        for name, png in report.charts.items() if charts_worth_it else ():
             say(
                 session,
                 workspace_id=ws,

@@ -189,6 +189,9 @@ async def test_a_seeded_month_gives_the_weekly_report_an_independent_count_agree
     ]
     assert all(SUPPORT in f["channels"] for f in files)
 
+    # The first Monday's report covered an empty week: a message, no charts.
+    assert [c for c in world.sent("chat.postMessage") if "2026-W44" in c.args["text"]]
+    assert not [f for f in world.slack.uploaded_files() if "2026-W44" in f["name"]]
     # Every Monday of the month brought the week before's report, with its own count.
     for number in (45, 46, 47):
         [earlier] = [
