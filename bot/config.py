@@ -70,10 +70,8 @@ class Settings:
             name
             for name, value in (
                 ("SLACK_BOT_TOKEN", self.slack_bot_token),
-                (
-                    "SLACK_SIGNING_SECRET",
-                    None if self.slack_app_token else self.slack_signing_secret,
-                ),
+                # Socket Mode needs no signing secret: nothing arrives over HTTP from Slack.
+                ("SLACK_SIGNING_SECRET", self.slack_app_token or self.slack_signing_secret),
             )
             if not value
         ]

@@ -12,8 +12,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,6 +30,41 @@ from storage.engine import Database
 from storage.models import Request, RequestMessage, Timer, WatchedChannel
 
 log = logging.getLogger(__name__)
+
+
+# Statements on every watched post are built once: building one costs more than running it.
+_HERE = (Request.workspace_id == bindparam("workspace_id")) & (
+    Request.channel_id == bindparam("channel_id")
+)
+# Open, unanswered requests by some requesters, or the request at a ts. Each side of the
+# OR names its whole index, so both stay index searches.
+_OPEN_UNANSWERED = (
+    select(Request)
+    .where(
+        (
+            _HERE
+            & Request.requester.in_(bindparam("requesters", expanding=True))
+            & Request.closed_at.is_(None)
+            & Request.first_response_at.is_(None)
+            & Request.deleted.is_(False)
+        )
+        | (_HERE & (Request.ts == bindparam("ts")))
+    )
+    .order_by(Request.posted_at)
+    .with_for_update()
+)
+_REQUESTS = cast(Table, Request.__table__)
+_INSERT_REQUEST = insert(_REQUESTS).returning(_REQUESTS.c.id)
+_UNANSWERED = {
+    "first_response_at": None,
+    "first_responder": None,
+    "first_response_via": None,
+    "first_response_seconds": None,
+    "closed_at": None,
+    "closed_by": None,
+    "close_seconds": None,
+    "escalation_key": None,
+}
 
 
 @dataclass(frozen=True)
@@ -139,31 +175,20 @@ class Desk:
         if watch.settings.responders_mode == "team" and fact.user in watch.responders:
             return Outcome("ignored")
         opened = await self._open(session, watch, fact, now=now, imported=imported, known_new=True)
-        return Outcome("opened", opened.id if opened else None)
+        return Outcome("opened", opened)
 
     async def _open_unanswered(
         self, session: AsyncSession, watch: Watch, *, requesters: set[str], or_ts: str
     ) -> list[Request]:
         """Open, unanswered requests by ``requesters``, and the request at ``or_ts`` if any:
         one query, because this runs for every post in a watched channel."""
-        here = (Request.workspace_id == watch.workspace_id) & (
-            Request.channel_id == watch.channel_id
-        )
-        # Each side of the OR names its whole index, so both stay index searches.
-        waiting = (
-            here
-            & Request.requester.in_(requesters)
-            & Request.closed_at.is_(None)
-            & Request.first_response_at.is_(None)
-            & Request.deleted.is_(False)
-        )
-        query = (
-            select(Request)
-            .where(waiting | (here & (Request.ts == or_ts)))
-            .order_by(Request.posted_at)
-            .with_for_update()
-        )
-        return list((await session.scalars(query)).all())
+        params = {
+            "workspace_id": watch.workspace_id,
+            "channel_id": watch.channel_id,
+            "requesters": sorted(requesters),
+            "ts": or_ts,
+        }
+        return list((await session.scalars(_OPEN_UNANSWERED, params)).all())
 
     async def _open(
         self,
@@ -175,7 +200,8 @@ class Desk:
         imported: bool,
         fingerprint_text: str | None = None,
         known_new: bool = False,
-    ) -> Request | None:
+    ) -> int | None:
+        """Open a request for ``fact``; its id, or None if that message already has one."""
         # The same message delivered under another event id (rare) must not open twice.
         if not known_new:
             existing = await session.scalar(
@@ -188,28 +214,38 @@ class Desk:
             if existing is not None:
                 return None
         target = watch.settings.target_seconds
-        request = Request(
-            workspace_id=fact.workspace_id,
-            channel_id=fact.channel_id,
-            kind=watch.kind,
-            ts=fact.ts,
-            posted_at=fact.at,
-            requester=fact.author,
-            text=truncate(fact.text),
-            fingerprint=fingerprint_text,
-            occurrences=1,
-            last_occurrence_at=fact.at,
-            target_seconds=target,
-            deadline_at=watch.hours.add(fact.at, target),
-            deleted=False,
-            imported=imported,
-        )
-        session.add(request)
-        await session.flush()
+        values = {
+            "workspace_id": fact.workspace_id,
+            "channel_id": fact.channel_id,
+            "kind": watch.kind,
+            "ts": fact.ts,
+            "posted_at": fact.at,
+            "requester": fact.author,
+            "text": truncate(fact.text),
+            "fingerprint": fingerprint_text,
+            "occurrences": 1,
+            "last_occurrence_at": fact.at,
+            "target_seconds": target,
+            "deadline_at": watch.hours.add(fact.at, target),
+            "deleted": False,
+            "imported": imported,
+            **_UNANSWERED,
+        }
+        # One INSERT … RETURNING, without the ORM's unit of work: this runs for every request,
+        # and nothing else in this transaction touches the new row.
+        request_id: int = (await session.execute(_INSERT_REQUEST, values)).scalar_one()
         self.metrics.opened.labels(kind=watch.kind).inc()
         if not imported:
-            await escalation.schedule(session, request=request, watch=watch, now=now)
-        return request
+            await escalation.schedule(
+                session,
+                request_id=request_id,
+                workspace_id=fact.workspace_id,
+                posted_at=fact.at,
+                target_seconds=target,
+                watch=watch,
+                now=now,
+            )
+        return request_id
 
     # -- alerts channels ---------------------------------------------------------------
 
@@ -253,10 +289,10 @@ class Desk:
                     )
                 )
             return Outcome("repeated", repeat.id)
-        request = await self._open(
+        opened = await self._open(
             session, watch, fact, now=now, imported=imported, fingerprint_text=key
         )
-        return Outcome("opened", request.id if request else None)
+        return Outcome("opened", opened)
 
     # -- replies and reactions ---------------------------------------------------------
 

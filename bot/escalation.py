@@ -25,30 +25,35 @@ LADDER: tuple[tuple[str, float], ...] = (("nudge", 0.6), ("breach", 1.0), ("seco
 LATE_AFTER_SECONDS = 60.0
 
 
-def subject(request: Request) -> str:
-    return f"request:{request.id}"
+def subject(request: Request | int) -> str:
+    """The timers' subject for a request (or a request id)."""
+    return f"request:{request if isinstance(request, int) else request.id}"
 
 
 def escalation_key(request: Request) -> str:
     return f"esc:{request.id}"
 
 
-async def schedule(session: AsyncSession, *, request: Request, watch: Watch, now: datetime) -> int:
-    """Create the ladder's timers; steps whose time has already passed are skipped."""
-    created = 0
-    for step, fraction in LADDER:
-        due = watch.hours.add(request.posted_at, request.target_seconds * fraction)
-        if due <= now:
-            continue
-        await timers.schedule(
-            session,
-            workspace_id=request.workspace_id,
-            subject=subject(request),
-            step=step,
-            due_at=due,
-        )
-        created += 1
-    return created
+async def schedule(
+    session: AsyncSession,
+    *,
+    request_id: int,
+    workspace_id: str,
+    posted_at: datetime,
+    target_seconds: int,
+    watch: Watch,
+    now: datetime,
+) -> int:
+    """Create a new request's ladder timers; steps whose time has already passed are skipped."""
+    steps = [
+        (step, watch.hours.add(posted_at, target_seconds * fraction)) for step, fraction in LADDER
+    ]
+    return await timers.schedule_steps(
+        session,
+        workspace_id=workspace_id,
+        subject=subject(request_id),
+        steps=[(step, due) for step, due in steps if due > now],
+    )
 
 
 async def fire(

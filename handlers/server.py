@@ -58,7 +58,8 @@ def build_server(settings: Settings, options: ServerOptions | None = None) -> we
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         clock = options.clock or SystemClock()
-        core = Core(db=Database.connect(settings.database_url), clock=clock)
+        db = Database.connect(settings.database_url, background_checkpoints=True)
+        core = Core(db=db, clock=clock)
         await core.start()
         session = aiohttp.ClientSession()
         handlers: list[AsyncRetryHandler] = (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -16,20 +17,30 @@ async def seen(session: AsyncSession, key: str) -> bool:
     return (await session.get(InboxEntry, key)) is not None
 
 
+def _record_statement(insert: Any) -> Any:
+    return (
+        insert(InboxEntry.__table__)
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(InboxEntry.__table__.c.key)
+    )
+
+
+# Built once: building a statement costs more than running it on this path.
+_RECORD = {
+    "postgresql": _record_statement(postgresql_insert),
+    "sqlite": _record_statement(sqlite_insert),
+}
+
+
 async def record(session: AsyncSession, *, key: str, at: datetime) -> bool:
     """Record ``key`` in this transaction; False if it was already processed.
 
     One statement (INSERT … ON CONFLICT DO NOTHING RETURNING): this is on every event's path.
     """
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    statement = (
-        insert(InboxEntry)
-        .values(key=key, received_at=at)
-        .on_conflict_do_nothing(index_elements=["key"])
-        .returning(InboxEntry.key)
-    )
-    return (await session.execute(statement)).first() is not None
+    statement = _RECORD["postgresql" if dialect == "postgresql" else "sqlite"]
+    result = await session.execute(statement, {"key": key, "received_at": at})
+    return result.first() is not None
 
 
 async def forget_before(session: AsyncSession, *, before: datetime) -> int:

@@ -126,16 +126,16 @@ class SlackWorld:
         self._last_ts = ts
         return ts
 
-    async def post(
+    def message(
         self,
         user: str,
         text: str,
         *,
         channel: str = SUPPORT,
         thread_ts: str | None = None,
-        event_id: str | None = None,
         **extra: Any,
-    ) -> str:
+    ) -> dict[str, Any]:
+        """A ``message`` event as Slack sends it, stamped "now" (``ts`` in ``extra`` wins)."""
         ts = extra.pop("ts", None) or self.next_ts()
         event: dict[str, Any] = {
             "type": "message",
@@ -150,9 +150,22 @@ class SlackWorld:
         }
         if thread_ts:
             event["thread_ts"] = thread_ts
+        return event
+
+    async def post(
+        self,
+        user: str,
+        text: str,
+        *,
+        channel: str = SUPPORT,
+        thread_ts: str | None = None,
+        event_id: str | None = None,
+        **extra: Any,
+    ) -> str:
+        event = self.message(user, text, channel=channel, thread_ts=thread_ts, **extra)
         reply = await self.event(event, event_id=event_id)
         assert reply.status == 200, reply
-        return ts
+        return str(event["ts"])
 
     async def event(self, event: dict[str, Any], **kwargs: Any) -> SlackReply:
         assert self.sender is not None

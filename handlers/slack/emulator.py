@@ -12,6 +12,10 @@ by the benchmarks. It answers with Slack's response shapes and error codes, keep
 channel's messages, topic, members and pins, hands out DM channels for user ids, and can
 be told to fail (429 with Retry-After, 5xx, a whole outage) to exercise retries.
 
+It also speaks Socket Mode: ``apps.connections.open`` (with an ``xapp-`` token) hands out
+a WebSocket URL on the same server, which greets with ``hello``; ``socket_send`` then
+delivers an envelope (events, slash commands, interactions) and returns the app's ack.
+
 It is deliberately permissive where a real workspace would hold state the emulator never
 saw: a message to an unknown ``C…`` channel creates that channel, and a DM to a user id
 is refused (``channel_not_found``) only once users have been registered with ``add_user``,
@@ -20,6 +24,7 @@ and reactions, permalinks and thread replies are accepted for messages it never 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import copy
 import itertools
@@ -180,8 +185,12 @@ class SlackEmulator:
         self._clock = itertools.count(1)
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
+        self._sockets: list[web.WebSocketResponse] = []
+        self._socket_connected = asyncio.Event()
+        self._acks: dict[str, asyncio.Future[Args]] = {}
         self._methods: dict[str, Handler] = {
             "auth.test": self._auth_test,
+            "apps.connections.open": self._connections_open,
             "chat.postMessage": self._post_message,
             "chat.update": self._update,
             "chat.postEphemeral": self._post_ephemeral,
@@ -213,6 +222,7 @@ class SlackEmulator:
         app = web.Application(client_max_size=20 * 1024**2)
         app.router.add_route("*", "/api/{method}", self._handle)
         app.router.add_post("/upload/v1/{file_id}", self._upload)
+        app.router.add_get("/socket-mode/{ticket}", self._socket)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         try:
@@ -228,6 +238,8 @@ class SlackEmulator:
 
     async def stop(self) -> None:
         """Stop listening; what was recorded stays readable."""
+        for socket in list(self._sockets):
+            await socket.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -355,6 +367,76 @@ class SlackEmulator:
             if u.completed
         ]
 
+    # -- Socket Mode ------------------------------------------------------------------------
+
+    async def socket_connected(self, *, within: float = 10.0) -> None:
+        """Wait until an app holds a Socket Mode connection."""
+        await asyncio.wait_for(self._socket_connected.wait(), timeout=within)
+
+    async def socket_send(
+        self,
+        payload: Args,
+        *,
+        kind: str = "events_api",
+        retry_attempt: int = 0,
+        within: float = 10.0,
+    ) -> Args:
+        """Deliver one envelope over the newest connection; returns the app's ack message
+        (``{"envelope_id": …, "payload": …}``). Raises ``TimeoutError`` if none comes, as
+        Slack would then retry."""
+        if not self._sockets:
+            raise RuntimeError("no Socket Mode connection: is SLACK_APP_TOKEN set?")
+        envelope_id = f"env-{next(self._ids):08d}"
+        envelope: Args = {
+            "envelope_id": envelope_id,
+            "type": kind,
+            "payload": payload,
+            "accepts_response_payload": kind != "events_api",
+        }
+        if kind == "events_api":
+            envelope["retry_attempt"] = retry_attempt
+            envelope["retry_reason"] = "timeout" if retry_attempt else ""
+        waiter: asyncio.Future[Args] = asyncio.get_running_loop().create_future()
+        self._acks[envelope_id] = waiter
+        try:
+            await self._sockets[-1].send_json(envelope)
+            return await asyncio.wait_for(waiter, timeout=within)
+        finally:
+            self._acks.pop(envelope_id, None)
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse(autoping=True)
+        await socket.prepare(request)
+        self._sockets.append(socket)
+        await socket.send_json(
+            {
+                "type": "hello",
+                "num_connections": len(self._sockets),
+                "connection_info": {"app_id": "AFIRSTLINE"},
+                "debug_info": {"host": "emulator", "approximate_connection_time": 3600},
+            }
+        )
+        self._socket_connected.set()
+        try:
+            async for message in socket:
+                if message.type is not web.WSMsgType.TEXT:
+                    continue
+                with contextlib.suppress(ValueError):
+                    ack = json.loads(message.data)
+                    waiter = self._acks.get(str(ack.get("envelope_id")))
+                    if waiter is not None and not waiter.done():
+                        waiter.set_result(ack)
+        finally:
+            self._sockets.remove(socket)
+            if not self._sockets:
+                self._socket_connected.clear()
+        return socket
+
+    def _connections_open(self, args: Args) -> Args:
+        assert self.base_url, "start() first"
+        root = self.base_url.removesuffix("/api/").replace("http://", "ws://", 1)
+        return {"ok": True, "url": f"{root}/socket-mode/{next(self._ids):08d}"}
+
     # -- HTTP -------------------------------------------------------------------------------
 
     async def _handle(self, request: web.Request) -> web.Response:
@@ -373,6 +455,8 @@ class SlackEmulator:
             body = {"ok": False, "error": "not_authed"}
         elif method not in self._methods:
             body = {"ok": False, "error": "unknown_method"}
+        elif (method == "apps.connections.open") != token.startswith("xapp-"):
+            body = {"ok": False, "error": "not_allowed_token_type"}
         else:
             try:
                 body = self._methods[method](args)
