@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import UsageError
@@ -183,33 +183,40 @@ async def error_budget(
     objective: Objective,
     now: datetime,
 ) -> Budget:
-    longest = max([objective.window, *(r.long for r in RULES)])
-    rows = (
+    spans = sorted({objective.window, *(r.long for r in RULES), *(r.short for r in RULES)})
+    answered = Request.first_response_seconds.is_not(None)
+    within = answered & (Request.first_response_seconds <= Request.target_seconds)
+    missed = (answered & (Request.first_response_seconds > Request.target_seconds)) | (
+        ~answered
+        & (
+            (Request.closed_at.is_(None) & (Request.deadline_at <= now))
+            | (Request.closed_at.is_not(None) & (Request.deadline_at <= Request.closed_at))
+        )
+    )
+    # One aggregate query (this runs on every refresh): per span, decided and missed counts.
+    columns = []
+    for span in spans:
+        inside = Request.posted_at >= now - span
+        columns.append(func.sum(case((inside & (within | missed), 1), else_=0)))
+        columns.append(func.sum(case((inside & missed, 1), else_=0)))
+    row = (
         await session.execute(
-            select(
-                Request.posted_at,
-                Request.target_seconds,
-                Request.deadline_at,
-                Request.first_response_seconds,
-                Request.closed_at,
-            ).where(
+            select(*columns).where(
                 Request.workspace_id == workspace_id,
                 Request.channel_id == channel_id,
                 Request.deleted.is_(False),
-                Request.posted_at >= now - longest,
+                Request.posted_at >= now - spans[-1],
                 Request.posted_at < now,
             )
         )
-    ).all()
-    decided: list[tuple[datetime, bool]] = []
-    for row in rows:
-        miss = _missed(row, now)
-        if miss is not None:
-            decided.append((row.posted_at, miss))
+    ).one()
+    found = {
+        span: Counts(decided=int(row[2 * i] or 0), missed=int(row[2 * i + 1] or 0))
+        for i, span in enumerate(spans)
+    }
 
     def counts(span: timedelta) -> Counts:
-        inside = [miss for at, miss in decided if at >= now - span]
-        return Counts(decided=len(inside), missed=sum(inside))
+        return found[span]
 
     allowance = 1 - objective.objective
     window = counts(objective.window)
@@ -231,14 +238,6 @@ async def error_budget(
         ):
             firing.append(rule.name)
     return Budget(objective=objective, window=window, burn=burn, firing=tuple(firing))
-
-
-def _missed(row: Any, now: datetime) -> bool | None:
-    """True: missed the target; False: within it; None: not decided yet (still in time)."""
-    if row.first_response_seconds is not None:
-        return bool(row.first_response_seconds > row.target_seconds)
-    horizon = row.closed_at if row.closed_at is not None else now
-    return True if row.deadline_at <= horizon else None
 
 
 def _percent(value: float) -> str:
