@@ -83,3 +83,15 @@ def test_charts_are_png_deterministic_and_follow_the_data() -> None:
     assert heatmap_png(matrix, title="t") != first
     bars = per_day_png([("2026-11-23", 3), ("2026-11-24", 0)] + [("2026-11-25", 1)] * 5, title="t")
     assert bars.startswith(b"\x89PNG")
+
+
+def test_long_messages_become_several_sections_split_between_lines() -> None:
+    from bot.content import Content
+    from handlers.slack.blocks import render_blocks
+
+    lines = [f"• line {n} " + "x" * 90 for n in range(80)]
+    blocks = render_blocks(Content(text="\n".join(lines)), base_url="https://x.slack.com/")
+    texts = [b["text"]["text"] for b in blocks]
+    assert len(texts) == 3 and all(len(t) <= 3000 for t in texts)
+    assert "\n".join(texts).split("\n") == lines  # nothing lost, no line cut
+    assert render_blocks(Content(text="short"), base_url="")[0]["text"]["text"] == "short"
