@@ -132,6 +132,24 @@ def _parser() -> argparse.ArgumentParser:
     )
     export.set_defaults(func=_incident_export)
 
+    report = sub.add_parser("report", help="the weekly report of watched channels")
+    report.add_argument(
+        "--week", metavar="YYYY-Www", help="ISO week, e.g. 2026-W48 (default: last week)"
+    )
+    report.add_argument("--channel", metavar="ID", help="one channel (default: every watched one)")
+    report.add_argument("--workspace")
+    report.add_argument("--format", choices=["md", "json"], default="md")
+    report.set_defaults(func=_report)
+
+    exporter = sub.add_parser("export", help="export data: requests as CSV or JSON")
+    exporter.add_argument("what", choices=["requests"])
+    exporter.add_argument("--since", type=_iso, metavar="ISO", required=True)
+    exporter.add_argument("--until", type=_iso, metavar="ISO")
+    exporter.add_argument("--channel", metavar="ID")
+    exporter.add_argument("--workspace")
+    exporter.add_argument("--format", choices=["csv", "json"], default="csv")
+    exporter.set_defaults(func=_export)
+
     imp = sub.add_parser("import", help="backfill from Slack events (JSON lines) or an export")
     imp.add_argument("paths", nargs="+", metavar="PATH")
     imp.add_argument("--workspace", help="team id for exports that don't carry one")
@@ -231,6 +249,7 @@ def _watch(args: argparse.Namespace, settings: Settings) -> int:
             options=options,
             actor="cli",
         )
+        await core.reports.ensure_schedules()  # its weekly report
         print(f"Watching {args.channel} in {workspace}: {describe(watch)}")
         return 0
 
@@ -353,6 +372,54 @@ def _incident_export(args: argparse.Namespace, settings: Settings) -> int:
         if incident_ws:
             base = await core.workspace_url(incident_ws) or ""
         print(await core.incidents.export(args.incident_id, tz=args.tz, base_url=base), end="")
+        return 0
+
+    return _with_core(settings, work)
+
+
+def _report(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.reports.messages import report_markdown
+    from bot.reports.weeks import IsoWeek
+
+    async def work(core: Core) -> int:
+        workspace = await core.default_workspace(args.workspace)
+        week = (
+            IsoWeek.parse(args.week)
+            if args.week
+            else IsoWeek.containing(core.now(), "UTC").previous()
+        )
+        reports = await core.reports.reports_for(
+            workspace_id=workspace, channel_id=args.channel, week=week
+        )
+        if not reports:
+            raise UsageError(
+                f"No channel is watched in {workspace}, so there is nothing to report."
+            )
+        if args.format == "json":
+            print(json.dumps([r.to_dict() for r in reports], indent=2, ensure_ascii=False))
+        else:
+            print(report_markdown(reports, base_url=reports[0].base_url), end="")
+        return 0
+
+    return _with_core(settings, work)
+
+
+def _export(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.reports.export import format_rows, request_rows
+
+    if args.until and args.until <= args.since:
+        raise UsageError("--until must be after --since.")
+
+    async def work(core: Core) -> int:
+        rows = await request_rows(
+            core.db,
+            now=core.now(),
+            since=args.since,
+            until=args.until,
+            workspace_id=args.workspace,
+            channel_id=args.channel,
+        )
+        print(format_rows(rows, args.format), end="")
         return 0
 
     return _with_core(settings, work)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
@@ -18,12 +19,16 @@ from bot.clock import Clock
 from bot.content import Content, message_ref
 from bot.durations import format_duration
 from bot.errors import NotAllowedError, UsageError
+from bot.reports.commands import ReportCommand, ReportContext
 from bot.stats import Figures, compute_stats
 from bot.support_ops import HELP_LINES as OPS_HELP
 from bot.support_ops import OPS_COMMANDS, FaqSwitch, OpsCommand, SupportOps
 from bot.triage.service import category_lines, figures_by_category
 from storage.engine import Database
 from storage.models import Request
+
+if TYPE_CHECKING:
+    from bot.reports.service import Reports
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,12 @@ SupportCommand = (
     | SupportStats
     | SupportHelp
     | OpsCommand
+    | ReportCommand
+)
+
+REPORT_HELP = (
+    "• `/support report [this|last|2026-W48]`: post the weekly report here, with charts",
+    "• `/support slo`: the objective and error budget; `/support slo set 95% 28d` changes it",
 )
 
 HELP = "\n".join(
@@ -88,6 +99,7 @@ HELP = "\n".join(
         "• `/support responders @a @b`: who is nudged and, with responders=team, who may answer",
         "• `/support status`: open requests and alerts, with age and link",
         "• `/support stats [7d|30d|since 2026-11-01]`: first-response figures for this channel",
+        *REPORT_HELP,
         *OPS_HELP,
         "• `/support help`: this message",
         "Acknowledge with :eyes:, close with :white_check_mark:, or reply in the thread.",
@@ -98,11 +110,14 @@ STATUS_LIMIT = 15
 
 
 class SupportCommands:
-    def __init__(self, *, db: Database, clock: Clock, channels: Channels) -> None:
+    def __init__(
+        self, *, db: Database, clock: Clock, channels: Channels, reports: Reports | None = None
+    ) -> None:
         self._db = db
         self._clock = clock
         self._channels = channels
         self.ops: SupportOps | None = None  # faq and template, wired by Core
+        self._reports = reports
 
     async def run(self, command: SupportCommand, ctx: CommandContext) -> Content:
         if isinstance(command, OPS_COMMANDS) and self.ops is not None:
@@ -115,6 +130,8 @@ class SupportCommands:
             return await self._stats(command, ctx)
         if isinstance(command, SupportResponders) and not command.users:
             return self._show_responders(ctx)
+        if isinstance(command, ReportCommand):
+            return await self._report(command, ctx)
         _require_admin(ctx)
         if isinstance(command, SupportWatch):
             options = dict(command.options)
@@ -126,6 +143,8 @@ class SupportCommands:
                 options=options,
                 actor=ctx.user,
             )
+            if self._reports is not None:
+                await self._reports.ensure_schedules()  # the channel's weekly report
             text = f"👀 Watching <#{ctx.channel_id}>: {describe(watch)}"
             if faq is not None and self.ops is not None:
                 switched = await self.ops.run(FaqSwitch(enabled=faq == "on"), ctx)
@@ -144,6 +163,19 @@ class SupportCommands:
             )
             return Content(text=f"Responders for <#{ctx.channel_id}>: {_people(watch.responders)}")
         raise UsageError("I don't know that command. Type /support help.")
+
+    async def _report(self, command: ReportCommand, ctx: CommandContext) -> Content:
+        if self._reports is None:
+            raise UsageError("Reports are not available here.")
+        return await self._reports.run(
+            command,
+            ReportContext(
+                workspace_id=ctx.workspace_id,
+                channel_id=ctx.channel_id,
+                user=ctx.user,
+                is_admin=ctx.is_admin,
+            ),
+        )
 
     def _watch_or_hint(self, ctx: CommandContext) -> Watch:
         watch = self._channels.get(ctx.workspace_id, ctx.channel_id)

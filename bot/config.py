@@ -54,6 +54,7 @@ class Settings:
     teams_bot_name: str = "Firstline"
     outbox_lease_seconds: int = 60
     drain_seconds: float = 3.0
+    api_token: str = ""  # FIRSTLINE_API_TOKEN: bearer token for GET /api/stats
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -113,6 +114,7 @@ class Settings:
             microsoft_app_tenant_id=env.get("MICROSOFT_APP_TENANT_ID") or None,
             microsoft_app_type=env.get("MICROSOFT_APP_TYPE") or "MultiTenant",
             teams_bot_name=env.get("FIRSTLINE_TEAMS_NAME") or "Firstline",
+            api_token=env.get("FIRSTLINE_API_TOKEN", ""),
         )
 
     @property
@@ -139,6 +141,7 @@ class Settings:
             self.microsoft_app_password,
             self.jira_api_token,
             self.ticket_webhook,
+            self.api_token,
             password,
         )
         return tuple(v for v in values if v)
@@ -222,6 +225,7 @@ class Settings:
             "tickets": "jira" if self.jira_url else ("webhook" if self.ticket_webhook else "off"),
             "teams": "on" if self.microsoft_app_id else "off",
             "teams_password": "set" if self.microsoft_app_password else "missing",
+            "api_token": "set" if self.api_token else "missing",
         }
 
 

@@ -114,9 +114,13 @@ class ChatPort(Protocol):
         workspace_id: str,
         channel: str,
         filename: str,
-        content: str,
+        content: str | bytes,
         title: str,
         comment: str = "",
+    ) -> Delivered: ...
+
+    async def publish_home(
+        self, *, workspace_id: str, user: str, sections: list[Content]
     ) -> Delivered: ...
 
 

@@ -12,6 +12,7 @@ import logging
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import messages
 from bot.changes import ChangeFeed
@@ -26,6 +27,7 @@ from bot.faq.service import Faq
 from bot.incidents.service import Incidents
 from bot.messages import ON_IT
 from bot.metrics import Metrics
+from bot.reports.service import Reports
 from bot.rota.service import Rota
 from bot.support_ops import SupportOps
 from bot.tickets.service import Tickets
@@ -35,7 +37,10 @@ from bot.triage.service import Triage
 from storage import outbox
 from storage.engine import Database
 from storage.migrate import upgrade
-from storage.models import Incident, WatchedChannel, Workspace
+from storage.models import Incident, Timer, WatchedChannel, Workspace
+
+# Desk outcomes that change what the Home tab shows (open requests, figures).
+HOME_CHANGES = frozenset({"opened", "responded", "closed", "reopened", "withdrawn"})
 
 log = logging.getLogger(__name__)
 
@@ -51,13 +56,17 @@ class Core:
         self.desk = Desk(
             db=db, clock=clock, channels=self.channels, metrics=self.metrics, changes=self.changes
         )
-        self.timers.register("request", self.desk.fire_timer)
+        self.reports = Reports(db=db, clock=clock, channels=self.channels, changes=self.changes)
+        self.timers.register("request", self._request_timer)
+        self.timers.register("reports", self.reports.fire_timer)
         self.incidents = Incidents(db=db, clock=clock, channels=self.channels, changes=self.changes)
         self.timers.register("incident", self.incidents.fire_timer)
         self.timers.register("handoff", self.incidents.fire_timer)
         self.rota = Rota(db=db, clock=clock, channels=self.channels, changes=self.changes)
-        self.timers.register("rota", self.rota.fire_timer)
-        self.support = SupportCommands(db=db, clock=clock, channels=self.channels)
+        self.timers.register("rota", self._rota_timer)
+        self.support = SupportCommands(
+            db=db, clock=clock, channels=self.channels, reports=self.reports
+        )
         # Support operations (issue 6, part B): they act inside the desk's transactions.
         self.toil = Toil(db=db, clock=clock, channels=self.channels, changes=self.changes)
         self.toil.attach(self.desk)
@@ -73,6 +82,7 @@ class Core:
             await upgrade(self.db)
         await self.channels.refresh()
         await self.incidents.refresh()
+        await self.reports.ensure_schedules()
 
     async def tell(self, *, workspace_id: str, channel: str, user: str, content: Content) -> None:
         """An ephemeral answer to ``user`` in ``channel``, through the outbox."""
@@ -94,7 +104,22 @@ class Core:
             or self.incidents.incident_in(fact.workspace_id, fact.channel_id) is not None
         ):
             await self.incidents.handle(fact, event_key=event_key)
-        await self.desk.handle(fact, event_key=event_key)
+        outcome = await self.desk.handle(fact, event_key=event_key)
+        if outcome.what in HOME_CHANGES:
+            await self.reports.changed(fact.workspace_id)
+
+    async def _request_timer(self, session: AsyncSession, timer: Timer, now: datetime) -> str:
+        """An escalation step; a breach changes the figures Home and the error budget show."""
+        outcome = await self.desk.fire_timer(session, timer, now)
+        if timer.step == "breach" and outcome == "sent":
+            await self.reports.mark_changed(session, workspace_id=timer.workspace_id, now=now)
+        return outcome
+
+    async def _rota_timer(self, session: AsyncSession, timer: Timer, now: datetime) -> str:
+        """A rota step; a new support week changes who Home shows on support."""
+        outcome = await self.rota.fire_timer(session, timer, now)
+        await self.reports.mark_changed(session, workspace_id=timer.workspace_id, now=now)
+        return outcome
 
     async def press(self, pressed: Pressed) -> None:
         """A button, from either platform: the service that drew it acts, and the presser
@@ -108,12 +133,14 @@ class Core:
             await self.desk.respond_by_button(
                 workspace_id=ws, channel_id=channel, ts=ts, user=user, reply_in=here or channel
             )
+            await self.reports.changed(ws)  # Home shows open requests
             return
         content: Content | None
         if pressed.action_id.startswith("rota_"):
             content = await self.rota.press(
                 action_id=pressed.action_id, value=pressed.value, user=user, workspace_id=ws
             )
+            await self.reports.changed(ws)  # Home shows who is on support
         elif pressed.action_id.startswith("incident_"):
             try:
                 content = await self.incidents.press(

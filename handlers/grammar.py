@@ -26,6 +26,9 @@ from bot.errors import UsageError
 from bot.incidents import commands as inc
 from bot.incidents.commands import IncidentCommand
 from bot.incidents.phrases import DEFAULT_ROLES, canonical_role
+from bot.reports.commands import ReportCommand
+from bot.reports.slo import parse_objective
+from bot.reports.weeks import IsoWeek
 from bot.rota.commands import RotaCommand
 from bot.support_ops import (
     FaqAdd,
@@ -90,9 +93,33 @@ def parse_support(text: str) -> SupportCommand:
         return _faq(args)
     if verb == "template":
         return _template(args)
+    if verb in ("report", "slo"):
+        return parse_report(verb, args)
     raise UsageError(
         f'I don\'t know "/support {tokens[0]}". Try /support watch, unwatch, responders, status, '
-        "stats, faq, template or help."
+        "stats, report, slo, faq, template or help."
+    )
+
+
+def parse_report(verb: str, args: list[str]) -> ReportCommand:
+    """`report [this|last|2026-W48]`, `slo`, `slo set 95% 28d` (validated when run)."""
+    if verb == "report":
+        if len(args) > 1:
+            raise UsageError(
+                f'/support report takes one week at most (got "{" ".join(args)}"). '
+                "Write /support report, /support report last or /support report 2026-W48."
+            )
+        if args and args[0].lower() not in ("this", "last"):
+            IsoWeek.parse(args[0])
+        return ReportCommand("report", week=args[0] if args else None)
+    if not args:
+        return ReportCommand("slo")
+    if args[0].lower() == "set":
+        parse_objective(args[1:])
+        return ReportCommand("slo_set", args=tuple(args[1:]))
+    raise UsageError(
+        f'I don\'t understand "/support slo {" ".join(args)}". Write /support slo to see the '
+        "objective, or /support slo set 95% 28d to change it."
     )
 
 

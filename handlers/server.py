@@ -9,6 +9,7 @@ application's ``cleanup_ctx``, never at import time.
 
 from __future__ import annotations
 
+import hmac
 import logging
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.content import ChatPort, button_id
 from bot.core import Core
-from bot.errors import ConfigurationError
+from bot.errors import ConfigurationError, FirstlineError
 from bot.redaction import protect_secrets
 from handlers.slack.app import LinkBase, build_bolt_app
 from handlers.slack.chat import SlackChat
@@ -303,6 +304,33 @@ def build_server(settings: Settings, options: ServerOptions | None = None) -> we
     if settings.many_workspaces:
         app.router.add_get(INSTALL_PATH, oauth)
         app.router.add_get(REDIRECT_PATH, oauth)
+
+    async def api_stats(request: web.Request) -> web.Response:
+        """First-response figures for scripts: Authorization: Bearer $FIRSTLINE_API_TOKEN."""
+        auth = request.headers.get("Authorization", "")
+        token = auth[7:] if auth.startswith("Bearer ") else ""
+        expected = settings.api_token
+        if not expected:
+            return web.json_response(
+                {"error": "the stats API is off: set FIRSTLINE_API_TOKEN to turn it on"},
+                status=401,
+            )
+        if not hmac.compare_digest(token.encode(), expected.encode()):
+            return web.json_response(
+                {"error": "send Authorization: Bearer <FIRSTLINE_API_TOKEN>"}, status=401
+            )
+        try:
+            answer = await app[CORE].reports.api_stats(
+                workspace_id=request.query.get("workspace") or None,
+                channel_id=request.query.get("channel") or None,
+                since=request.query.get("since") or None,
+                until=request.query.get("until") or None,
+            )
+        except FirstlineError as error:
+            return web.json_response({"error": error.message}, status=400)
+        return web.json_response(answer)
+
+    app.router.add_get("/api/stats", api_stats)
     app.router.add_get("/api/rota/{team}/current", rota_current)
     app.router.add_get("/rota/{team}.ics", rota_calendar)
 

@@ -15,6 +15,7 @@ that did arrive is recorded rather than sent twice. The lease must outlast a sen
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -199,14 +200,23 @@ class Deliverer:
                 workspace_id=ws, group=str(payload["group"]), users=users
             )
         if row.op == "upload":
+            # Binary files (report charts) travel base64-encoded in the JSON payload.
+            data: str | bytes = (
+                base64.b64decode(str(payload["content_base64"]))
+                if payload.get("content_base64")
+                else str(payload["content"])
+            )
             return await chat.upload(
                 workspace_id=ws,
                 channel=channel,
                 filename=str(payload["filename"]),
-                content=str(payload["content"]),
+                content=data,
                 title=str(payload.get("title") or payload["filename"]),
                 comment=str(payload.get("comment") or ""),
             )
+        if row.op == "home":
+            sections = [Content.from_payload(p) for p in payload.get("sections", [])]
+            return await chat.publish_home(workspace_id=ws, user=channel, sections=sections)
         raise DeliveryError(f"unknown outbox operation {row.op!r}", permanent=True)
 
     def _record(

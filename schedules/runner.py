@@ -33,6 +33,7 @@ class Runner:
         self._desk = core.desk
         self._channels = core.channels
         self._incidents = core.incidents
+        self._reports = core.reports
         self._clock = core.clock
         self._deliverer = deliverer
         self._timers_wake = asyncio.Event()
@@ -136,6 +137,7 @@ class Runner:
             try:
                 await self._channels.refresh()
                 await self._incidents.refresh()
+                await self._reports.ensure_schedules()  # channels watched from elsewhere
                 now = self._clock.now()
                 if last_prune is None or now - last_prune >= PRUNE_EVERY:
                     await self._desk.forget_old_events(before=now - INBOX_KEEP)

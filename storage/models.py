@@ -664,3 +664,39 @@ class SlackOAuthState(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     state: Mapped[str] = mapped_column(String(200))
     expire_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+# -- Reports: SLO objectives and App Home viewers (issue 6, part A) -------------------------
+
+
+class ServiceObjective(Base):
+    """A channel's service level objective for first responses, and what was said about it.
+
+    ``warned_at`` and ``spent_at`` remember the last burn-rate warning and "budget spent"
+    notice, so each is posted at most once per window (the outbox keys make it exact).
+    """
+
+    __tablename__ = "service_objectives"
+    __table_args__ = (UniqueConstraint("workspace_id", "channel_id", name="uq_service_objective"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(64))
+    objective: Mapped[float] = mapped_column(Float, default=0.95)
+    window_days: Mapped[int] = mapped_column(Integer, default=28)
+    set_by: Mapped[str] = mapped_column(String(64), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    spent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class HomeViewer(Base):
+    """Someone who opened Firstline's Home tab: republished when what it shows changes."""
+
+    __tablename__ = "home_viewers"
+    __table_args__ = (UniqueConstraint("workspace_id", "user_id", name="uq_home_viewer"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(64))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())

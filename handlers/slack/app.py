@@ -25,6 +25,7 @@ from bot.core import Core
 from bot.errors import FirstlineError
 from bot.facts import Pressed
 from bot.messages import ON_IT
+from bot.reports.commands import ReportCommand
 from bot.rota import commands as rota_commands
 from bot.rota import service as rota_service
 from bot.toil import messages as toil_messages
@@ -38,6 +39,7 @@ from handlers.slack.normalise import normalise_message, normalise_reaction
 log = logging.getLogger(__name__)
 
 ADMIN_CACHE_SECONDS = 300.0
+ROTA_READS = frozenset({"help", "who", "show", "history", "calendar", "plan"})
 
 
 class AdminCheck:
@@ -197,6 +199,13 @@ def build_bolt_app(
     async def on_reaction_added(body: dict[str, Any], event: dict[str, Any], context: Any) -> None:
         await on_reaction(body, event, context, True)
 
+    @app.event("app_home_opened")
+    async def on_home_opened(body: dict[str, Any], event: dict[str, Any], context: Any) -> None:
+        metrics.events.labels(platform="slack", type="app_home_opened").inc()
+        user = str(event.get("user") or "")
+        if user and event.get("tab", "home") == "home":
+            await core.reports.home_opened(workspace_id=workspace_of(body, context), user=user)
+
     @app.event("reaction_removed")
     async def on_reaction_removed(
         body: dict[str, Any], event: dict[str, Any], context: Any
@@ -242,6 +251,7 @@ def build_bolt_app(
                 isinstance(parsed, SupportWatch | SupportUnwatch)
                 or (isinstance(parsed, SupportResponders) and bool(parsed.users))
                 or bool(getattr(parsed, "needs_admin", False))
+                or (isinstance(parsed, ReportCommand) and parsed.verb == "slo_set")
             )
             ctx = command_context(command, context, admin=False)
             if needs_admin:
@@ -269,7 +279,10 @@ def build_bolt_app(
             if parsed.verb in rota_commands.ADMIN_VERBS:
                 admin = await is_admin(client, workspace_id=ctx.workspace_id, user=ctx.user)
                 ctx = command_context(command, context, admin=admin)
-            return await rota_commands.run(core.rota, parsed, ctx, toil=core.toil)
+            content = await rota_commands.run(core.rota, parsed, ctx, toil=core.toil)
+            if parsed.verb not in ROTA_READS:
+                await core.reports.changed(ctx.workspace_id)  # Home shows who is on support
+            return content
 
         await answer(ack, run, workspace_id=str(context.team_id or ""))
 
@@ -310,6 +323,7 @@ def build_bolt_app(
             await ack(response_action="errors", errors={"first": error.message[:2000]})
             return
         await ack()
+        await core.reports.changed(ctx.workspace_id)
 
     async def on_button(body: dict[str, Any], action: dict[str, Any], context: Any) -> None:
         await core.press(

@@ -7,6 +7,8 @@ from typing import Any
 
 from bot.content import Content
 
+SECTION_LIMIT = 3000
+MAX_SECTIONS = 20
 _REF = re.compile(r"<ref:([A-Z0-9]+):(\d+\.\d+)\|([^>]*)>")
 
 
@@ -23,7 +25,7 @@ def render_text(text: str, *, base_url: str) -> str:
 def render_blocks(content: Content, *, base_url: str) -> list[dict[str, Any]]:
     text = render_text(content.text, base_url=base_url)
     blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
+        {"type": "section", "text": {"type": "mrkdwn", "text": chunk}} for chunk in _sections(text)
     ]
     if content.fields:
         blocks.append(
@@ -53,6 +55,28 @@ def render_blocks(content: Content, *, base_url: str) -> list[dict[str, Any]]:
             elements.append(element)
         blocks.append({"type": "actions", "elements": elements})
     return blocks
+
+
+def _sections(text: str, limit: int = SECTION_LIMIT) -> list[str]:
+    """Long text (a weekly report) as several sections, split between lines, so no link
+    is cut in half by Slack's 3,000-character limit per section."""
+    chunks: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:  # one line longer than a section: cut it, as before
+            if current:
+                chunks.append(current)
+                current = ""
+            chunks.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            chunks.append(current)
+            current = line
+        else:
+            current = candidate
+    chunks.append(current)
+    return chunks[:MAX_SECTIONS]
 
 
 def render(content: Content, *, base_url: str) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.content import Content, Delivered, DeliveryError
-from handlers.slack.blocks import render
+from handlers.slack.blocks import render, render_blocks
 
 log = logging.getLogger(__name__)
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
@@ -290,7 +290,7 @@ class SlackChat:
         workspace_id: str,
         channel: str,
         filename: str,
-        content: str,
+        content: str | bytes,
         title: str,
         comment: str = "",
     ) -> Delivered:
@@ -299,7 +299,7 @@ class SlackChat:
             response = await client.files_upload_v2(
                 channel=channel,
                 filename=filename,
-                content=content,
+                content=content,  # text, or the bytes of a PNG chart
                 title=title,
                 initial_comment=comment or None,
             )
@@ -310,6 +310,23 @@ class SlackChat:
             raise DeliveryError(f"files upload: {error!r}") from error
         file = (response.get("files") or [{}])[0]
         return Delivered(channel, str(file.get("id") or ""))
+
+    async def publish_home(
+        self, *, workspace_id: str, user: str, sections: list[Content]
+    ) -> Delivered:
+        """The user's Home tab (views.publish replaces it whole, so republishing is safe)."""
+        blocks: list[dict[str, Any]] = []
+        base_url = await self._base(workspace_id)
+        for section in sections:
+            if blocks:
+                blocks.append({"type": "divider"})
+            blocks.extend(render_blocks(section, base_url=base_url))
+        await self._call(
+            workspace_id,
+            "views.publish",
+            {"user_id": user, "view": {"type": "home", "blocks": blocks[:100]}},
+        )
+        return Delivered(user, "")
 
     async def _call(
         self,

@@ -193,13 +193,26 @@ class TeamsChat:
         workspace_id: str,
         channel: str,
         filename: str,
-        content: str,
+        content: str | bytes,
         title: str,
         comment: str = "",
     ) -> Delivered:
+        if isinstance(content, bytes):
+            # A bot posts files to a channel only through SharePoint (Graph permissions this
+            # app does not ask for): charts are named, and the figures are in the text.
+            note = f"{comment}\n\n" if comment else ""
+            text = f"{note}**{title}** ({filename}): charts are shown in Slack only."
+            return await self.post(
+                workspace_id=workspace_id, channel=channel, content=Content(text)
+            )
         body = content if len(content) <= MAX_UPLOAD else content[: MAX_UPLOAD - 1] + "…"
         text = (f"{comment}\n\n" if comment else "") + f"**{title}** ({filename})\n\n{body}"
         return await self.post(workspace_id=workspace_id, channel=channel, content=Content(text))
+
+    async def publish_home(
+        self, *, workspace_id: str, user: str, sections: list[Content]
+    ) -> Delivered:
+        raise DeliveryError("Teams has no Home tab for bots", permanent=True)
 
     # -- plumbing --------------------------------------------------------------------------
 

@@ -31,3 +31,9 @@ def test_manifest_declares_the_triage_message_shortcut() -> None:
     assert shortcuts[TRIAGE]["type"] == "message"
     assert shortcuts[TRIAGE]["name"] == "Triage"
     assert len(shortcuts[TRIAGE]["description"]) <= 80  # Slack's limit
+
+
+def test_manifest_enables_the_home_tab() -> None:
+    manifest = yaml.safe_load((ROOT / "manifest.yml").read_text())
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    assert "app_home_opened" in manifest["settings"]["event_subscriptions"]["bot_events"]
