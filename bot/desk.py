@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import escalation, messages
 from bot.alerts import REPEAT_WINDOW, fingerprint
-from bot.changes import ChangeFeed
+from bot.changes import CHANNELS_CHANGED, ChangeFeed
 from bot.channels import Channels, Watch
 from bot.clock import Clock
 from bot.facts import Deleted, Edited, Fact, Posted, Reacted, truncate
@@ -75,6 +75,7 @@ _OPEN_UNANSWERED = (
 )
 _REQUESTS = cast(Table, Request.__table__)
 _INSERT_REQUEST = insert(_REQUESTS).returning(_REQUESTS.c.id)
+_WATCHES_READ = "firstline.desk_watches"  # session.info: channel settings read this transaction
 _UNANSWERED = {
     "first_response_at": None,
     "first_responder": None,
@@ -486,7 +487,15 @@ class Desk:
         )
         watch = None
         if request is not None:
-            watch = await self.channels.load(session, request.workspace_id, request.channel_id)
+            # A sweep fires up to a few hundred timers in one transaction, mostly of a few
+            # channels: read each channel's settings once per transaction, not per timer.
+            loaded = session.info.setdefault(_WATCHES_READ, {})
+            if session.info.get(CHANNELS_CHANGED):
+                loaded.clear()  # a rota step in this sweep set responders: read them afresh
+            key = (request.workspace_id, request.channel_id)
+            if key not in loaded:
+                loaded[key] = await self.channels.load(session, *key)
+            watch = loaded[key]
         outcome = await escalation.fire(session, timer=timer, request=request, watch=watch, now=now)
         if outcome in ("sent", "no_target"):
             self.metrics.escalations.labels(step=timer.step).inc()
