@@ -284,11 +284,16 @@ def _stats(args: argparse.Namespace, settings: Settings) -> int:
     if args.since and args.until and args.until <= args.since:
         raise UsageError("--until must be after --since.")
 
-    if args.by == "category":
-        return _stats_by_category(args, settings)
+    by_category = args.by == "category"
 
     async def work(core: Core) -> int:
-        report = await compute_stats(
+        if by_category:
+            from bot.triage.service import figures_by_category
+
+            compute: Any = figures_by_category
+        else:
+            compute = compute_stats
+        figures = await compute(
             core.db,
             now=core.now(),
             workspace_id=args.workspace,
@@ -296,25 +301,8 @@ def _stats(args: argparse.Namespace, settings: Settings) -> int:
             since=args.since,
             until=args.until,
         )
-        print(format_stats(report, args.format), end="")
-        return 0
-
-    return _with_core(settings, work)
-
-
-def _stats_by_category(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.triage.service import figures_by_category
-
-    async def work(core: Core) -> int:
-        figures = await figures_by_category(
-            core.db,
-            now=core.now(),
-            workspace_id=args.workspace,
-            channel_id=args.channel,
-            since=args.since,
-            until=args.until,
-        )
-        print(format_by_category(figures, args.format), end="")
+        fmt = format_by_category if by_category else format_stats
+        print(fmt(figures, args.format), end="")
         return 0
 
     return _with_core(settings, work)

@@ -429,33 +429,27 @@ class Reports:
         if budget.spent:
             if row.spent_at is not None and now - row.spent_at < window:
                 return "spent_said"
-            key = f"slo-spent:{ws}:{channel}:{now.date().isoformat()}"
-            if await outbox.referenced(session, key) is None:
-                say(
-                    session,
-                    workspace_id=ws,
-                    destination=channel,
-                    op="post",
-                    at=now,
-                    content=say_text.slo_spent(budget=budget),
-                    key=key,
-                )
+            await _post_once(
+                session,
+                key=f"slo-spent:{ws}:{channel}:{now.date().isoformat()}",
+                workspace_id=ws,
+                channel=channel,
+                content=say_text.slo_spent(budget=budget),
+                now=now,
+            )
             row.spent_at = now
             return "spent"
         recent = [at for at in (row.warned_at, row.spent_at) if at is not None]
         if recent and now - max(recent) < window:
             return "warned_already"
-        key = f"slo-warn:{ws}:{channel}:{now.date().isoformat()}"
-        if await outbox.referenced(session, key) is None:
-            say(
-                session,
-                workspace_id=ws,
-                destination=channel,
-                op="post",
-                at=now,
-                content=say_text.slo_warning(budget=budget, rule=budget.firing[0]),
-                key=key,
-            )
+        await _post_once(
+            session,
+            key=f"slo-warn:{ws}:{channel}:{now.date().isoformat()}",
+            workspace_id=ws,
+            channel=channel,
+            content=say_text.slo_warning(budget=budget, rule=budget.firing[0]),
+            now=now,
+        )
         row.warned_at = now
         return "warned"
 
@@ -728,3 +722,25 @@ def _week_of(text: str | None, now: datetime, tz: str) -> IsoWeek:
 
 
 __all__ = ["Objective", "ReportCommand", "ReportContext", "Reports"]
+
+
+async def _post_once(
+    session: AsyncSession,
+    *,
+    key: str,
+    workspace_id: str,
+    channel: str,
+    content: Content,
+    now: datetime,
+) -> None:
+    """Post ``content`` unless a message under ``key`` was queued before (replicas, restarts)."""
+    if await outbox.referenced(session, key) is None:
+        say(
+            session,
+            workspace_id=workspace_id,
+            destination=channel,
+            op="post",
+            at=now,
+            content=content,
+            key=key,
+        )
