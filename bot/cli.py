@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
-import io
 import json
 import logging
 import sys
@@ -28,6 +26,7 @@ from bot.core import Core
 from bot.durations import format_duration
 from bot.errors import FirstlineError, UsageError
 from bot.stats import StatsReport, compute_stats
+from bot.tables import aligned_text, csv_text
 from storage.engine import Database
 
 log = logging.getLogger("firstline")
@@ -317,23 +316,14 @@ def format_by_category(figures: dict[str, Any], fmt: str) -> str:
     header = ["category", *STATS_COLUMNS]
     rows = [[r[0], *r[2:]] for r in rows]
     if fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows(rows)
-        return buffer.getvalue()
+        return csv_text(header, rows)
     if not rows:
         return "No requests in this period.\n"
     readable = [
         [*r[:5], *(format_duration(float(v)) if v else "–" for v in r[5:8]), r[8] or "–"]
         for r in rows
     ]
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *readable, strict=False)]
-    lines = [
-        "  ".join(str(v).ljust(w) for v, w in zip(line, widths, strict=False))
-        for line in [header, *readable]
-    ]
-    return "\n".join(lines) + "\n"
+    return aligned_text(header, readable)
 
 
 def _toil(args: argparse.Namespace, settings: Settings) -> int:
@@ -467,21 +457,12 @@ def format_stats(report: StatsReport, fmt: str, *, names: dict[str, str] | None 
     rows.append(_row("ALL", "", data))
     header = ["channel", "kind", *STATS_COLUMNS]
     if fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows(rows)
-        return buffer.getvalue()
+        return csv_text(header, rows)
     readable = [
         [*r[:6], *(format_duration(float(v)) if v else "–" for v in r[6:9]), r[9] or "–"]
         for r in rows
     ]
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *readable, strict=False)]
-    lines = [
-        "  ".join(str(v).ljust(w) for v, w in zip(line, widths, strict=False))
-        for line in [header, *readable]
-    ]
-    return "\n".join(lines) + "\n"
+    return aligned_text(header, readable)
 
 
 if __name__ == "__main__":

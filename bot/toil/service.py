@@ -11,8 +11,6 @@ business hours by an active member of a rota team whose policy is "a" or "b" is 
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 from dataclasses import dataclass
@@ -31,6 +29,7 @@ from bot.desk import Desk
 from bot.errors import UsageError
 from bot.hours import BusinessHours
 from bot.outgoing import say
+from bot.tables import aligned_text, csv_text
 from bot.toil import messages
 from bot.toil.policy import (
     Handling,
@@ -444,20 +443,10 @@ def format_toil(months: list[ToilMonth], fmt: str) -> str:
             d = p.to_dict()
             rows.append([month.team, *(str(d[k]) for k in header[1:])])
     if fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows(rows)
-        return buffer.getvalue()
+        return csv_text(header, rows)
     if not rows:
         return "No out-of-hours work or standby recorded in this month.\n"
-    widths = [max(len(x) for x in col) for col in zip(header, *rows, strict=False)]
-    return (
-        "\n".join(
-            "  ".join(v.ljust(w) for v, w in zip(r, widths, strict=False)) for r in [header, *rows]
-        )
-        + "\n"
-    )
+    return aligned_text(header, rows)
 
 
 def describe_month(month: ToilMonth) -> Content:
