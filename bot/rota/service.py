@@ -99,17 +99,7 @@ class Rota:
     # -- configuration --------------------------------------------------------------------
 
     async def team_for(self, session: AsyncSession, workspace_id: str, channel_id: str) -> RotaTeam:
-        team = await session.scalar(
-            select(RotaTeam).where(
-                RotaTeam.workspace_id == workspace_id, RotaTeam.channel_id == channel_id
-            )
-        )
-        if team is None:
-            raise UsageError(
-                "This channel has no rota yet. Start one here with /rota config tz=Europe/Berlin "
-                "(then /rota add @name prod for each person)."
-            )
-        return team
+        return await team_here(session, workspace_id, channel_id)
 
     async def configure(
         self, *, workspace_id: str, channel_id: str, options: dict[str, str]
@@ -1174,3 +1164,20 @@ def _token_matches(expected: str, given: str) -> bool:
     """Constant-time, on bytes: ``compare_digest`` raises on non-ASCII str, and a hostile
     token must get a 401, never a 500."""
     return secrets.compare_digest(expected.encode(), given.encode("utf-8", "surrogateescape"))
+
+
+async def team_here(
+    session: AsyncSession, workspace_id: str, channel_id: str, *, config_hint: str = ""
+) -> RotaTeam:
+    """The rota team of this channel; a clear error saying how to start one if none."""
+    team = await session.scalar(
+        select(RotaTeam).where(
+            RotaTeam.workspace_id == workspace_id, RotaTeam.channel_id == channel_id
+        )
+    )
+    if team is None:
+        raise UsageError(
+            "This channel has no rota yet. Start one here with /rota config tz=Europe/Berlin"
+            f"{config_hint} (then /rota add @name prod for each person)."
+        )
+    return team

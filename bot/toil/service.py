@@ -29,6 +29,7 @@ from bot.desk import Desk
 from bot.errors import UsageError
 from bot.hours import BusinessHours
 from bot.outgoing import say
+from bot.rota.service import team_here
 from bot.tables import aligned_text, csv_text
 from bot.toil import messages
 from bot.toil.policy import (
@@ -396,17 +397,7 @@ class Toil:
 
 
 async def _team_here(session: AsyncSession, workspace_id: str, channel_id: str) -> RotaTeam:
-    team = await session.scalar(
-        select(RotaTeam).where(
-            RotaTeam.workspace_id == workspace_id, RotaTeam.channel_id == channel_id
-        )
-    )
-    if team is None:
-        raise UsageError(
-            "This channel has no rota yet. Start one here with /rota config tz=Europe/Berlin "
-            "toil=a (then /rota add @name prod for each person)."
-        )
-    return team
+    return await team_here(session, workspace_id, channel_id, config_hint=" toil=a")
 
 
 def _weekdays(spec: str) -> frozenset[int]:

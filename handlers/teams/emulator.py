@@ -194,19 +194,15 @@ class ConnectorEmulator:
         return web.json_response({"id": conversation}, status=201)
 
     async def _send(self, request: web.Request) -> web.Response:
-        failed = self._failure()
-        if failed is not None:
-            return failed
-        body = await self._body(request)
-        if isinstance(body, web.Response):
-            return body
-        conversation = request.match_info["conversation"]
-        message_id = self.next_id()
-        self.messages[(conversation.split(";", 1)[0], message_id)] = body
-        self.calls.append(ConnectorCall("send", conversation, message_id, body))
-        return web.json_response({"id": message_id}, status=201)
+        return await self._post(request, "send")
 
     async def _reply(self, request: web.Request) -> web.Response:
+        return await self._post(request, "reply", reply_to=request.match_info["activity"])
+
+    async def _post(
+        self, request: web.Request, kind: str, *, reply_to: str | None = None
+    ) -> web.Response:
+        """A new activity in a conversation (``reply_to``: in an activity's reply chain)."""
         failed = self._failure()
         if failed is not None:
             return failed
@@ -216,11 +212,7 @@ class ConnectorEmulator:
         conversation = request.match_info["conversation"]
         message_id = self.next_id()
         self.messages[(conversation.split(";", 1)[0], message_id)] = body
-        self.calls.append(
-            ConnectorCall(
-                "reply", conversation, message_id, body, reply_to=request.match_info["activity"]
-            )
-        )
+        self.calls.append(ConnectorCall(kind, conversation, message_id, body, reply_to=reply_to))
         return web.json_response({"id": message_id}, status=201)
 
     async def _update(self, request: web.Request) -> web.Response:
