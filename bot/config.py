@@ -13,12 +13,6 @@ from bot.incidents.commands import parse_roles
 from storage.engine import DEFAULT_URL
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
-# The bot scopes of manifest.yml: what /slack/install asks a workspace for.
-DEFAULT_SLACK_SCOPES = (
-    "channels:history,groups:history,channels:read,groups:read,channels:manage,groups:write,"
-    "channels:join,chat:write,chat:write.public,commands,reactions:read,reactions:write,"
-    "users:read,usergroups:read,usergroups:write,im:write,pins:write,files:write,team:read"
-)
 
 
 @dataclass(frozen=True)
@@ -32,7 +26,7 @@ class Settings:
     slack_api_url: str = DEFAULT_SLACK_API_URL
     slack_client_id: str | None = None
     slack_client_secret: str | None = None
-    slack_scopes: str = DEFAULT_SLACK_SCOPES
+    slack_scopes: str = ""  # SLACK_SCOPES; empty: the manifest's (handlers/slack/scopes.py)
     slack_authorize_url: str | None = None
     admins: frozenset[str] = field(default_factory=frozenset)
     support_command: str = "/support"
@@ -97,7 +91,7 @@ class Settings:
             slack_api_url=env.get("SLACK_API_URL") or DEFAULT_SLACK_API_URL,
             slack_client_id=env.get("SLACK_CLIENT_ID") or None,
             slack_client_secret=env.get("SLACK_CLIENT_SECRET") or None,
-            slack_scopes=env.get("SLACK_SCOPES") or DEFAULT_SLACK_SCOPES,
+            slack_scopes=env.get("SLACK_SCOPES") or "",
             slack_authorize_url=env.get("SLACK_AUTHORIZE_URL") or None,
             admins=frozenset(re.split(r"[\s,]+", env.get("FIRSTLINE_ADMINS", "").strip())) - {""},
             support_command=command,
