@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 from collections.abc import Mapping
@@ -13,6 +14,7 @@ from bot.incidents.commands import parse_roles
 from storage.engine import DEFAULT_URL
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 @dataclass(frozen=True)
@@ -79,10 +81,18 @@ class Settings:
                 f"FIRSTLINE_DRAIN_SECONDS={drain_text!r} must be seconds between 0 and 300, "
                 "e.g. FIRSTLINE_DRAIN_SECONDS=5."
             )
+        log_level = env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
+        if log_level not in LOG_LEVELS:
+            raise ConfigurationError(
+                f"LOG_LEVEL={env.get('LOG_LEVEL')!r} is not a log level; use one of "
+                f"{', '.join(LOG_LEVELS)}, e.g. LOG_LEVEL=INFO."
+            )
+        database_url = env.get("DATABASE_URL") or DEFAULT_URL
+        check_database_url(database_url)
         return cls(
             outbox_lease_seconds=int(lease_text),
             drain_seconds=drain,
-            database_url=env.get("DATABASE_URL") or DEFAULT_URL,
+            database_url=database_url,
             port=int(port_text),
             host=env.get("HOST", "0.0.0.0"),
             slack_bot_token=env.get("SLACK_BOT_TOKEN") or None,
@@ -101,7 +111,7 @@ class Settings:
             incident_roles=parse_roles(env["FIRSTLINE_INCIDENT_ROLES"])
             if env.get("FIRSTLINE_INCIDENT_ROLES")
             else None,
-            log_level=env.get("LOG_LEVEL", "INFO").upper(),
+            log_level=log_level,
             **_ticket_settings(env),
             microsoft_app_id=env.get("MICROSOFT_APP_ID") or None,
             microsoft_app_password=env.get("MICROSOFT_APP_PASSWORD") or None,
@@ -255,3 +265,38 @@ def make_url_password(url: str) -> str | None:
 
 def _redact_url(url: str) -> str:
     return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
+
+
+def check_database_url(url: str) -> None:
+    """Refuse the DATABASE_URL forms people paste from elsewhere, saying what to write."""
+    scheme, sep, rest = url.partition("://")
+    example_pg = "postgresql+asyncpg://user:password@host:5432/firstline"
+    if not sep:
+        raise ConfigurationError(
+            f"DATABASE_URL={_redact_url(url)!r} is not a database URL; use e.g. "
+            f"DATABASE_URL=sqlite+aiosqlite:///firstline.db or DATABASE_URL={example_pg}."
+        )
+    backend, _, driver = scheme.lower().partition("+")
+    if backend in ("postgres", "postgresql", "pgsql"):
+        if driver != "asyncpg":
+            raise ConfigurationError(
+                f"DATABASE_URL starts with {scheme}://, but Firstline talks to PostgreSQL "
+                f"through asyncpg: write postgresql+asyncpg://{_redact_url(rest)}."
+            )
+        if importlib.util.find_spec("asyncpg") is None:
+            raise ConfigurationError(
+                "DATABASE_URL names PostgreSQL, but the asyncpg driver is not installed: "
+                "pip install '.[postgres]' (or pip install asyncpg)."
+            )
+        return
+    if backend == "sqlite":
+        if driver != "aiosqlite":
+            raise ConfigurationError(
+                f"DATABASE_URL starts with {scheme}://, but Firstline needs the async driver: "
+                f"write sqlite+aiosqlite://{rest}."
+            )
+        return
+    raise ConfigurationError(
+        f"DATABASE_URL starts with {scheme}://; Firstline runs on SQLite "
+        f"(sqlite+aiosqlite:///firstline.db) or PostgreSQL ({example_pg})."
+    )

@@ -207,6 +207,7 @@ class SlackEmulator:
         # how far the emulated Slack's clock (its ``Date`` header) is ahead of this one.
         self.scopes: list[str] = list(_default_scopes())
         self.clock_skew_seconds = 0.0
+        self.refused_tokens: set[str] = set()  # answered invalid_auth (revoked, mistyped)
         # Many workspaces: each has its bot identity; tokens handed out by oauth.v2.access
         # say which workspace a call acts in. Tokens never handed out act in ``team_id``.
         self._teams: dict[str, _Team] = {
@@ -365,6 +366,10 @@ class SlackEmulator:
     def invite_bot(self, channel_id: str) -> None:
         """Someone typed ``/invite @Firstline`` in the channel."""
         self._channels[channel_id].members.add(self.bot_user_id)
+
+    def remove_bot(self, channel_id: str) -> None:
+        """Someone removed the bot from the channel (``/remove @Firstline``)."""
+        self._channels[channel_id].members.discard(self.bot_user_id)
 
     def add_usergroup(
         self, group_id: str, *, handle: str, name: str = "", users: Iterable[str] = ()
@@ -556,6 +561,8 @@ class SlackEmulator:
             body = self._oauth_v2_access(args)
         elif not token:
             body = {"ok": False, "error": "not_authed"}
+        elif token in self.refused_tokens:
+            body = {"ok": False, "error": "invalid_auth"}
         elif method not in self._methods:
             body = {"ok": False, "error": "unknown_method"}
         elif (method == "apps.connections.open") != token.startswith("xapp-"):

@@ -1,0 +1,103 @@
+"""`firstline doctor` against the Slack emulator: each setup mistake is reported, with the
+fix, and the exit status says whether anything failed."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import replace
+from pathlib import Path
+
+from bot.config import Settings
+from handlers.doctor import Doctor, run_doctor
+from storage.engine import Database
+from storage.migrate import upgrade
+from tests.harness import SUPPORT, SlackWorld
+
+
+async def doctor(world: SlackWorld, settings: Settings | None = None) -> tuple[int, list[str]]:
+    out = io.StringIO()
+    status = await run_doctor(settings or world.settings(), out=out)
+    return status, out.getvalue().splitlines()
+
+
+def failures(lines: list[str]) -> list[str]:
+    return [line for line in lines if line.startswith("✗")]
+
+
+async def test_a_correct_setup_passes_every_check(world: SlackWorld) -> None:
+    assert "Watching" in await world.command("watch requests target=5m")
+    status, lines = await doctor(world)
+    assert status == 0, lines
+    assert failures(lines) == []
+    assert any("latest migration" in line for line in lines)
+    assert any(f"Member of watched channel {SUPPORT}" in line for line in lines)
+    assert any("scopes Firstline uses" in line for line in lines)
+    assert any("clock agrees" in line for line in lines)
+    assert any("signing secret set" in line for line in lines)
+
+
+async def test_a_missing_scope_is_named_with_what_needs_it(world: SlackWorld) -> None:
+    world.slack.scopes.remove("im:history")
+    status, lines = await doctor(world)
+    assert status == 1
+    [problem] = failures(lines)
+    assert "im:history" in problem and "reinstall" in problem
+    assert "crash recovery" in problem
+
+
+async def test_a_watched_channel_the_bot_is_not_in(world: SlackWorld) -> None:
+    assert "Watching" in await world.command("watch requests target=5m")
+    world.slack.remove_bot(SUPPORT)
+    status, lines = await doctor(world)
+    assert status == 1
+    [problem] = failures(lines)
+    assert SUPPORT in problem and "/invite @Firstline" in problem
+
+
+async def test_a_skewed_clock(world: SlackWorld) -> None:
+    world.slack.clock_skew_seconds = -600.0  # Slack says it is ten minutes earlier
+    status, lines = await doctor(world)
+    assert status == 1
+    [problem] = failures(lines)
+    assert "600 s ahead of Slack's" in problem and "NTP" in problem
+
+
+async def test_a_small_skew_is_a_warning_not_a_failure(world: SlackWorld) -> None:
+    world.slack.clock_skew_seconds = 90.0
+    status, lines = await doctor(world)
+    assert status == 0
+    assert any("behind Slack's" in line for line in lines)
+
+
+async def test_an_old_schema(world: SlackWorld, tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/old.db"
+    db = Database.connect(url)
+    await upgrade(db, "0005")
+    await db.close()
+    status, lines = await doctor(world, replace(world.settings(), database_url=url))
+    assert status == 1
+    [problem] = failures(lines)
+    assert "at migration 0005" in problem and "firstline migrate" in problem
+
+
+async def test_a_refused_token_and_an_unreachable_slack_are_told_apart(
+    world: SlackWorld,
+) -> None:
+    settings = replace(world.settings(), slack_api_url="http://127.0.0.1:9/api/")
+    status, lines = await doctor(world, settings)
+    assert status == 1
+    [problem] = failures(lines)
+    assert problem.startswith("✗ Could not reach Slack at http://127.0.0.1:9/api/")
+    assert "token was not checked" in problem
+
+    world.slack.refused_tokens.add(str(world.bot_token))
+    status, lines = await doctor(world)
+    assert status == 1
+    [problem] = failures(lines)
+    assert "Slack refused the bot token: it is not a valid token (invalid_auth)" in problem
+
+
+async def test_missing_settings_are_named(world: SlackWorld) -> None:
+    settings = replace(world.settings(), slack_signing_secret=None)
+    checks = await Doctor(settings).run()
+    assert any(not c.ok and "SLACK_SIGNING_SECRET" in c.text for c in checks)
