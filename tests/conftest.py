@@ -33,7 +33,9 @@ def pytest_report_header(config: pytest.Config) -> str:
     return _PG_MISSING
 
 
-def pytest_terminal_summary(terminalreporter: object, exitstatus: int, config: pytest.Config) -> None:
+def pytest_terminal_summary(
+    terminalreporter: object, exitstatus: int, config: pytest.Config
+) -> None:
     # Said again at the end, where people look: half of the database tests did not run.
     if not PG_URL and not config.getoption("collectonly"):
         terminalreporter.write_line(_PG_MISSING, yellow=True, bold=True)  # type: ignore[attr-defined]
