@@ -281,7 +281,7 @@ def check_database_url(url: str) -> None:
         if driver != "asyncpg":
             raise ConfigurationError(
                 f"DATABASE_URL starts with {scheme}://, but Firstline talks to PostgreSQL "
-                f"through asyncpg: write postgresql+asyncpg://{_redact_url(rest)}."
+                f"through asyncpg: write postgresql+asyncpg:{_redact_url('//' + rest)}."
             )
         if importlib.util.find_spec("asyncpg") is None:
             raise ConfigurationError(

@@ -147,14 +147,14 @@ def _id_type(pattern: str, what: str, example: str) -> Callable[[str], str]:
 
 
 channel_id = _id_type(
-    r"[CG][A-Z0-9]{2,}",
+    r"[CG][A-Z0-9]+",
     "a channel id",
     "C0123ABCD (in Slack: the channel's name → About → Channel ID)",
 )
 user_id = _id_type(
-    r"[UW][A-Z0-9]{2,}", "a user id", "U0123ABCD (in Slack: the profile → ⋯ → Copy member ID)"
+    r"[UW][A-Z0-9]+", "a user id", "U0123ABCD (in Slack: the profile → ⋯ → Copy member ID)"
 )
 escalation_id = _id_type(
-    r"[UWS][A-Z0-9]{2,}", "a user id (U…) or user group id (S…)", "--escalate S0123ABCD"
+    r"[UWS][A-Z0-9]+", "a user id (U…) or user group id (S…)", "--escalate S0123ABCD"
 )
-workspace_id = _id_type(r"[TE][A-Z0-9]{2,}", "a workspace id", "T0123ABCD")
+workspace_id = _id_type(r"[TE][A-Z0-9]+", "a workspace id", "T0123ABCD")

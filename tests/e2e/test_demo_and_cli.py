@@ -41,10 +41,14 @@ def test_cli_watch_import_stats(tmp_path: Path) -> None:
     assert refused.returncode == 2
     assert "SLACK_BOT_TOKEN" in refused.stderr and "firstline demo" in refused.stderr
     assert "Traceback" not in refused.stderr
+    no_db = run_cli("watch", "C1", "--kind", "requests", db=db)
+    assert no_db.returncode == 2 and f"No database at {db}" in no_db.stderr
+    assert not db.exists()  # a mistyped path never becomes a fresh database
+    assert run_cli("migrate", db=db).returncode == 0
     no_ws = run_cli("watch", "C1", "--kind", "requests", db=db)
     assert no_ws.returncode == 2 and "--workspace" in no_ws.stderr
     bad = run_cli("watch", "C1", "--kind", "requests", "--target", "5", "--workspace", "T1", db=db)
-    assert bad.returncode == 2 and "target=5m" in bad.stderr
+    assert bad.returncode == 2 and "--target 5m" in bad.stderr and "target=" not in bad.stderr
     ok = run_cli("watch", "C1", "--kind", "requests", "--target", "5m", "--workspace", "T1", db=db)
     assert ok.returncode == 0, ok.stderr
     events = tmp_path / "events.jsonl"
