@@ -166,9 +166,9 @@ class Settings:
         if missing:
             raise ConfigurationError(
                 f"Missing {' and '.join(missing)}. Set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET "
-                "(HTTP mode) or SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Socket Mode); see README, "
-                "'Create the Slack app'. For Microsoft Teams only, set MICROSOFT_APP_ID and "
-                "MICROSOFT_APP_PASSWORD instead (README, 'Microsoft Teams'). To try Firstline "
+                "(HTTP mode) or SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Socket Mode); see "
+                "docs/deploying.md. For Microsoft Teams only, set MICROSOFT_APP_ID and "
+                "MICROSOFT_APP_PASSWORD instead (docs/teams.md). To try Firstline "
                 "without either, run: firstline demo"
             )
 
@@ -205,7 +205,7 @@ class Settings:
             raise ConfigurationError(
                 f"Missing {' and '.join(missing)}. Many workspaces (OAuth install) need "
                 "SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_SIGNING_SECRET from the app's "
-                "Basic Information page; see README, 'Many workspaces'."
+                "Basic Information page; see docs/deploying.md, 'Many workspaces'."
             )
         if self.slack_app_token:
             raise ConfigurationError(
