@@ -27,13 +27,14 @@ from alembic.script import ScriptDirectory
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 
 from bot.config import Settings
 from bot.errors import ConfigurationError
 from handlers.operator_errors import explain, slack_failure
 from handlers.slack.membership import is_member
 from handlers.slack.scopes import BOT_SCOPES, granted
-from storage.engine import Database
+from storage.engine import Database, DatabaseLocationError
 from storage.migrate import alembic_config
 from storage.models import WatchedChannel
 
@@ -156,6 +157,16 @@ class Doctor:
         """Reachable and migrated; returns the watched channels and any installed tokens."""
         try:
             db = Database.connect(self.settings.database_url, create=False)
+        except DatabaseLocationError as error:
+            if error.folder_missing:
+                self.say(False, error.message)
+            else:  # a first start creates the file, which is fine
+                self.say(
+                    True,
+                    f"No database yet at {error.path}: firstline serve (or firstline migrate) "
+                    "creates it there",
+                )
+            return [], {}
         except Exception as error:
             self.say(False, _one_line(error, self.settings.database_url))
             return [], {}
@@ -333,8 +344,6 @@ def _one_line(error: BaseException, url: str) -> str:
 
 
 def _redacted(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
     return make_url(url).render_as_string(hide_password=True)
 
 

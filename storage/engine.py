@@ -122,9 +122,11 @@ class Database:
 class DatabaseLocationError(Exception):
     """The SQLite file or its folder does not exist; the message says which and what to do."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, path: Path, folder_missing: bool) -> None:
         super().__init__(message)
         self.message = message
+        self.path = path
+        self.folder_missing = folder_missing
 
 
 def _check_sqlite_location(path: Path, *, create: bool) -> None:
@@ -132,14 +134,18 @@ def _check_sqlite_location(path: Path, *, create: bool) -> None:
     if not where.parent.is_dir():
         raise DatabaseLocationError(
             f"The folder of the SQLite database {where} does not exist. Create it "
-            f"(mkdir -p {where.parent}) or fix DATABASE_URL."
+            f"(mkdir -p {where.parent}) or fix DATABASE_URL.",
+            path=where,
+            folder_missing=True,
         )
     if not create and not where.exists():
         raise DatabaseLocationError(
             f"No database at {where}: DATABASE_URL (default sqlite+aiosqlite:///firstline.db) "
             "is relative to the current folder. Run this where `firstline serve` runs, set "
             "DATABASE_URL=sqlite+aiosqlite:////path/to/firstline.db (four slashes: absolute), "
-            "or create it with `firstline migrate`."
+            "or create it with `firstline migrate`.",
+            path=where,
+            folder_missing=False,
         )
 
 

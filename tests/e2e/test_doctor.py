@@ -101,3 +101,17 @@ async def test_missing_settings_are_named(world: SlackWorld) -> None:
     settings = replace(world.settings(), slack_signing_secret=None)
     checks = await Doctor(settings).run()
     assert any(not c.ok and "SLACK_SIGNING_SECRET" in c.text for c in checks)
+
+
+async def test_a_database_not_created_yet_is_fine_a_missing_folder_is_not(
+    world: SlackWorld, tmp_path: Path
+) -> None:
+    fresh = replace(world.settings(), database_url=f"sqlite+aiosqlite:///{tmp_path}/new.db")
+    status, lines = await doctor(world, fresh)
+    assert status == 0 and any("No database yet at" in line for line in lines)
+    assert not (tmp_path / "new.db").exists()
+    typo = replace(world.settings(), database_url=f"sqlite+aiosqlite:///{tmp_path}/typo/f.db")
+    status, lines = await doctor(world, typo)
+    assert status == 1
+    [problem] = failures(lines)
+    assert "does not exist" in problem and not (tmp_path / "typo").exists()
