@@ -341,6 +341,34 @@ SCENES: tuple[Scene, ...] = (
     ),
 )
 
+
+def _at(hhmm: str) -> datetime:
+    """A moment of the desk afternoon (Monday 23 November, Berlin)."""
+    return local(23, hhmm)
+
+
+def _desk_script() -> list[tuple[str, str, str, dict[str, Any]]]:
+    """The desk afternoon as (HH:MM, who, what, details) rows, for demos that replay it on
+    another platform (``handlers/teams/demo.py``): posts, replies, reactions and alerts."""
+    desk = next(scene for scene in SCENES if scene.start == local(23, "16:00"))
+    rows = []
+    for step in desk.steps:
+        if step.what not in ("post", "reply", "react", "alert"):
+            continue
+        details: dict[str, Any] = {"text": step.text} if step.text else {}
+        details.update({k: v for k, v in (("key", step.key), ("to", step.to)) if v})
+        if step.emoji:
+            details["emoji"] = step.emoji
+        if step.channel != SUPPORT:
+            details["channel"] = step.channel
+        rows.append((step.at.strftime("%H:%M"), step.who, step.what, details))
+    return rows
+
+
+SCRIPT = _desk_script()
+END = "17:00"
+STEP_SECONDS = 30
+
 _USER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 _CHANNEL = re.compile(r"<#([CG][A-Z0-9]+)(?:\|[^>]*)?>")
 _GROUP = re.compile(r"<!subteam\^([A-Z0-9]+)(?:\|@?([^>]*))?>")

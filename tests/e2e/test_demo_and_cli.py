@@ -150,3 +150,17 @@ def test_cli_watch_import_stats(tmp_path: Path) -> None:
     csv_out = run_cli("stats", "--format", "csv", "--channel", "C1", db=db).stdout.splitlines()
     assert csv_out[0].startswith("channel,kind,requests") and csv_out[1].startswith("C1,requests,2")
     assert run_cli("stats", "--since", "yesterday", db=db).returncode == 2
+
+
+def test_the_desk_afternoon_is_available_as_rows_for_other_platforms_demos() -> None:
+    from handlers.demo import END, SCRIPT, _at
+
+    assert SCRIPT[0] == (
+        "16:02",
+        "UANNA",
+        "post",
+        {"text": "Tour 4711 shows no stops in the driver app, drivers are waiting", "key": "tour"},
+    )
+    assert all(_at(when) < _at(END) for when, *_ in SCRIPT)
+    alerts = [row for row in SCRIPT if row[2] == "alert"]
+    assert alerts and all(row[3]["channel"] == "C0BUGSNAG" for row in alerts)
