@@ -145,3 +145,16 @@ async def test_many_workspaces_are_checked_each_with_its_installed_token(
     [problem] = failures(lines)
     assert "C0BRAVO" in problem and "/invite @Firstline" in problem
     assert sum("Slack accepts the bot token" in line for line in lines) == 2
+
+
+async def test_teams_settings_when_present(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/t.db"
+    partial = Settings.from_env({"DATABASE_URL": url, "MICROSOFT_APP_ID": "app-id"})
+    checks = await Doctor(partial).run()
+    assert any(not c.ok and "MICROSOFT_APP_PASSWORD is missing" in c.text for c in checks)
+    whole = Settings.from_env(
+        {"DATABASE_URL": url, "MICROSOFT_APP_ID": "app-id", "MICROSOFT_APP_PASSWORD": "pw"}
+    )
+    checks = await Doctor(whole).run()
+    assert all(c.ok for c in checks), checks
+    assert any("Microsoft Teams: app app-id configured" in c.text for c in checks)
