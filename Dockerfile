@@ -4,15 +4,19 @@
 #     -e SLACK_BOT_TOKEN -e SLACK_SIGNING_SECRET firstline
 # PostgreSQL instead of SQLite: -e DATABASE_URL=postgresql+asyncpg://user:pw@host/db
 # Microsoft Teams too: docker build --build-arg EXTRAS=postgres,teams -t firstline .
+#
+# Reproducible: both stages start from one base image pinned by version and digest, and every
+# Python package is installed at the version in constraints.txt (written by scripts/lock).
 
 # --- build: install Firstline (with asyncpg) into a self-contained venv -------------------
-FROM python:3.11-slim AS build
+FROM python:3.11.10-slim-bookworm@sha256:5148c0e4bbb64271bca1d3322360ebf4bfb7564507ae32dd639322e4952a6b16 AS build
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
 WORKDIR /src
+COPY constraints.txt ./
 RUN python -m venv /opt/firstline \
- && /opt/firstline/bin/pip install --upgrade pip
+ && /opt/firstline/bin/pip install -c constraints.txt pip
 COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY handlers ./handlers
@@ -20,12 +24,12 @@ COPY storage ./storage
 COPY schedules ./schedules
 COPY migrations ./migrations
 ARG EXTRAS=postgres
-RUN /opt/firstline/bin/pip install ".[${EXTRAS}]" \
+RUN /opt/firstline/bin/pip install -c constraints.txt ".[${EXTRAS}]" \
  && /opt/firstline/bin/python -m compileall -q /opt/firstline/lib \
  && /opt/firstline/bin/firstline --help >/dev/null
 
 # --- runtime: the venv only ------------------------------------------------------------------
-FROM python:3.11-slim
+FROM python:3.11.10-slim-bookworm@sha256:5148c0e4bbb64271bca1d3322360ebf4bfb7564507ae32dd639322e4952a6b16
 ENV PATH=/opt/firstline/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \

@@ -15,16 +15,17 @@ import asyncio
 import json
 import logging
 import sys
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from bot.clock import SystemClock
 from bot.commands import describe
 from bot.config import Settings
 from bot.core import Core
 from bot.durations import format_duration
-from bot.errors import FirstlineError, UsageError
+from bot.errors import UsageError
 from bot.stats import StatsReport, compute_stats
 from bot.tables import aligned_text, csv_text
 from storage.engine import Database
@@ -38,8 +39,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    database_url = ""
     try:
         settings = Settings.from_env()
+        database_url = settings.database_url
         logging.basicConfig(
             level=settings.log_level,
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -47,64 +50,131 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger("alembic").setLevel(logging.WARNING)
         result: int = args.func(args, settings)
         return result
-    except FirstlineError as error:
-        print(f"firstline: {error.message}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as error:
+        # Operator mistakes get one line; anything else is a bug and keeps its traceback.
+        from handlers.operator_errors import cli_wording, explain
+
+        line = explain(error, database_url=database_url)
+        if line is None:
+            ref = uuid.uuid4().hex[:8]
+            log.exception("unexpected error (ref %s): please report it with this traceback", ref)
+            print(
+                f"firstline: unexpected error (ref {ref}): {type(error).__name__}", file=sys.stderr
+            )
+            return 1
+        print(f"firstline: {cli_wording(line)}", file=sys.stderr)
+        return 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a wrong argument is one line naming it, not the usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+_DATABASE_ENV = "reads DATABASE_URL (default sqlite+aiosqlite:///firstline.db) and LOG_LEVEL"
+_SERVER_ENV = (
+    "reads SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET (HTTP mode) or SLACK_APP_TOKEN (Socket Mode), "
+    "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (many workspaces), SLACK_API_URL, SLACK_SCOPES, "
+    "MICROSOFT_APP_ID, MICROSOFT_APP_PASSWORD, MICROSOFT_APP_TYPE, MICROSOFT_APP_TENANT_ID, "
+    "DATABASE_URL, PORT, HOST, LOG_LEVEL, FIRSTLINE_ADMINS, FIRSTLINE_PUBLIC_URL, "
+    "FIRSTLINE_SUPPORT_COMMAND, FIRSTLINE_INCIDENT_COMMAND, FIRSTLINE_ROTA_COMMAND, "
+    "FIRSTLINE_INCIDENT_ROLES, FIRSTLINE_API_TOKEN, FIRSTLINE_DRAIN_SECONDS, "
+    "FIRSTLINE_OUTBOX_LEASE, JIRA_URL, JIRA_EMAIL, JIRA_API_TOKEN, JIRA_PROJECT, "
+    "FIRSTLINE_TICKET_WEBHOOK (docs/deploying.md, Configuration)"
+)
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    from handlers.operator_errors import channel_id, escalation_id, user_id, workspace_id
+
+    parser = _Parser(
         prog="firstline",
-        description="First-line support desk for Slack: first-response measurement and escalation.",
+        description="First-line support desk for Slack and Microsoft Teams: first-response "
+        "measurement, escalation, rota, incidents and reports.",
+        epilog="Start with `firstline demo`; before going live, `firstline doctor`. "
+        "`firstline COMMAND --help` names the environment variables each command reads.",
     )
+    parser.add_argument("--version", action="version", version=f"firstline {_version()}")
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     serve = sub.add_parser(
-        "serve", help="run the Slack app (HTTP, or Socket Mode with SLACK_APP_TOKEN)"
+        "serve",
+        help="run the Slack app (HTTP, or Socket Mode with SLACK_APP_TOKEN)",
+        epilog=_SERVER_ENV,
     )
     serve.set_defaults(func=_serve)
 
     demo = sub.add_parser(
-        "demo", help="an offline walkthrough with an emulated Slack, no credentials"
+        "demo",
+        help="a support week on an emulated Slack, offline, no credentials (under a minute)",
+        epilog="reads no environment variable: the demo uses its own throwaway database",
     )
-    demo.add_argument("--quiet", action="store_true", help="print only the resulting stats")
+    demo.add_argument("--quiet", action="store_true", help="print only the resulting figures")
+    demo.add_argument(
+        "--out",
+        metavar="DIR",
+        help="folder for the transcript, charts and postmortem (default: a new temporary one)",
+    )
     demo.set_defaults(func=_demo)
 
-    migrate = sub.add_parser("migrate", help="apply database migrations (serve does this too)")
+    migrate = sub.add_parser(
+        "migrate", help="apply database migrations (serve does this too)", epilog=_DATABASE_ENV
+    )
     migrate.set_defaults(func=_migrate)
 
-    watch = sub.add_parser("watch", help="watch a channel as a requests or alerts channel")
-    watch.add_argument("channel", metavar="CHANNEL_ID")
+    doctor = sub.add_parser(
+        "doctor",
+        help="check the setup: token, scopes, channels, database, clock (exit 1 if anything fails)",
+        epilog=_SERVER_ENV,
+    )
+    doctor.set_defaults(func=_doctor)
+
+    watch = sub.add_parser(
+        "watch", help="watch a channel as a requests or alerts channel", epilog=_DATABASE_ENV
+    )
+    watch.add_argument("channel", metavar="CHANNEL_ID", type=channel_id)
     watch.add_argument("--kind", required=True, choices=["requests", "alerts"])
     watch.add_argument("--target", help="first-response target, e.g. 5m (default 5m)")
     watch.add_argument("--responders", help="anyone (default) or team")
     watch.add_argument("--hours", help='always (default) or e.g. "Mon-Fri 10:00-18:00"')
     watch.add_argument("--tz", help="IANA time zone for hours, e.g. Europe/Berlin")
     watch.add_argument("--holidays", help="public holidays by country code, e.g. DE or DE-BE")
-    watch.add_argument("--escalate", help="second line: a user id (U…) or user group id (S…)")
+    watch.add_argument(
+        "--escalate",
+        type=escalation_id,
+        help="second line: a user id (U…) or user group id (S…), e.g. --escalate S0123ABCD",
+    )
     watch.add_argument("--ack", help="acknowledgement emoji names, comma-separated (default eyes)")
     watch.add_argument(
         "--done", help="done emoji names (default white_check_mark,heavy_check_mark)"
     )
-    watch.add_argument("--workspace", help="Slack team id (default: the only one known)")
+    watch.add_argument(
+        "--workspace", type=workspace_id, help="Slack team id (default: the only one known)"
+    )
     watch.set_defaults(func=_watch)
 
-    unwatch = sub.add_parser("unwatch", help="stop watching a channel (figures are kept)")
-    unwatch.add_argument("channel", metavar="CHANNEL_ID")
-    unwatch.add_argument("--workspace")
+    unwatch = sub.add_parser(
+        "unwatch", help="stop watching a channel (figures are kept)", epilog=_DATABASE_ENV
+    )
+    unwatch.add_argument("channel", metavar="CHANNEL_ID", type=channel_id)
+    unwatch.add_argument("--workspace", type=workspace_id)
     unwatch.set_defaults(func=_unwatch)
 
-    responders = sub.add_parser("responders", help="set a watched channel's responders")
-    responders.add_argument("channel", metavar="CHANNEL_ID")
-    responders.add_argument("users", nargs="*", metavar="USER_ID")
-    responders.add_argument("--workspace")
+    responders = sub.add_parser(
+        "responders", help="set a watched channel's responders", epilog=_DATABASE_ENV
+    )
+    responders.add_argument("channel", metavar="CHANNEL_ID", type=channel_id)
+    responders.add_argument("users", nargs="*", metavar="USER_ID", type=user_id)
+    responders.add_argument("--workspace", type=workspace_id)
     responders.set_defaults(func=_responders)
 
-    stats = sub.add_parser("stats", help="first-response figures")
-    stats.add_argument("--channel", metavar="ID")
-    stats.add_argument("--workspace")
+    stats = sub.add_parser("stats", help="first-response figures", epilog=_DATABASE_ENV)
+    stats.add_argument("--channel", metavar="ID", type=channel_id)
+    stats.add_argument("--workspace", type=workspace_id)
     stats.add_argument("--since", type=_iso, metavar="ISO", help="e.g. 2026-11-01")
     stats.add_argument("--until", type=_iso, metavar="ISO")
     stats.add_argument("--format", choices=["table", "json", "csv"], default="table")
@@ -113,14 +183,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     stats.set_defaults(func=_stats)
 
-    toil = sub.add_parser("toil", help="time off in lieu owed per person for a month")
+    toil = sub.add_parser(
+        "toil", help="time off in lieu owed per person for a month", epilog=_DATABASE_ENV
+    )
     toil.add_argument("--month", help="e.g. 2026-11 (default: this month)")
     toil.add_argument("--team", help="the rota team's name (default: every team)")
     toil.add_argument("--workspace")
     toil.add_argument("--format", choices=["table", "json", "csv"], default="table")
     toil.set_defaults(func=_toil)
 
-    incident = sub.add_parser("incident", help="incidents: export a postmortem draft")
+    incident = sub.add_parser(
+        "incident", help="incidents: export a postmortem draft", epilog=_DATABASE_ENV
+    )
     incident_sub = incident.add_subparsers(title="incident commands", metavar="ACTION")
     export = incident_sub.add_parser(
         "export", help="print an incident's postmortem draft (Markdown)"
@@ -131,30 +205,44 @@ def _parser() -> argparse.ArgumentParser:
     )
     export.set_defaults(func=_incident_export)
 
-    report = sub.add_parser("report", help="the weekly report of watched channels")
+    report = sub.add_parser(
+        "report", help="the weekly report of watched channels", epilog=_DATABASE_ENV
+    )
     report.add_argument(
         "--week", metavar="YYYY-Www", help="ISO week, e.g. 2026-W48 (default: last week)"
     )
-    report.add_argument("--channel", metavar="ID", help="one channel (default: every watched one)")
+    report.add_argument(
+        "--channel", metavar="ID", type=channel_id, help="one channel (default: every watched one)"
+    )
     report.add_argument("--workspace")
     report.add_argument("--format", choices=["md", "json"], default="md")
     report.set_defaults(func=_report)
 
-    exporter = sub.add_parser("export", help="export data: requests as CSV or JSON")
+    exporter = sub.add_parser(
+        "export", help="export data: requests as CSV or JSON", epilog=_DATABASE_ENV
+    )
     exporter.add_argument("what", choices=["requests"])
     exporter.add_argument("--since", type=_iso, metavar="ISO", required=True)
     exporter.add_argument("--until", type=_iso, metavar="ISO")
-    exporter.add_argument("--channel", metavar="ID")
+    exporter.add_argument("--channel", metavar="ID", type=channel_id)
     exporter.add_argument("--workspace")
     exporter.add_argument("--format", choices=["csv", "json"], default="csv")
     exporter.set_defaults(func=_export)
 
-    imp = sub.add_parser("import", help="backfill from Slack events (JSON lines) or an export")
+    imp = sub.add_parser(
+        "import",
+        help="backfill from Slack events (JSON lines) or an export",
+        epilog=_DATABASE_ENV + "; creates the database when missing",
+    )
     imp.add_argument("paths", nargs="+", metavar="PATH")
     imp.add_argument("--workspace", help="team id for exports that don't carry one")
     imp.set_defaults(func=_import)
 
-    package = sub.add_parser("teams-package", help="build the Microsoft Teams app package (zip)")
+    package = sub.add_parser(
+        "teams-package",
+        help="build the Microsoft Teams app package (zip)",
+        epilog="reads MICROSOFT_APP_ID and FIRSTLINE_TEAMS_NAME",
+    )
     package.add_argument("--out", default="firstline-teams.zip", metavar="PATH")
     package.add_argument("--app-id", help="the bot's Microsoft App ID (default MICROSOFT_APP_ID)")
     package.add_argument("--host", default="", help="your server's host name, e.g. bot.example.com")
@@ -170,9 +258,15 @@ def _iso(text: str) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _with_core(settings: Settings, work: Callable[[Core], Awaitable[int]]) -> int:
+def _with_core(
+    settings: Settings, work: Callable[[Core], Awaitable[int]], *, create: bool = False
+) -> int:
+    """Run ``work`` on the database; only ``create`` commands may start a new SQLite file
+    (a command run in the wrong folder must not report zeros from a fresh, empty one)."""
+
     async def run() -> int:
-        core = Core(db=Database.connect(settings.database_url), clock=SystemClock())
+        db = Database.connect(settings.database_url, create=create)
+        core = Core(db=db, clock=SystemClock())
         try:
             await core.start()
             return await work(core)
@@ -218,10 +312,28 @@ async def serve(settings: Settings) -> int:
     return 0
 
 
+def _doctor(args: argparse.Namespace, settings: Settings) -> int:
+    from handlers.doctor import run_doctor
+
+    return asyncio.run(run_doctor(settings))
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("firstline")
+    except PackageNotFoundError:
+        return "unknown (not installed: pip install -e .)"
+
+
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
     from handlers.demo import run_demo
 
-    return asyncio.run(run_demo(quiet=args.quiet))
+    folder = Path(args.out) if args.out else None
+    return asyncio.run(run_demo(quiet=args.quiet, folder=folder))
 
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:
@@ -229,7 +341,7 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
         print("Database is at the latest schema.")
         return 0
 
-    return _with_core(settings, work)
+    return _with_core(settings, work, create=True)
 
 
 def _watch(args: argparse.Namespace, settings: Settings) -> int:
@@ -404,14 +516,15 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _import(args: argparse.Namespace, settings: Settings) -> int:
-    from handlers.slack.importer import import_paths
+    from handlers.slack.importer import check_sources, import_paths
 
     async def work(core: Core) -> int:
         summary = await import_paths(core, args.paths, workspace_id=args.workspace)
         print(summary.describe())
         return 0 if not summary.errors else 1
 
-    return _with_core(settings, work)
+    check_sources(args.paths)  # before a database is created for nothing
+    return _with_core(settings, work, create=True)
 
 
 def _teams_package(args: argparse.Namespace, settings: Settings) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 from collections.abc import Mapping
@@ -13,12 +14,7 @@ from bot.incidents.commands import parse_roles
 from storage.engine import DEFAULT_URL
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
-# The bot scopes of manifest.yml: what /slack/install asks a workspace for.
-DEFAULT_SLACK_SCOPES = (
-    "channels:history,groups:history,channels:read,groups:read,channels:manage,groups:write,"
-    "channels:join,chat:write,chat:write.public,commands,reactions:read,reactions:write,"
-    "users:read,usergroups:read,usergroups:write,im:write,pins:write,files:write,team:read"
-)
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 @dataclass(frozen=True)
@@ -32,7 +28,7 @@ class Settings:
     slack_api_url: str = DEFAULT_SLACK_API_URL
     slack_client_id: str | None = None
     slack_client_secret: str | None = None
-    slack_scopes: str = DEFAULT_SLACK_SCOPES
+    slack_scopes: str = ""  # SLACK_SCOPES; empty: the manifest's (handlers/slack/scopes.py)
     slack_authorize_url: str | None = None
     admins: frozenset[str] = field(default_factory=frozenset)
     support_command: str = "/support"
@@ -85,10 +81,18 @@ class Settings:
                 f"FIRSTLINE_DRAIN_SECONDS={drain_text!r} must be seconds between 0 and 300, "
                 "e.g. FIRSTLINE_DRAIN_SECONDS=5."
             )
+        log_level = env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
+        if log_level not in LOG_LEVELS:
+            raise ConfigurationError(
+                f"LOG_LEVEL={env.get('LOG_LEVEL')!r} is not a log level; use one of "
+                f"{', '.join(LOG_LEVELS)}, e.g. LOG_LEVEL=INFO."
+            )
+        database_url = env.get("DATABASE_URL") or DEFAULT_URL
+        check_database_url(database_url)
         return cls(
             outbox_lease_seconds=int(lease_text),
             drain_seconds=drain,
-            database_url=env.get("DATABASE_URL") or DEFAULT_URL,
+            database_url=database_url,
             port=int(port_text),
             host=env.get("HOST", "0.0.0.0"),
             slack_bot_token=env.get("SLACK_BOT_TOKEN") or None,
@@ -97,7 +101,7 @@ class Settings:
             slack_api_url=env.get("SLACK_API_URL") or DEFAULT_SLACK_API_URL,
             slack_client_id=env.get("SLACK_CLIENT_ID") or None,
             slack_client_secret=env.get("SLACK_CLIENT_SECRET") or None,
-            slack_scopes=env.get("SLACK_SCOPES") or DEFAULT_SLACK_SCOPES,
+            slack_scopes=env.get("SLACK_SCOPES") or "",
             slack_authorize_url=env.get("SLACK_AUTHORIZE_URL") or None,
             admins=frozenset(re.split(r"[\s,]+", env.get("FIRSTLINE_ADMINS", "").strip())) - {""},
             support_command=command,
@@ -107,7 +111,7 @@ class Settings:
             incident_roles=parse_roles(env["FIRSTLINE_INCIDENT_ROLES"])
             if env.get("FIRSTLINE_INCIDENT_ROLES")
             else None,
-            log_level=env.get("LOG_LEVEL", "INFO").upper(),
+            log_level=log_level,
             **_ticket_settings(env),
             microsoft_app_id=env.get("MICROSOFT_APP_ID") or None,
             microsoft_app_password=env.get("MICROSOFT_APP_PASSWORD") or None,
@@ -162,9 +166,9 @@ class Settings:
         if missing:
             raise ConfigurationError(
                 f"Missing {' and '.join(missing)}. Set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET "
-                "(HTTP mode) or SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Socket Mode); see README, "
-                "'Create the Slack app'. For Microsoft Teams only, set MICROSOFT_APP_ID and "
-                "MICROSOFT_APP_PASSWORD instead (README, 'Microsoft Teams'). To try Firstline "
+                "(HTTP mode) or SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Socket Mode); see "
+                "docs/deploying.md. For Microsoft Teams only, set MICROSOFT_APP_ID and "
+                "MICROSOFT_APP_PASSWORD instead (docs/teams.md). To try Firstline "
                 "without either, run: firstline demo"
             )
 
@@ -201,7 +205,7 @@ class Settings:
             raise ConfigurationError(
                 f"Missing {' and '.join(missing)}. Many workspaces (OAuth install) need "
                 "SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_SIGNING_SECRET from the app's "
-                "Basic Information page; see README, 'Many workspaces'."
+                "Basic Information page; see docs/deploying.md, 'Many workspaces'."
             )
         if self.slack_app_token:
             raise ConfigurationError(
@@ -261,3 +265,38 @@ def make_url_password(url: str) -> str | None:
 
 def _redact_url(url: str) -> str:
     return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
+
+
+def check_database_url(url: str) -> None:
+    """Refuse the DATABASE_URL forms people paste from elsewhere, saying what to write."""
+    scheme, sep, rest = url.partition("://")
+    example_pg = "postgresql+asyncpg://user:password@host:5432/firstline"
+    if not sep:
+        raise ConfigurationError(
+            f"DATABASE_URL={_redact_url(url)!r} is not a database URL; use e.g. "
+            f"DATABASE_URL=sqlite+aiosqlite:///firstline.db or DATABASE_URL={example_pg}."
+        )
+    backend, _, driver = scheme.lower().partition("+")
+    if backend in ("postgres", "postgresql", "pgsql"):
+        if driver != "asyncpg":
+            raise ConfigurationError(
+                f"DATABASE_URL starts with {scheme}://, but Firstline talks to PostgreSQL "
+                f"through asyncpg: write postgresql+asyncpg:{_redact_url('//' + rest)}."
+            )
+        if importlib.util.find_spec("asyncpg") is None:
+            raise ConfigurationError(
+                "DATABASE_URL names PostgreSQL, but the asyncpg driver is not installed: "
+                "pip install '.[postgres]' (or pip install asyncpg)."
+            )
+        return
+    if backend == "sqlite":
+        if driver != "aiosqlite":
+            raise ConfigurationError(
+                f"DATABASE_URL starts with {scheme}://, but Firstline needs the async driver: "
+                f"write sqlite+aiosqlite://{rest}."
+            )
+        return
+    raise ConfigurationError(
+        f"DATABASE_URL starts with {scheme}://; Firstline runs on SQLite "
+        f"(sqlite+aiosqlite:///firstline.db) or PostgreSQL ({example_pg})."
+    )

@@ -2,7 +2,7 @@
 
     report = await compute_stats(db, now=clock.now(), channel_id="C053AK3F9")
 
-Rules (README, "How Firstline measures"): deleted requests count nowhere; a request is
+Rules (docs/measurement.md): deleted requests count nowhere; a request is
 within target when its first response took at most the target (business time); it is
 breached when its first response was later, or when it has none and its deadline
 passed before now (or before it was closed); percentiles interpolate linearly between

@@ -21,7 +21,6 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
-from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
@@ -33,6 +32,7 @@ from bot.content import ChatPort, button_id
 from bot.core import Core
 from bot.errors import ConfigurationError, FirstlineError
 from bot.redaction import protect_secrets
+from handlers.operator_errors import slack_failure
 from handlers.slack.app import LinkBase, build_bolt_app
 from handlers.slack.chat import SlackChat
 from handlers.slack.install import INSTALL_PATH, REDIRECT_PATH, Installs
@@ -141,14 +141,8 @@ def build_server(settings: Settings, options: ServerOptions | None = None) -> we
                     await core.close()
                     if lock is not None:
                         lock.release()
-                    detail = (
-                        error.response.get("error")
-                        if isinstance(error, SlackApiError)
-                        else f"{type(error).__name__}: {error}"
-                    )
                     raise ConfigurationError(
-                        f"Slack refused the bot token ({detail}). Check SLACK_BOT_TOKEN and "
-                        "SLACK_API_URL."
+                        slack_failure(error, api_url=settings.slack_api_url)
                     ) from error
                 links.url = str(auth.get("url") or links.url)
                 await core.remember_workspace(

@@ -53,17 +53,26 @@ class Database:
 
     @classmethod
     def connect(
-        cls, url: str = DEFAULT_URL, *, background_checkpoints: bool = False, **engine_args: Any
+        cls,
+        url: str = DEFAULT_URL,
+        *,
+        background_checkpoints: bool = False,
+        create: bool = True,
+        **engine_args: Any,
     ) -> Database:
         """Open ``url``. With ``background_checkpoints`` (long-running servers on SQLite), the
         WAL is copied back into the database file by a worker thread about once a second,
         instead of by whichever transaction happens to commit the thousandth page: that copy
-        ends in an fsync, and on the event loop's thread it would stall every request."""
+        ends in an fsync, and on the event loop's thread it would stall every request.
+
+        A SQLite file is created when missing if ``create`` (serve, migrate), never its
+        folder: a mistyped path must not become a fresh, empty database. Without ``create``
+        (commands that read figures) a missing file is an error naming the path."""
         parsed = make_url(url)
         if parsed.get_backend_name() == "sqlite":
             path = parsed.database or ":memory:"
             if path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                _check_sqlite_location(Path(path), create=create)
             # The driver runs SQLite on the loop's thread (see storage/sqlite_driver.py).
             engine_args.setdefault("async_creator", inline_connector(path))
             engine = create_async_engine(url, **engine_args)
@@ -108,6 +117,36 @@ class Database:
         if self._checkpointer is not None:
             await self._checkpointer.stop()
         await self.engine.dispose()
+
+
+class DatabaseLocationError(Exception):
+    """The SQLite file or its folder does not exist; the message says which and what to do."""
+
+    def __init__(self, message: str, *, path: Path, folder_missing: bool) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = path
+        self.folder_missing = folder_missing
+
+
+def _check_sqlite_location(path: Path, *, create: bool) -> None:
+    where = path.resolve()
+    if not where.parent.is_dir():
+        raise DatabaseLocationError(
+            f"The folder of the SQLite database {where} does not exist. Create it "
+            f"(mkdir -p {where.parent}) or fix DATABASE_URL.",
+            path=where,
+            folder_missing=True,
+        )
+    if not create and not where.exists():
+        raise DatabaseLocationError(
+            f"No database at {where}: DATABASE_URL (default sqlite+aiosqlite:///firstline.db) "
+            "is relative to the current folder. Run this where `firstline serve` runs, set "
+            "DATABASE_URL=sqlite+aiosqlite:////path/to/firstline.db (four slashes: absolute), "
+            "or create it with `firstline migrate`.",
+            path=where,
+            folder_missing=False,
+        )
 
 
 class _Checkpointer:

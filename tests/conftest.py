@@ -20,6 +20,27 @@ DATABASES = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
 START = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
 
 
+_PG_MISSING = (
+    "PostgreSQL: NOT TESTED. FIRSTLINE_TEST_PG_URL is not set, so every database test ran on "
+    "SQLite only. Run ./scripts/test (it starts a throwaway PostgreSQL), or set "
+    "FIRSTLINE_TEST_PG_URL=postgresql+asyncpg://user:password@host/db"
+)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    if PG_URL:
+        return f"databases: SQLite and PostgreSQL ({make_url(PG_URL).render_as_string()})"
+    return _PG_MISSING
+
+
+def pytest_terminal_summary(
+    terminalreporter: object, exitstatus: int, config: pytest.Config
+) -> None:
+    # Said again at the end, where people look: half of the database tests did not run.
+    if not PG_URL and not config.getoption("collectonly"):
+        terminalreporter.write_line(_PG_MISSING, yellow=True, bold=True)  # type: ignore[attr-defined]
+
+
 @pytest.fixture(params=DATABASES)
 async def database_url(request: pytest.FixtureRequest, tmp_path: object) -> AsyncIterator[str]:
     if request.param == "sqlite":

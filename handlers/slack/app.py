@@ -34,6 +34,7 @@ from handlers.grammar import parse_incident, parse_rota, parse_support
 from handlers.slack.blocks import render
 from handlers.slack.install import Installs
 from handlers.slack.install_messages import NOT_INSTALLED
+from handlers.slack.membership import join_to_watch
 from handlers.slack.normalise import normalise_message, normalise_reaction
 
 log = logging.getLogger(__name__)
@@ -257,6 +258,8 @@ def build_bolt_app(
             if needs_admin:
                 admin = await is_admin(client, workspace_id=ctx.workspace_id, user=ctx.user)
                 ctx = command_context(command, context, admin=admin)
+            if isinstance(parsed, SupportWatch) and ctx.is_admin:
+                await join_to_watch(client, channel_id=ctx.channel_id)  # else it hears nothing
             return await core.support.run(parsed, ctx)
 
         await answer(ack, run, workspace_id=str(context.team_id or ""))

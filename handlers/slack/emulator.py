@@ -35,6 +35,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.utils import format_datetime
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl
@@ -202,6 +203,11 @@ class SlackEmulator:
         self._clock = itertools.count(1)
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
+        # What a bot token was granted (the ``x-oauth-scopes`` header on every answer), and
+        # how far the emulated Slack's clock (its ``Date`` header) is ahead of this one.
+        self.scopes: list[str] = list(_default_scopes())
+        self.clock_skew_seconds = 0.0
+        self.refused_tokens: set[str] = set()  # answered invalid_auth (revoked, mistyped)
         # Many workspaces: each has its bot identity; tokens handed out by oauth.v2.access
         # say which workspace a call acts in. Tokens never handed out act in ``team_id``.
         self._teams: dict[str, _Team] = {
@@ -348,11 +354,22 @@ class SlackEmulator:
         name: str,
         is_private: bool = False,
         members: Iterable[str] = (),
+        bot_member: bool = True,
     ) -> None:
-        """Register a channel; the bot is a member, as after ``/invite @Firstline``."""
+        """Register a channel; the bot is a member, as after ``/invite @Firstline``, unless
+        ``bot_member`` is false (then reading it answers ``not_in_channel``, posting in it
+        works only when it is public, and ``conversations.join`` adds the bot if public)."""
         channel = _Channel(channel_id, name, self._now(), is_private)
-        channel.members.update({self.bot_user_id, *members})
+        channel.members.update({self.bot_user_id, *members} if bot_member else set(members))
         self._channels[channel_id] = channel
+
+    def invite_bot(self, channel_id: str) -> None:
+        """Someone typed ``/invite @Firstline`` in the channel."""
+        self._channels[channel_id].members.add(self.bot_user_id)
+
+    def remove_bot(self, channel_id: str) -> None:
+        """Someone removed the bot from the channel (``/remove @Firstline``)."""
+        self._channels[channel_id].members.discard(self.bot_user_id)
 
     def add_usergroup(
         self, group_id: str, *, handle: str, name: str = "", users: Iterable[str] = ()
@@ -544,6 +561,8 @@ class SlackEmulator:
             body = self._oauth_v2_access(args)
         elif not token:
             body = {"ok": False, "error": "not_authed"}
+        elif token in self.refused_tokens:
+            body = {"ok": False, "error": "invalid_auth"}
         elif method not in self._methods:
             body = {"ok": False, "error": "unknown_method"}
         elif (method == "apps.connections.open") != token.startswith("xapp-"):
@@ -565,7 +584,14 @@ class SlackEmulator:
                 await asyncio.sleep(self._stall)
             finally:
                 self._held.remove(client)
-        return web.json_response(body)
+        return web.json_response(body, headers=self._headers(token))
+
+    def _headers(self, token: str | None) -> dict[str, str]:
+        when = datetime.now(UTC).timestamp() + self.clock_skew_seconds
+        headers = {"Date": format_datetime(datetime.fromtimestamp(when, UTC), usegmt=True)}
+        if token and token.startswith("xoxb-"):
+            headers["x-oauth-scopes"] = ",".join(self.scopes)
+        return headers
 
     def _fail(
         self, method: str, args: Args, token: str | None, status: int, retry_after: int
@@ -786,6 +812,9 @@ class SlackEmulator:
         channel, error = self._resolve(args.get("channel"))
         if channel is None:
             return {"ok": False, "error": error}
+        target = self._channels[channel]
+        if target.is_private and self.bot_user_id not in target.members:
+            return {"ok": False, "error": "channel_not_found"}
         problem = self._message_error(args)
         if problem:
             return {"ok": False, "error": problem}
@@ -975,8 +1004,10 @@ class SlackEmulator:
     def _history(self, args: Args) -> Args:
         """Top-level messages, newest first (thread replies stay in their thread)."""
         found = self._channels.get(str(args.get("channel") or ""))
-        if found is None:
+        if found is None or (found.is_private and self.bot_user_id not in found.members):
             return {"ok": False, "error": "channel_not_found"}
+        if self.bot_user_id not in found.members:
+            return {"ok": False, "error": "not_in_channel"}
         top = [m for m in found.messages if m.thread_ts is None or m.thread_ts == m.ts]
         return self._page(list(reversed(top)), args)
 
@@ -1317,3 +1348,10 @@ def _decode_json_fields(args: dict[str, Any]) -> dict[str, Any]:
             with contextlib.suppress(json.JSONDecodeError):
                 args[key] = json.loads(value)
     return args
+
+
+def _default_scopes() -> list[str]:
+    # Imported late: the emulator is also used on its own (benchmarks), without the app.
+    from handlers.slack.scopes import BOT_SCOPES
+
+    return list(BOT_SCOPES)

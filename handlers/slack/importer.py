@@ -18,6 +18,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from bot.core import Core
+from bot.errors import UsageError
 from bot.facts import Fact
 from handlers.slack.normalise import normalise_message, normalise_reaction
 
@@ -64,6 +65,60 @@ async def import_paths(
     return summary
 
 
+def check_sources(paths: list[str]) -> None:
+    """Refuse, before anything is imported, a path that cannot hold Slack history: missing,
+    a file named .zip that is no zip, a zip or folder that is no Slack export and holds no
+    event files, an empty folder."""
+    for raw in paths:
+        problem = _source_problem(Path(raw))
+        if problem:
+            raise UsageError(
+                f"{raw}: {problem}. Give a Slack export (the .zip or its unpacked folder, with "
+                "channels.json) or a file of Slack events, one JSON object per line."
+            )
+
+
+def _source_problem(path: Path) -> str | None:
+    if not path.exists():
+        return "no such file or folder"
+    if path.is_dir():
+        if (path / "channels.json").exists() or (path / "groups.json").exists():
+            return _listing_problem(_DirTree(path))
+        if not any(p.suffix in _EVENT_SUFFIXES for p in path.rglob("*") if p.is_file()):
+            return "the folder holds no channels.json and no .json, .jsonl or .txt files"
+        return None
+    if zipfile.is_zipfile(path):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                return _listing_problem(_ZipTree(archive))
+        except zipfile.BadZipFile as error:
+            return f"the zip archive cannot be read ({error})"
+    if path.suffix.lower() == ".zip":
+        return "this is not a zip archive, although it is named .zip"
+    with path.open("rb") as handle:
+        head = handle.read(4096)
+    if not head.strip():
+        return "the file is empty"
+    if b"\0" in head:
+        return "this is a binary file, not JSON lines"
+    return None
+
+
+def _listing_problem(tree: _DirTree | _ZipTree) -> str | None:
+    try:
+        listings = [tree.read(name) for name in ("channels.json", "groups.json")]
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        return f"its channel list is not JSON ({error})"
+    if all(listing is None for listing in listings):
+        return "it holds no channels.json, so it is not a Slack export"
+    if not any(isinstance(listing, list) for listing in listings):
+        return "its channels.json is not a list of channels"
+    return None
+
+
+_EVENT_SUFFIXES = (".txt", ".jsonl", ".json")
+
+
 def _fact(event: dict[str, Any], workspace_id: str) -> Fact | None:
     kind = event.get("type")
     if kind in ("reaction_added", "reaction_removed"):
@@ -83,9 +138,7 @@ def _events(path: Path, summary: ImportSummary) -> Iterator[tuple[str, dict[str,
         if (path / "channels.json").exists() or (path / "groups.json").exists():
             yield from _export(_DirTree(path), summary)
         else:
-            for file in sorted(
-                p for p in path.rglob("*") if p.suffix in (".txt", ".jsonl", ".json")
-            ):
+            for file in sorted(p for p in path.rglob("*") if p.suffix in _EVENT_SUFFIXES):
                 yield from _lines(file, summary)
     elif zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as archive:

@@ -39,6 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.clock import Clock
 from bot.config import Settings
 from handlers.slack import install_messages as say
+from handlers.slack.scopes import default_scopes
 
 log = logging.getLogger(__name__)
 
@@ -216,7 +217,7 @@ class Installs:
         bolt_settings = AsyncOAuthSettings(
             client_id=settings.slack_client_id,
             client_secret=settings.slack_client_secret,
-            scopes=settings.slack_scopes,
+            scopes=settings.slack_scopes or default_scopes(),
             redirect_uri=f"{public}{REDIRECT_PATH}" if public else None,
             install_path=INSTALL_PATH,
             redirect_uri_path=REDIRECT_PATH,

@@ -8,18 +8,63 @@ import subprocess
 import sys
 from pathlib import Path
 
-from handlers.demo import Demo
+from handlers.demo import SCENES, Demo
 
 
-async def test_demo_tells_a_whole_afternoon() -> None:
+async def test_the_demo_tells_the_whole_week_and_writes_its_files(tmp_path: Path) -> None:
     lines: list[str] = []
-    assert await Demo(quiet=False, out=lines.append).run() == 0
+    folder = tmp_path / "demo"
+    assert await Demo(quiet=False, out=lines.append, folder=folder).run() == 0
     transcript = "\n".join(lines)
-    assert "Firstline DMs @ben" in transcript
-    assert "Firstline replies in a #support thread" in transcript
+    for scene in SCENES:  # every section, in order
+        if scene.shown:
+            assert f"── {scene.title} ──" in transcript
+    positions = [transcript.index(f"── {s.title} ──") for s in SCENES if s.shown]
+    assert positions == sorted(positions)
+    # The desk: nudges, the breach, the second line, the answer; reactions name their message.
+    assert "Firstline DMs @ben, @chris: ⏳ A request in #support has waited 3 min" in transcript
     assert "Escalated to @maria" in transcript
     assert "@maria answered it after 13 min" in transcript
-    assert "#support          requests  4         4          3              1" in transcript
+    assert "chris reacts :eyes: to “Can someone reset the password" in transcript
+    # Open requests are the unanswered ones only.
+    status = transcript.split("/support status")[1].split("\n── ")[0]
+    assert "(1)" in status and "Is the Hamburg depot export running?" in status
+    assert "Invoices" not in status
+    # The pick and its Accept; the handoff with figures, breaches and the checklist.
+    assert "Next support week (from Wed 25 Nov 09:00): @dan and @erin" in transcript
+    assert "dan presses [Accept]" in transcript and "Accepted by @dan" in transcript
+    handoff = transcript.split("New support week: @dan and @erin")[1]
+    assert "Handing over from @ben and @chris" in handoff.split("\n")[0]
+    assert "within target: 4 (80%)" in handoff and "Revoke it from the outgoing pair" in handoff
+    assert "Handoff done, confirmed by @dan" in transcript
+    # The incident from a request, the phrase handoff, the postmortem.
+    assert "dan reacts :fire: to “EU checkout fails" in transcript
+    assert "Firstline creates #inc-20261125-eu-checkout-fails" in transcript
+    assert "maria presses [I'm taking over as commander]" in transcript
+    assert "Commander: @maria" in transcript
+    # The weekly report and the figures as people read them, the breach named with its link.
+    assert "Weekly report 2026-W48" in transcript
+    assert "#support: 6 requests; 6 answered; 83% within target (5 of 6); 1 breached" in transcript
+    assert "0.8333" not in transcript
+    assert (
+        "Breached: “Invoices for November are missing from the export” in #support, first "
+        "response after 13 min (target 5 min): https://demo.slack.com/archives/C0SUPPORT/p"
+    ) in transcript
+    # The files, named at the end.
+    assert f"to {folder}/:" in transcript
+    charts = sorted(folder.glob("support-*.png"))
+    assert [c.name for c in charts] == [
+        "support-firstline-2026-W48-heatmap.png",
+        "support-firstline-2026-W48-per_day.png",
+    ]
+    assert all(c.read_bytes().startswith(b"\x89PNG\r\n\x1a\n") for c in charts)
+    [postmortem] = folder.glob("postmortem-*.md")
+    text = postmortem.read_text()
+    assert text.startswith("# Postmortem: EU checkout fails")
+    timeline = text.split("## Timeline")[1].split("## ")[0]
+    for event in ("Declared SEV3", "504 for EU cards", "is commander (was @UDAN) by handoff"):
+        assert event in timeline
+    assert (folder / "transcript.txt").read_text().strip() == transcript.strip()
 
 
 def run_cli(*args: str, db: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -41,10 +86,14 @@ def test_cli_watch_import_stats(tmp_path: Path) -> None:
     assert refused.returncode == 2
     assert "SLACK_BOT_TOKEN" in refused.stderr and "firstline demo" in refused.stderr
     assert "Traceback" not in refused.stderr
+    no_db = run_cli("watch", "C1", "--kind", "requests", db=db)
+    assert no_db.returncode == 2 and f"No database at {db}" in no_db.stderr
+    assert not db.exists()  # a mistyped path never becomes a fresh database
+    assert run_cli("migrate", db=db).returncode == 0
     no_ws = run_cli("watch", "C1", "--kind", "requests", db=db)
     assert no_ws.returncode == 2 and "--workspace" in no_ws.stderr
     bad = run_cli("watch", "C1", "--kind", "requests", "--target", "5", "--workspace", "T1", db=db)
-    assert bad.returncode == 2 and "target=5m" in bad.stderr
+    assert bad.returncode == 2 and "--target 5m" in bad.stderr and "target=" not in bad.stderr
     ok = run_cli("watch", "C1", "--kind", "requests", "--target", "5m", "--workspace", "T1", db=db)
     assert ok.returncode == 0, ok.stderr
     events = tmp_path / "events.jsonl"
@@ -101,3 +150,17 @@ def test_cli_watch_import_stats(tmp_path: Path) -> None:
     csv_out = run_cli("stats", "--format", "csv", "--channel", "C1", db=db).stdout.splitlines()
     assert csv_out[0].startswith("channel,kind,requests") and csv_out[1].startswith("C1,requests,2")
     assert run_cli("stats", "--since", "yesterday", db=db).returncode == 2
+
+
+def test_the_desk_afternoon_is_available_as_rows_for_other_platforms_demos() -> None:
+    from handlers.demo import END, SCRIPT, _at
+
+    assert SCRIPT[0] == (
+        "16:02",
+        "UANNA",
+        "post",
+        {"text": "Tour 4711 shows no stops in the driver app, drivers are waiting", "key": "tour"},
+    )
+    assert all(_at(when) < _at(END) for when, *_ in SCRIPT)
+    alerts = [row for row in SCRIPT if row[2] == "alert"]
+    assert alerts and all(row[3]["channel"] == "C0BUGSNAG" for row in alerts)

@@ -86,7 +86,8 @@ async def test_emoji_ack_then_done_closes(world: SlackWorld) -> None:
     await world.react(OPS, "eyes", request)  # the requester's own ack does not count
     await world.react(ANNA, "eyes::skin-tone-2", request)
     await world.advance(minutes=20)
-    assert world.sent() == [c for c in world.sent() if c.method in ("auth.test", "users.info")]
+    setup = ("auth.test", "users.info", "conversations.join")  # watching joins the channel
+    assert world.sent() == [c for c in world.sent() if c.method in setup]
     await world.react(OPS, "white_check_mark", request)
     figures = await stats(world)
     assert figures["responded"] == 1 and figures["within_target"] == 1

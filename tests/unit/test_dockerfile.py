@@ -75,3 +75,37 @@ def test_the_build_stage_copies_every_package_and_migration(tmp_path: Path) -> N
     needed = {name for name in tracked if name.endswith((".py", ".mako"))}
     missing = sorted(needed - packaged)
     assert not missing, f"the image would lack {missing}: COPY them in the Dockerfile"
+
+
+def test_base_images_are_pinned_and_every_install_uses_the_constraints() -> None:
+    """Reproducible images: the base by full version and digest, Python packages by the
+    exact versions in constraints.txt, which covers every runtime dependency."""
+    import re
+    import tomllib
+
+    froms = [line.split()[1] for line in DOCKERFILE.splitlines() if line.startswith("FROM ")]
+    assert froms and all(
+        re.fullmatch(r"python:3\.11\.\d+-slim-\w+@sha256:[0-9a-f]{64}", image) for image in froms
+    ), froms
+    installs = [line for line in DOCKERFILE.splitlines() if "pip install" in line]
+    assert installs and all("-c constraints.txt" in line for line in installs)
+    assert any(line.startswith("COPY constraints.txt") for line in _stages()[0])
+
+    pins = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, version = line.split("==")
+            pins[name] = version
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    runtime = [
+        *project["dependencies"],
+        *project["optional-dependencies"]["postgres"],
+        *project["optional-dependencies"]["teams"],
+    ]
+    names = {re.split(r"[\[<>=!~ ]", spec, maxsplit=1)[0].lower() for spec in runtime}
+    assert {re.sub(r"[-_.]+", "-", n) for n in names} <= set(pins), names - set(pins)
+
+    compose = (ROOT / "docker-compose.yml").read_text()
+    for image in re.findall(r"image: (\S+)", compose):
+        if not image.startswith("firstline"):
+            assert re.fullmatch(r"[\w/-]+:\d+\.\d+(\.\d+)?", image), image

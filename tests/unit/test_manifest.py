@@ -37,3 +37,19 @@ def test_manifest_enables_the_home_tab() -> None:
     manifest = yaml.safe_load((ROOT / "manifest.yml").read_text())
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True
     assert "app_home_opened" in manifest["settings"]["event_subscriptions"]["bot_events"]
+
+
+def test_the_oauth_install_asks_for_exactly_the_manifests_scopes() -> None:
+    """One list: the manifest's bot scopes are the install's, im:history included (crash
+    recovery looks DMs up), and nothing unused is asked for."""
+    from bot.config import Settings
+    from handlers.slack.scopes import BOT_SCOPES, default_scopes
+
+    manifest = yaml.safe_load((ROOT / "manifest.yml").read_text())
+    listed = manifest["oauth_config"]["scopes"]["bot"]
+    assert listed == list(BOT_SCOPES)
+    assert default_scopes().split(",") == listed
+    assert Settings.from_env({}).slack_scopes == ""  # empty: the install uses default_scopes()
+    assert "im:history" in listed
+    unused = {"reactions:write", "team:read", "usergroups:read", "channels:read", "groups:read"}
+    assert not unused & set(listed)
