@@ -1,9 +1,12 @@
 """A Microsoft Teams team around a real Firstline server, on a fake clock.
 
-The server is the real aiohttp app serving ``POST /api/messages`` through botbuilder's
-``CloudAdapter``; activities are posted as Teams sends them (channel posts with the
-``ChannelMessage.Read.Group`` permission, replies in reply chains, ``<at>`` mentions,
-Action.Submit presses); the Bot Connector is the emulator, which records every call.
+The server is the real aiohttp app serving ``POST /api/messages`` through the Agents SDK's
+``CloudAdapter``, with authentication on: every activity carries a JWT the emulator signs
+with a key generated for the test, which the bot fetches from the emulator's JWKS; the
+bot's own tokens come from the emulator's Entra token endpoint. Activities are posted as
+Teams sends them (channel posts with the ``ChannelMessage.Read.Group`` permission, replies
+in reply chains, ``<at>`` mentions, Action.Submit presses); the Bot Connector is the
+emulator, which validates and records every call.
 """
 
 from __future__ import annotations
@@ -72,13 +75,13 @@ class TeamsWorld:
         database_url: str,
         clock: FakeClock,
         env: dict[str, str] | None = None,
-        authenticate: bool = False,
     ) -> None:
         self.database_url = database_url
         self.clock = clock
         self.env = env or {}
-        self.authenticate = authenticate
-        self.connector = ConnectorEmulator()
+        self.connector = ConnectorEmulator(
+            members=[{"id": m.teams_id, "name": m.name, "aadObjectId": m.aad} for m in PEOPLE]
+        )
         self._runner: web.AppRunner | None = None
         self.app: web.Application | None = None
         self.http: aiohttp.ClientSession | None = None
@@ -98,13 +101,16 @@ class TeamsWorld:
 
     def settings(self) -> Settings:
         return Settings.from_env(
-            {"DATABASE_URL": self.database_url, "FIRSTLINE_ADMINS": ADMIN.aad, **self.env}
+            {
+                "DATABASE_URL": self.database_url,
+                "FIRSTLINE_ADMINS": ADMIN.aad,
+                **self.connector.env(),
+                **self.env,
+            }
         )
 
     async def start_server(self) -> None:
-        options = ServerOptions(
-            clock=self.clock, start_loops=False, teams_without_auth=not self.authenticate
-        )
+        options = ServerOptions(clock=self.clock, start_loops=False)
         self.app = build_server(self.settings(), options)
         self._runner = web.AppRunner(self.app)
         await self._runner.setup()
@@ -196,7 +202,10 @@ class TeamsWorld:
     async def send(
         self, body: dict[str, Any], *, headers: dict[str, str] | None = None
     ) -> tuple[int, Any]:
+        """POST an activity; without ``headers``, signed as the Bot Connector signs it."""
         assert self.http is not None
+        if headers is None:
+            headers = {"Authorization": f"Bearer {self.connector.sign()}"}
         async with self.http.post(
             f"{self.base_url}/api/messages", json=body, headers=headers or {}
         ) as response:

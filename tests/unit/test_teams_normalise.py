@@ -201,14 +201,14 @@ def test_buttons_make_an_adaptive_card_with_submit_actions() -> None:
     assert plain["text"] == "Hello <at>Anna</at>" and "attachments" not in plain
 
 
-def test_a_slack_only_install_never_imports_botbuilder() -> None:
+def test_a_slack_only_install_never_imports_the_teams_sdk() -> None:
     code = (
         "import sys\n"
         "from bot.config import Settings\n"
         "from handlers.server import build_server\n"
         "import bot.cli\n"
         "build_server(Settings(slack_bot_token='xoxb-1', slack_signing_secret='s'))\n"
-        "assert not [m for m in sys.modules if m.startswith('botbuilder')], 'botbuilder loaded'\n"
+        "assert not [m for m in sys.modules if m.startswith(('botbuilder', 'microsoft_agents'))]\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
