@@ -21,7 +21,7 @@ from aiohttp import web
 from bot.clock import FakeClock
 from bot.config import Settings
 from bot.core import Core
-from handlers.server import CORE, RUNNER, ServerOptions, build_server
+from handlers.server import CORE, RUNNER, TEAMS, ServerOptions, build_server
 from handlers.teams.directory import neutral_id
 from handlers.teams.emulator import ConnectorCall, ConnectorEmulator
 from schedules.runner import Runner
@@ -417,6 +417,11 @@ class TeamsWorld:
     async def advance(self, *, minutes: float = 0, seconds: float = 0) -> None:
         self.clock.advance(minutes=minutes, seconds=seconds)
         await self.settle()
+
+    async def app_token(self) -> str:
+        """A Bot Connector token, acquired by the server's own sign-in (MSAL, cached)."""
+        token: str = await self.app[TEAMS].auth.token() if self.app else ""
+        return token
 
     def sent(self, op: str | None = None) -> list[ConnectorCall]:
         return self.connector.sent(op)
