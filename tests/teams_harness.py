@@ -302,6 +302,27 @@ class TeamsWorld:
         body["channelData"]["eventType"] = "softDeleteMessage"
         await self.deliver(body)
 
+    async def react(
+        self,
+        sender: Member,
+        message_id: str,
+        reaction: str = "1f440_eyes",
+        *,
+        channel: str = SUPPORT,
+        added: bool = True,
+    ) -> None:
+        """A ``messageReaction`` activity on ``message_id`` (a top-level channel post)."""
+        body = self.activity(
+            kind="messageReaction",
+            sender=sender,
+            channel=channel,
+            conversation=f"{channel};messageid={message_id}",
+            activity_id=f"r:{self.next_id()}",
+            replyToId=message_id,
+            **{"reactionsAdded" if added else "reactionsRemoved": [{"type": reaction}]},
+        )
+        await self.deliver(body)
+
     async def command(
         self,
         text: str,

@@ -33,7 +33,7 @@ from bot.config import Settings
 from bot.content import Content
 from bot.core import Core
 from bot.errors import FirstlineError
-from bot.facts import Deleted, Edited, Posted, Pressed
+from bot.facts import Deleted, Edited, Posted, Pressed, Reacted
 from bot.rota import commands as rota_commands
 from bot.rota import service as rota_service
 from handlers.grammar import parse_incident, parse_rota, parse_support
@@ -88,7 +88,7 @@ class TeamsBot:
             return
         await self._remember(seen, activity)
         what = seen.what
-        if isinstance(what, Posted | Edited | Deleted):
+        if isinstance(what, Posted | Edited | Deleted | Reacted):
             await self._core.route(what, event_key=seen.key)
         elif isinstance(what, CommandText):
             await self._command(context, seen, what)

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 from bot.content import Content
+from handlers.teams.messages import teams_wording
 
 CARD = "application/vnd.microsoft.card.adaptive"
 _USER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
@@ -45,6 +46,7 @@ class Names:
 def render_text(text: str, *, names: Names) -> tuple[str, list[dict[str, Any]]]:
     """Slack-style markup as Teams markdown, and the mention entities it needs."""
     entities: dict[str, dict[str, Any]] = {}
+    text = teams_wording(text)
 
     def user(match: re.Match[str]) -> str:
         found = names.person(match.group(1))

@@ -556,3 +556,30 @@ async def test_alerts_from_another_app_repeat_and_a_reply_acknowledges(teams: Te
         alert = await session.scalar(select(Request))
     assert alert is not None and alert.occurrences == 2 and alert.kind == "alerts"
     assert alert.text == "TypeError in checkout.js:12" and alert.requester.startswith("B")
+
+
+async def test_reactions_count_as_on_slack_where_teams_reports_them(teams: TeamsWorld) -> None:
+    await watch_support(teams)
+    first = await teams.post(OPS, "The export is empty")
+    await teams.advance(minutes=1)
+    await teams.react(ANNA, first, "1f440_eyes")  # 👀: acknowledged after 1 min
+    second = await teams.post(OPS2, "Login loops")
+    await teams.advance(minutes=2)
+    await teams.react(BEN, second, "2705_whiteheavycheckmark-tone2")  # ✅: answered and closed
+    await teams.react(BEN, second, "2705_whiteheavycheckmark-tone2")  # a retry: nothing twice
+    await teams.react(OPS, first, "like")  # not an acknowledgement
+    await teams.settle()
+    numbers = await figures(teams)
+    assert numbers["requests"] == 2 and numbers["responded"] == 2
+    assert numbers["first_response_seconds"]["max"] == 120.0
+
+
+async def test_teams_wording_has_no_slack_isms(teams: TeamsWorld) -> None:
+    refused = await teams.command("support watch requests target=5m", sender=OPS)
+    assert "Only Firstline admins (the Entra object ids in FIRSTLINE_ADMINS)" in refused
+    assert "workspace admins" not in refused
+    answer = await teams.command("support watch requests target=5m")
+    assert ":eyes:" not in answer and "👀" in answer
+    help_text = await teams.command("support help")
+    assert ":eyes:" not in help_text and ":white_check_mark:" not in help_text
+    assert "reply chain" in help_text and "/support" not in help_text
