@@ -23,7 +23,7 @@ from bot.config import Settings
 from bot.core import Core
 from handlers.server import CORE, RUNNER, TEAMS, ServerOptions, build_server
 from handlers.teams.directory import neutral_id
-from handlers.teams.emulator import ConnectorCall, ConnectorEmulator
+from handlers.teams.emulator import ConnectorCall, ConnectorEmulator, TeamsSender, TeamsTeam
 from schedules.runner import Runner
 
 TENANT = "4a7c8e21-93b0-4f5d-9c1e-7e2f0d6b3a58"
@@ -62,6 +62,14 @@ def channel_id(conversation: str) -> str:
 
 
 WORKSPACE = neutral_id("T", TENANT)
+TEAMS_TEAM = TeamsTeam(
+    tenant=TENANT,
+    team=TEAM,
+    team_name="Backend",
+    bot_id=BOT,
+    bot_name=BOT_NAME,
+    channel_names=CHANNEL_NAMES,
+)
 
 
 def mention(member: Member) -> str:
@@ -149,88 +157,33 @@ class TeamsWorld:
     def timestamp(self) -> str:
         return self.clock.now().isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
-    def activity(
-        self,
-        *,
-        kind: str,
-        sender: Member,
-        channel: str | None,
-        conversation: str,
-        activity_id: str,
-        text: str = "",
-        entities: list[dict[str, Any]] | None = None,
-        **extra: Any,
-    ) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "type": kind,
-            "id": activity_id,
-            "timestamp": self.timestamp(),
-            "localTimestamp": self.timestamp(),
-            "serviceUrl": self.connector.service_url,
-            "channelId": "msteams",
-            "from": {"id": sender.teams_id, "name": sender.name, "aadObjectId": sender.aad},
-            "recipient": {"id": BOT, "name": BOT_NAME},
-            "locale": "en-GB",
-            "textFormat": "plain",
-            "text": text,
-            "entities": entities or [],
-            **extra,
-        }
-        if channel is not None:
-            body["conversation"] = {
-                "isGroup": True,
-                "conversationType": "channel",
-                "tenantId": TENANT,
-                "id": conversation,
-            }
-            body["channelData"] = {
-                "teamsChannelId": channel,
-                "teamsTeamId": TEAM,
-                "channel": {"id": channel, "name": CHANNEL_NAMES.get(channel, "")},
-                "team": {"id": TEAM, "name": "Backend"},
-                "tenant": {"id": TENANT},
-            }
-        else:
-            body["conversation"] = {
-                "conversationType": "personal",
-                "tenantId": TENANT,
-                "id": conversation,
-            }
-            body["channelData"] = {"tenant": {"id": TENANT}}
-        return body
+    @property
+    def sender(self) -> TeamsSender:
+        assert self.http is not None
+        return TeamsSender(
+            connector=self.connector,
+            team=TEAMS_TEAM,
+            base_url=self.base_url,
+            http=self.http,
+            timestamp=self.timestamp,
+        )
+
+    def activity(self, **fields: Any) -> dict[str, Any]:
+        """An activity as Teams sends it (see ``TeamsSender.activity``)."""
+        return self.sender.activity(**fields)
 
     async def send(
         self, body: dict[str, Any], *, headers: dict[str, str] | None = None
     ) -> tuple[int, Any]:
         """POST an activity; without ``headers``, signed as the Bot Connector signs it."""
-        assert self.http is not None
-        if headers is None:
-            headers = {"Authorization": f"Bearer {self.connector.sign()}"}
-        async with self.http.post(
-            f"{self.base_url}/api/messages", json=body, headers=headers or {}
-        ) as response:
-            text = await response.text()
-            return response.status, text
+        return await self.sender.send(body, headers=headers)
 
     async def deliver(self, body: dict[str, Any]) -> None:
         status, text = await self.send(body)
         assert status in (200, 201), (status, text)
 
     def _entities(self, mentions: tuple[Member, ...], *, bot: bool = False) -> list[dict[str, Any]]:
-        entities = [
-            {"type": "mention", "text": mention(m), "mentioned": {"id": m.teams_id, "name": m.name}}
-            for m in mentions
-        ]
-        if bot:
-            entities.insert(
-                0,
-                {
-                    "type": "mention",
-                    "text": f"<at>{BOT_NAME}</at>",
-                    "mentioned": {"id": BOT, "name": BOT_NAME},
-                },
-            )
-        return entities
+        return self.sender.mentions(*mentions, bot=bot)
 
     async def post(
         self,

@@ -31,9 +31,11 @@ import itertools
 import json
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
+import aiohttp
 import jwt
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -499,3 +501,129 @@ def _problem(body: dict[str, Any]) -> str | None:
         if str(shown) not in where:
             return f"Invalid mention entity: the text does not contain {shown!r}"
     return None
+
+
+class TeamsPerson(Protocol):
+    @property
+    def teams_id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def aad(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class TeamsTeam:
+    """Where the activities come from: a tenant, a team, its channels and the bot."""
+
+    tenant: str
+    team: str
+    team_name: str
+    bot_id: str
+    bot_name: str
+    channel_names: dict[str, str]
+
+
+class TeamsSender:
+    """Posts activities to Firstline's ``/api/messages`` as Teams does, each with a token
+    the emulator signs (the Bot Connector's side of the wire)."""
+
+    def __init__(
+        self,
+        *,
+        connector: ConnectorEmulator,
+        team: TeamsTeam,
+        base_url: str,
+        http: aiohttp.ClientSession,
+        timestamp: Callable[[], str],
+    ) -> None:
+        self.connector = connector
+        self.team = team
+        self.base_url = base_url
+        self._http = http
+        self._timestamp = timestamp
+
+    def activity(
+        self,
+        *,
+        kind: str,
+        sender: TeamsPerson,
+        channel: str | None,
+        conversation: str,
+        activity_id: str,
+        text: str = "",
+        entities: list[dict[str, Any]] | None = None,
+        **extra: Any,
+    ) -> dict[str, Any]:
+        """An activity as Teams sends it (``channel=None``: in a 1:1 chat)."""
+        team = self.team
+        body: dict[str, Any] = {
+            "type": kind,
+            "id": activity_id,
+            "timestamp": self._timestamp(),
+            "localTimestamp": self._timestamp(),
+            "serviceUrl": self.connector.service_url,
+            "channelId": "msteams",
+            "from": {"id": sender.teams_id, "name": sender.name, "aadObjectId": sender.aad},
+            "recipient": {"id": team.bot_id, "name": team.bot_name},
+            "locale": "en-GB",
+            "textFormat": "plain",
+            "text": text,
+            "entities": entities or [],
+            **extra,
+        }
+        if channel is not None:
+            body["conversation"] = {
+                "isGroup": True,
+                "conversationType": "channel",
+                "tenantId": team.tenant,
+                "id": conversation,
+            }
+            body["channelData"] = {
+                "teamsChannelId": channel,
+                "teamsTeamId": team.team,
+                "channel": {"id": channel, "name": team.channel_names.get(channel, "")},
+                "team": {"id": team.team, "name": team.team_name},
+                "tenant": {"id": team.tenant},
+            }
+        else:
+            body["conversation"] = {
+                "conversationType": "personal",
+                "tenantId": team.tenant,
+                "id": conversation,
+            }
+            body["channelData"] = {"tenant": {"id": team.tenant}}
+        return body
+
+    def mentions(self, *people: TeamsPerson, bot: bool = False) -> list[dict[str, Any]]:
+        """Mention entities as Teams sends them (``bot``: the bot's own first)."""
+        entities = [
+            {
+                "type": "mention",
+                "text": f"<at>{p.name}</at>",
+                "mentioned": {"id": p.teams_id, "name": p.name},
+            }
+            for p in people
+        ]
+        if bot:
+            bot_name = self.team.bot_name
+            entities.insert(
+                0,
+                {
+                    "type": "mention",
+                    "text": f"<at>{bot_name}</at>",
+                    "mentioned": {"id": self.team.bot_id, "name": bot_name},
+                },
+            )
+        return entities
+
+    async def send(
+        self, body: dict[str, Any], *, headers: dict[str, str] | None = None
+    ) -> tuple[int, str]:
+        """POST an activity; without ``headers``, signed as the Bot Connector signs it."""
+        if headers is None:
+            headers = {"Authorization": f"Bearer {self.connector.sign()}"}
+        async with self._http.post(
+            f"{self.base_url}/api/messages", json=body, headers=headers
+        ) as response:
+            return response.status, await response.text()
