@@ -57,19 +57,36 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="firstline",
-        description="First-line support desk for Slack: first-response measurement and escalation.",
+        description=(
+            "First-line support desk for Slack and Microsoft Teams: first-response "
+            "measurement and escalation."
+        ),
     )
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     serve = sub.add_parser(
-        "serve", help="run the Slack app (HTTP, or Socket Mode with SLACK_APP_TOKEN)"
+        "serve",
+        help=(
+            "run the server: Slack (HTTP, or Socket Mode with SLACK_APP_TOKEN) and, with "
+            "MICROSOFT_APP_ID, Microsoft Teams on /api/messages"
+        ),
+        description=(
+            "Serve Slack's endpoint (/slack/events, or Socket Mode with SLACK_APP_TOKEN) when "
+            "SLACK_BOT_TOKEN is set, and Microsoft Teams' endpoint (/api/messages) when "
+            "MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD are set; see docs/teams.md."
+        ),
     )
     serve.set_defaults(func=_serve)
 
     demo = sub.add_parser(
-        "demo", help="an offline walkthrough with an emulated Slack, no credentials"
+        "demo", help="an offline walkthrough with an emulated Slack (or Teams), no credentials"
     )
     demo.add_argument("--quiet", action="store_true", help="print only the resulting stats")
+    demo.add_argument(
+        "--teams",
+        action="store_true",
+        help="the same afternoon in Microsoft Teams (needs the teams extra)",
+    )
     demo.set_defaults(func=_demo)
 
     migrate = sub.add_parser("migrate", help="apply database migrations (serve does this too)")
@@ -219,6 +236,16 @@ async def serve(settings: Settings) -> int:
 
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    if args.teams:
+        try:
+            from handlers.teams.demo import run_teams_demo
+        except ImportError as error:
+            raise UsageError(
+                f"The Teams demo needs the teams extra ({error.name} is not installed): "
+                "pip install 'firstline[teams]'"
+            ) from error
+
+        return asyncio.run(run_teams_demo(quiet=args.quiet))
     from handlers.demo import run_demo
 
     return asyncio.run(run_demo(quiet=args.quiet))

@@ -583,3 +583,18 @@ async def test_teams_wording_has_no_slack_isms(teams: TeamsWorld) -> None:
     help_text = await teams.command("support help")
     assert ":eyes:" not in help_text and ":white_check_mark:" not in help_text
     assert "reply chain" in help_text and "/support" not in help_text
+
+
+async def test_the_teams_demo_runs_the_afternoon_offline() -> None:
+    from handlers.teams.demo import TeamsDemo
+
+    lines: list[str] = []
+    demo = TeamsDemo(quiet=False, out=lines.append)
+    assert await demo.run() == 0
+    transcript = "\n".join(lines)
+    assert "Firstline messages @ben privately: ⏳ A request in #support has waited 3 min" in (
+        transcript
+    )
+    assert "Firstline edits its message: ☑️ First response: @maria answered it" in transcript
+    assert "#support          requests  4         4          3              1" in transcript
+    assert demo.connector.refused == [] and demo.connector.token_requests == 1
