@@ -339,7 +339,10 @@ def build_server(settings: Settings, options: ServerOptions | None = None) -> we
     if slack_on:
         app.router.add_post("/slack/events", slack_events)
     if teams_on:
+        from handlers.teams.pages import add_pages  # no SDK import: plain aiohttp pages
+
         app.router.add_post("/api/messages", teams_messages)
+        add_pages(app)  # the Teams app package links to them
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/livez", livez)
     app.router.add_get("/metrics", metrics)

@@ -598,3 +598,18 @@ async def test_the_teams_demo_runs_the_afternoon_offline() -> None:
     assert "Firstline edits its message: ☑️ First response: @maria answered it" in transcript
     assert "#support          requests  4         4          3              1" in transcript
     assert demo.connector.refused == [] and demo.connector.token_requests == 1
+
+
+async def test_the_privacy_and_terms_pages_the_package_links_to_are_served(
+    teams: TeamsWorld,
+) -> None:
+    from handlers.teams.package import manifest
+
+    developer = manifest(app_id="00000000-0000-0000-0000-000000000000", host="bot.example.com")[
+        "developer"
+    ]
+    for url in (developer["privacyUrl"], developer["termsOfUseUrl"]):
+        path = url.removeprefix("https://bot.example.com")
+        assert teams.http is not None
+        async with teams.http.get(f"{teams.base_url}{path}") as response:
+            assert response.status == 200 and "Firstline:" in await response.text()
