@@ -17,6 +17,7 @@ can touch the network (its first OpenID discovery included) runs in a worker thr
 Settings, mapped onto the SDK's connection settings:
 ``MICROSOFT_APP_ID`` → CLIENTID, ``MICROSOFT_APP_PASSWORD`` → CLIENTSECRET,
 ``MICROSOFT_APP_TENANT_ID`` → TENANTID (a MultiTenant bot signs in at ``botframework.com``),
+``MICROSOFT_APP_TYPE=UserAssignedMSI`` → AUTHTYPE user_managed_identity,
 ``MICROSOFT_LOGIN_URL`` (new, normally unset): where ``login.microsoftonline.com`` and
 ``login.botframework.com`` are reached instead; the demo and the tests point it at the
 local emulator, which publishes its own key. Authentication still runs in full.
@@ -155,10 +156,15 @@ class TeamsAuth:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TeamsAuth:
-        multi = settings.microsoft_app_type.lower() == "multitenant"
+        kind = settings.microsoft_app_type.lower()
+        multi = kind == "multitenant"
         tenant = settings.microsoft_app_tenant_id or ("botframework.com" if multi else None)
         config = AgentAuthConfiguration(
-            auth_type=AuthTypes.client_secret,
+            auth_type=(
+                AuthTypes.user_managed_identity
+                if kind == "userassignedmsi"
+                else AuthTypes.client_secret
+            ),
             client_id=settings.microsoft_app_id,
             client_secret=settings.microsoft_app_password,
             tenant_id=tenant,
