@@ -292,7 +292,7 @@ class ConnectorEmulator:
 
     def _invalid(self, body: dict[str, Any]) -> web.Response | None:
         """What the real Connector refuses in an activity: 400, with the reason."""
-        problem = _problem(body)
+        problem = refusal(body)
         if problem is None:
             return None
         self.refused.append(problem)
@@ -470,7 +470,7 @@ class ConnectorEmulator:
         return _error(404, "MemberNotFoundInConversation", "The member was not found")
 
 
-def _problem(body: dict[str, Any]) -> str | None:
+def refusal(body: dict[str, Any]) -> str | None:
     """Why the Bot Connector would refuse this activity, or None."""
     if not body.get("type"):
         return "Activity type is required"
