@@ -93,11 +93,14 @@ class TeamsWorld:
         self._runner: web.AppRunner | None = None
         self.app: web.Application | None = None
         self.http: aiohttp.ClientSession | None = None
-        self._last_id = 0
+        self._sender: TeamsSender | None = None
 
     async def __aenter__(self) -> TeamsWorld:
         await self.connector.start()
         self.http = aiohttp.ClientSession()
+        self._sender = TeamsSender(
+            connector=self.connector, team=TEAMS_TEAM, base_url="", http=self.http, clock=self.clock
+        )
         await self.start_server()
         return self
 
@@ -149,24 +152,13 @@ class TeamsWorld:
     # -- activities, as Teams sends them -----------------------------------------------------
 
     def next_id(self) -> str:
-        """A channel message id: Teams uses the post's epoch milliseconds."""
-        value = max(int(self.clock.now().timestamp() * 1000), self._last_id + 1)
-        self._last_id = value
-        return str(value)
-
-    def timestamp(self) -> str:
-        return self.clock.now().isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return self.sender.next_id()
 
     @property
     def sender(self) -> TeamsSender:
-        assert self.http is not None
-        return TeamsSender(
-            connector=self.connector,
-            team=TEAMS_TEAM,
-            base_url=self.base_url,
-            http=self.http,
-            timestamp=self.timestamp,
-        )
+        assert self._sender is not None
+        self._sender.base_url = self.base_url
+        return self._sender
 
     def activity(self, **fields: Any) -> dict[str, Any]:
         """An activity as Teams sends it (see ``TeamsSender.activity``)."""
@@ -196,39 +188,19 @@ class TeamsWorld:
         activity_id: str | None = None,
     ) -> str:
         """A channel post (or, with ``thread``, a reply in that post's reply chain)."""
-        message_id = activity_id or self.next_id()
-        root = thread or message_id
-        extra = {"replyToId": thread} if thread else {}
-        await self.deliver(
-            self.activity(
-                kind="message",
-                sender=sender,
-                channel=channel,
-                conversation=f"{channel};messageid={root}",
-                activity_id=message_id,
-                text=text,
-                entities=self._entities(mentions),
-                **extra,
-            )
+        body = self.sender.message(
+            sender, text, channel=channel, thread=thread, mentions=mentions, activity_id=activity_id
         )
-        return message_id
+        await self.deliver(body)
+        return str(body["id"])
 
     async def post_alert(
         self, sender: Member, attachments: list[dict[str, Any]], *, channel: str = ALERTS
     ) -> str:
         """A card another app (or a webhook) posts in a channel, as alerting tools do."""
-        message_id = self.next_id()
-        body = self.activity(
-            kind="message",
-            sender=sender,
-            channel=channel,
-            conversation=f"{channel};messageid={message_id}",
-            activity_id=message_id,
-            attachments=attachments,
-        )
-        body["from"].pop("aadObjectId", None)
+        body = self.sender.alert(sender, attachments, channel=channel)
         await self.deliver(body)
-        return message_id
+        return str(body["id"])
 
     async def edit(
         self, sender: Member, message_id: str, text: str, *, channel: str = SUPPORT
@@ -288,19 +260,14 @@ class TeamsWorld:
     ) -> str:
         """``@Firstline <text>`` in a channel (or in the reply chain ``conversation``);
         returns the bot's answer, which Teams shows in the reply chain."""
-        message_id = activity_id or self.next_id()
         before = len(self.connector.calls)
-        await self.deliver(
-            self.activity(
-                kind="message",
-                sender=sender,
-                channel=channel,
-                conversation=conversation or f"{channel};messageid={message_id}",
-                activity_id=message_id,
-                text=f"<at>{BOT_NAME}</at> {text}",
-                entities=self._entities(mentions, bot=True),
-            )
+        body = self.sender.message(
+            sender, text, channel=channel, mentions=mentions, to_bot=True, activity_id=activity_id
         )
+        message_id = str(body["id"])
+        if conversation is not None:
+            body["conversation"]["id"] = conversation
+        await self.deliver(body)
         answers = [
             c for c in self.connector.calls[before:] if c.op == "reply" and c.reply_to == message_id
         ]

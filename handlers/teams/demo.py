@@ -38,7 +38,7 @@ from handlers.demo import (
 )
 from handlers.server import CORE, RUNNER, ServerOptions, build_server
 from handlers.teams.directory import neutral_id
-from handlers.teams.emulator import ConnectorEmulator, TeamsSender, TeamsTeam
+from handlers.teams.emulator import CARD, ConnectorEmulator, TeamsSender, TeamsTeam
 
 TENANT = "9d3f5c1a-7b2e-4c8d-a6f0-1e2d3c4b5a69"
 BOT = "28:6f1c2a7e-firstline-demo"
@@ -93,7 +93,6 @@ class TeamsDemo:
         )
         self.keys: dict[str, tuple[str, str]] = {}  # script key → (channel, message id)
         self.seen_calls = 0
-        self._last_id = 0
 
     def say(self, line: str) -> None:
         if not self.quiet:
@@ -101,14 +100,6 @@ class TeamsDemo:
 
     def clock_text(self) -> str:
         return self.clock.now().astimezone(BERLIN).strftime("%H:%M")
-
-    def next_id(self) -> str:
-        value = max(int(self.clock.now().timestamp() * 1000), self._last_id + 1)
-        self._last_id = value
-        return str(value)
-
-    def timestamp(self) -> str:
-        return self.clock.now().isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
     async def run(self) -> int:
         with tempfile.TemporaryDirectory(prefix="firstline-demo-") as tmp:
@@ -135,7 +126,7 @@ class TeamsDemo:
                         team=TEAM,
                         base_url=f"http://127.0.0.1:{runner.addresses[0][1]}",
                         http=http,
-                        timestamp=self.timestamp,
+                        clock=self.clock,
                     )
                     await self._afternoon(sender, app)
             finally:
@@ -198,19 +189,9 @@ class TeamsDemo:
         text: str,
         mentioned: tuple[DemoPerson, ...],
     ) -> str:
-        message_id = self.next_id()
         before = len(self.connector.calls)
         await self._deliver(
-            sender,
-            sender.activity(
-                kind="message",
-                sender=who,
-                channel=channel,
-                conversation=f"{channel};messageid={message_id}",
-                activity_id=message_id,
-                text=f"<at>Firstline</at> {text}",
-                entities=sender.mentions(*mentioned, bot=True),
-            ),
+            sender, sender.message(who, text, channel=channel, mentions=mentioned, to_bot=True)
         )
         answers = [c for c in self.connector.calls[before:] if c.op == "reply"]
         self.seen_calls = len(self.connector.calls)
@@ -225,48 +206,25 @@ class TeamsDemo:
         person = PERSON.get(who, BUGSNAG)
         default = ALERTS if what == "alert" else SUPPORT
         channel = TEAMS_CHANNELS[details.get("channel", default)]
-        message_id = self.next_id()
         where = f"in #{TEAM.channel_names[channel]}"
         if what in ("post", "reply", "react"):
             text, mentioned = self._teams_text(details.get("text", ""))
-            root = message_id
-            extra: dict[str, Any] = {}
+            thread = None
             if what in ("reply", "react"):
-                channel, root = self.keys[details["to"]]
-                extra["replyToId"] = root
+                channel, thread = self.keys[details["to"]]
                 where = "in the reply chain"
             if what == "react":
                 text = REACTION_REPLIES.get(details["emoji"], f":{details['emoji']}:")
-            body = sender.activity(
-                kind="message",
-                sender=person,
-                channel=channel,
-                conversation=f"{channel};messageid={root}",
-                activity_id=message_id,
-                text=text,
-                entities=sender.mentions(*mentioned),
-                **extra,
-            )
+            body = sender.message(person, text, channel=channel, thread=thread, mentions=mentioned)
             await self._deliver(sender, body)
             note = " (a reaction in Slack; Teams bots do not see those)" if what == "react" else ""
             self.say(f"{self.clock_text()}  {person.name} {where}: {readable(text)}{note}")
-        elif what == "alert":
-            body = sender.activity(
-                kind="message",
-                sender=BUGSNAG,
-                channel=channel,
-                conversation=f"{channel};messageid={message_id}",
-                activity_id=message_id,
-                attachments=[
-                    {
-                        "contentType": "application/vnd.microsoft.card.adaptive",
-                        "content": {"type": "AdaptiveCard", "title": details["text"]},
-                    }
-                ],
-            )
-            body["from"].pop("aadObjectId", None)
+        else:  # an alert
+            card = {"type": "AdaptiveCard", "title": details["text"]}
+            body = sender.alert(BUGSNAG, [{"contentType": CARD, "content": card}], channel=channel)
             await self._deliver(sender, body)
             self.say(f"{self.clock_text()}  Bugsnag {where}: {details['text']}")
+        message_id = str(body["id"])
         if "key" in details:
             self.keys[details["key"]] = (channel, message_id)
 

@@ -31,7 +31,6 @@ import itertools
 import json
 import secrets
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -39,6 +38,8 @@ import aiohttp
 import jwt
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import rsa
+
+from bot.clock import Clock
 
 CARD = "application/vnd.microsoft.card.adaptive"
 BOT_FRAMEWORK_ISSUER = "https://api.botframework.com"
@@ -535,13 +536,23 @@ class TeamsSender:
         team: TeamsTeam,
         base_url: str,
         http: aiohttp.ClientSession,
-        timestamp: Callable[[], str],
+        clock: Clock,
     ) -> None:
         self.connector = connector
         self.team = team
-        self.base_url = base_url
+        self.base_url = base_url  # Firstline's server (a restart may move it)
         self._http = http
-        self._timestamp = timestamp
+        self._clock = clock
+        self._last_id = 0
+
+    def next_id(self) -> str:
+        """A channel message id: Teams uses the post's epoch milliseconds."""
+        value = max(int(self._clock.now().timestamp() * 1000), self._last_id + 1)
+        self._last_id = value
+        return str(value)
+
+    def timestamp(self) -> str:
+        return self._clock.now().isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
     def activity(
         self,
@@ -560,8 +571,8 @@ class TeamsSender:
         body: dict[str, Any] = {
             "type": kind,
             "id": activity_id,
-            "timestamp": self._timestamp(),
-            "localTimestamp": self._timestamp(),
+            "timestamp": self.timestamp(),
+            "localTimestamp": self.timestamp(),
             "serviceUrl": self.connector.service_url,
             "channelId": "msteams",
             "from": {"id": sender.teams_id, "name": sender.name, "aadObjectId": sender.aad},
@@ -616,6 +627,48 @@ class TeamsSender:
                 },
             )
         return entities
+
+    def message(
+        self,
+        sender: TeamsPerson,
+        text: str,
+        *,
+        channel: str,
+        thread: str | None = None,
+        mentions: tuple[TeamsPerson, ...] = (),
+        to_bot: bool = False,
+        activity_id: str | None = None,
+    ) -> dict[str, Any]:
+        """A channel post (``thread``: a reply in that post's reply chain; ``to_bot``: it
+        starts with the bot's mention, i.e. a command)."""
+        message_id = activity_id or self.next_id()
+        extra = {"replyToId": thread} if thread else {}
+        return self.activity(
+            kind="message",
+            sender=sender,
+            channel=channel,
+            conversation=f"{channel};messageid={thread or message_id}",
+            activity_id=message_id,
+            text=f"<at>{self.team.bot_name}</at> {text}" if to_bot else text,
+            entities=self.mentions(*mentions, bot=to_bot),
+            **extra,
+        )
+
+    def alert(
+        self, sender: TeamsPerson, attachments: list[dict[str, Any]], *, channel: str
+    ) -> dict[str, Any]:
+        """A card another app (or a webhook) posts in a channel, as alerting tools do."""
+        message_id = self.next_id()
+        body = self.activity(
+            kind="message",
+            sender=sender,
+            channel=channel,
+            conversation=f"{channel};messageid={message_id}",
+            activity_id=message_id,
+            attachments=attachments,
+        )
+        body["from"].pop("aadObjectId", None)
+        return body
 
     async def send(
         self, body: dict[str, Any], *, headers: dict[str, str] | None = None
