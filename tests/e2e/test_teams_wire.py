@@ -212,3 +212,20 @@ async def test_the_fake_connector_refuses_what_the_real_one_does(teams: TeamsWor
         http.post(f"{teams.connector.service_url}{base}", json={"type": "message"}) as response,
     ):
         assert response.status == 401  # no token, no entry
+
+
+async def test_a_connector_outage_is_retried_and_delivered_once(teams: TeamsWorld) -> None:
+    await teams.command("support watch requests target=5m")
+    await teams.command(f"support responders {mention(ANNA)}", mentions=(ANNA,))
+    request = await teams.post(OPS, "Labels print blank")
+    await teams.advance(minutes=3)  # the nudge to Anna
+    teams.connector.fail_next(502, times=2)
+    await teams.advance(minutes=2)  # the breach card meets a 502, then another
+    assert [c for c in teams.sent("send") if c.thread == request] == []
+    await teams.advance(seconds=10)  # the first retry meets the second 502
+    await teams.advance(seconds=10)  # the next one gets through
+    breaches = [c for c in teams.sent("send") if c.thread == request]
+    assert len(breaches) == 1 and "no first response" in breaches[0].text
+    await teams.advance(minutes=5)
+    assert len([c for c in teams.sent("send") if c.thread == request]) == 1
+    assert teams.connector.token_requests == 1
