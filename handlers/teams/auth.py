@@ -10,9 +10,9 @@ binding), then its ``serviceurl`` claim must name the activity's ``serviceUrl``.
 is wrong, the caller gets :class:`Refused` (a 401) and the log one WARNING line saying why.
 
 Outbound, the SDK's ``ConnectionManager`` with ``MsalAuth`` (what ``MsalConnectionManager``
-is) acquires client-credential tokens; MSAL
-caches them and renews them before they expire. MSAL is synchronous, so everything that
-can touch the network (its first OpenID discovery included) runs in a worker thread.
+is) acquires client-credential tokens; MSAL caches them and renews them before they
+expire. MSAL is synchronous, so everything that can touch the network (its first OpenID
+discovery included) runs in a worker thread.
 
 Settings, mapped onto the SDK's connection settings:
 ``MICROSOFT_APP_ID`` → CLIENTID, ``MICROSOFT_APP_PASSWORD`` → CLIENTSECRET,
@@ -140,6 +140,12 @@ def _msal_factory(http: _LoginHttp) -> Callable[[AgentAuthConfiguration], MsalAu
 class TeamsAuth:
     def __init__(self, *, config: AgentAuthConfiguration, login_url: str | None) -> None:
         self.config = config
+        if login_url:
+            log.warning(
+                "MICROSOFT_LOGIN_URL is set: Microsoft sign-in (keys and tokens) is reached at "
+                "%s instead of Microsoft's hosts; that is for the demo and tests only",
+                login_url,
+            )
         rewrite = redirect(login_url)
         self._http = _LoginHttp(rewrite)
         # MsalConnectionManager with our MsalAuth (it fixes the factory to the SDK's own).

@@ -266,4 +266,6 @@ class TeamsDemo:
 
 async def run_teams_demo(*, quiet: bool = False) -> int:
     logging.getLogger().setLevel(logging.WARNING)  # the transcript is the output
+    # The demo points MICROSOFT_LOGIN_URL at its emulator on purpose: no warning about it.
+    logging.getLogger("handlers.teams.auth").setLevel(logging.ERROR)
     return await TeamsDemo(quiet=quiet).run()
