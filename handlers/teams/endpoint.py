@@ -60,25 +60,25 @@ class TeamsEndpoint:
             )
 
     async def handle(self, request: web.Request) -> web.Response:
-        if "application/json" not in request.headers.get("Content-Type", ""):
-            return web.json_response({"error": "send the activity as application/json"}, status=415)
         try:
             body: Any = await request.json()
         except ValueError:
             body = None
+        service_url = str(body.get("serviceUrl") or "") if isinstance(body, dict) else ""
+        try:
+            # Authentication first: a stranger learns nothing from how the body is wrong.
+            claims = await self.auth.check(request.headers.get("Authorization"), service_url)
+        except Refused:
+            return web.json_response({"error": "unauthorized"}, status=401)
+        if "application/json" not in request.headers.get("Content-Type", ""):
+            return web.json_response({"error": "send the activity as application/json"}, status=415)
         if not isinstance(body, dict):
             return web.json_response({"error": "unreadable activity"}, status=400)
         try:
             activity = Activity.model_validate(body)
         except ValidationError:
-            activity = None
-        try:
-            claims = await self.auth.check(
-                request.headers.get("Authorization"), str(body.get("serviceUrl") or "")
-            )
-        except Refused:
-            return web.json_response({"error": "unauthorized"}, status=401)
-        if activity is None or not activity.type:
+            return web.json_response({"error": "unreadable activity"}, status=400)
+        if not activity.type:
             return web.json_response({"error": "an activity needs a type"}, status=400)
         if activity.conversation is None or not activity.conversation.id:
             return web.json_response({"error": "an activity needs a conversation id"}, status=400)

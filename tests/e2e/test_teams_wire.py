@@ -83,6 +83,9 @@ async def test_every_authentication_failure_is_a_401_with_one_warning(
         assert len(loud) == 1 and loud[0].levelno == logging.WARNING, (case, loud)
         if case in ("expired", "not yet valid"):
             assert "clock skew" in loud[0].getMessage()
+    assert teams.http is not None
+    async with teams.http.post(f"{teams.base_url}/api/messages", data=b"{not json") as response:
+        assert response.status == 401  # a stranger learns nothing about the body
     async with teams.core.db.reading() as session:
         for table in (InboxEntry, Request, TeamsConversation, TeamsPerson, Workspace):
             assert await session.scalar(select(func.count()).select_from(table)) == 0
