@@ -103,14 +103,22 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser(
         "serve",
-        help="run the Slack app (HTTP, or Socket Mode with SLACK_APP_TOKEN)",
+        help=(
+            "run the server: Slack (HTTP, or Socket Mode with SLACK_APP_TOKEN) and, with "
+            "MICROSOFT_APP_ID, Microsoft Teams on /api/messages"
+        ),
+        description=(
+            "Serve Slack's endpoint (/slack/events, or Socket Mode with SLACK_APP_TOKEN) when "
+            "SLACK_BOT_TOKEN is set, and Microsoft Teams' endpoint (/api/messages) when "
+            "MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD are set; see docs/teams.md."
+        ),
         epilog=_SERVER_ENV,
     )
     serve.set_defaults(func=_serve)
 
     demo = sub.add_parser(
         "demo",
-        help="a support week on an emulated Slack, offline, no credentials (under a minute)",
+        help="a support fortnight on an emulated Slack (or Teams), offline, no credentials",
         epilog="reads no environment variable: the demo uses its own throwaway database",
     )
     demo.add_argument("--quiet", action="store_true", help="print only the resulting figures")
@@ -118,6 +126,11 @@ def _parser() -> argparse.ArgumentParser:
         "--out",
         metavar="DIR",
         help="folder for the transcript, charts and postmortem (default: a new temporary one)",
+    )
+    demo.add_argument(
+        "--teams",
+        action="store_true",
+        help="the desk afternoon in Microsoft Teams (needs the teams extra)",
     )
     demo.set_defaults(func=_demo)
 
@@ -328,6 +341,16 @@ def _version() -> str:
 
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    if args.teams:
+        try:
+            from handlers.teams.demo import run_teams_demo
+        except ImportError as error:
+            raise UsageError(
+                f"The Teams demo needs the teams extra ({error.name} is not installed): "
+                "pip install 'firstline[teams]'"
+            ) from error
+
+        return asyncio.run(run_teams_demo(quiet=args.quiet))
     from pathlib import Path
 
     from handlers.demo import run_demo

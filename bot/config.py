@@ -47,6 +47,7 @@ class Settings:
     microsoft_app_password: str | None = None
     microsoft_app_tenant_id: str | None = None
     microsoft_app_type: str = "MultiTenant"
+    microsoft_login_url: str | None = None  # stands in for Microsoft sign-in (demo, tests)
     teams_bot_name: str = "Firstline"
     outbox_lease_seconds: int = 60
     drain_seconds: float = 3.0
@@ -117,6 +118,7 @@ class Settings:
             microsoft_app_password=env.get("MICROSOFT_APP_PASSWORD") or None,
             microsoft_app_tenant_id=env.get("MICROSOFT_APP_TENANT_ID") or None,
             microsoft_app_type=env.get("MICROSOFT_APP_TYPE") or "MultiTenant",
+            microsoft_login_url=env.get("MICROSOFT_LOGIN_URL") or None,
             teams_bot_name=env.get("FIRSTLINE_TEAMS_NAME") or "Firstline",
             api_token=env.get("FIRSTLINE_API_TOKEN", ""),
         )

@@ -64,13 +64,11 @@ class ServerOptions:
     clock: Clock | None = None
     start_loops: bool = True
     retry_handlers: list[AsyncRetryHandler] | None = None
-    # Serve /api/messages without Bot Framework auth (tests and the demo; never production).
-    teams_without_auth: bool = False
 
 
 def build_server(settings: Settings, options: ServerOptions | None = None) -> web.Application:
     options = options or ServerOptions()
-    teams_on = settings.teams_enabled or options.teams_without_auth
+    teams_on = settings.teams_enabled
     slack_on = settings.slack_enabled or not teams_on
     if slack_on:
         settings.require_slack()
@@ -155,12 +153,10 @@ def build_server(settings: Settings, options: ServerOptions | None = None) -> we
             chats["slack"] = chat
         teams = None
         if teams_on:
-            # Imported here: a Slack-only install never imports botbuilder.
+            # Imported here: a Slack-only install never imports the Agents SDK.
             from handlers.teams.endpoint import TeamsEndpoint
 
-            teams = await TeamsEndpoint.open(
-                core=core, settings=settings, authenticate=not options.teams_without_auth
-            )
+            teams = await TeamsEndpoint.open(core=core, settings=settings)
             chats["teams"] = teams.chat
             app[TEAMS] = teams
         deliverer = Deliverer(
@@ -337,7 +333,10 @@ def build_server(settings: Settings, options: ServerOptions | None = None) -> we
     if slack_on:
         app.router.add_post("/slack/events", slack_events)
     if teams_on:
+        from handlers.teams.pages import add_pages  # no SDK import: plain aiohttp pages
+
         app.router.add_post("/api/messages", teams_messages)
+        add_pages(app)  # the Teams app package links to them
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/livez", livez)
     app.router.add_get("/metrics", metrics)

@@ -1,9 +1,12 @@
 """A Microsoft Teams team around a real Firstline server, on a fake clock.
 
-The server is the real aiohttp app serving ``POST /api/messages`` through botbuilder's
-``CloudAdapter``; activities are posted as Teams sends them (channel posts with the
-``ChannelMessage.Read.Group`` permission, replies in reply chains, ``<at>`` mentions,
-Action.Submit presses); the Bot Connector is the emulator, which records every call.
+The server is the real aiohttp app serving ``POST /api/messages`` through the Agents SDK's
+``CloudAdapter``, with authentication on: every activity carries a JWT the emulator signs
+with a key generated for the test, which the bot fetches from the emulator's JWKS; the
+bot's own tokens come from the emulator's Entra token endpoint. Activities are posted as
+Teams sends them (channel posts with the ``ChannelMessage.Read.Group`` permission, replies
+in reply chains, ``<at>`` mentions, Action.Submit presses); the Bot Connector is the
+emulator, which validates and records every call.
 """
 
 from __future__ import annotations
@@ -18,9 +21,9 @@ from aiohttp import web
 from bot.clock import FakeClock
 from bot.config import Settings
 from bot.core import Core
-from handlers.server import CORE, RUNNER, ServerOptions, build_server
+from handlers.server import CORE, RUNNER, TEAMS, ServerOptions, build_server
 from handlers.teams.directory import neutral_id
-from handlers.teams.emulator import ConnectorCall, ConnectorEmulator
+from handlers.teams.emulator import ConnectorCall, ConnectorEmulator, TeamsSender, TeamsTeam
 from schedules.runner import Runner
 
 TENANT = "4a7c8e21-93b0-4f5d-9c1e-7e2f0d6b3a58"
@@ -59,6 +62,14 @@ def channel_id(conversation: str) -> str:
 
 
 WORKSPACE = neutral_id("T", TENANT)
+TEAMS_TEAM = TeamsTeam(
+    tenant=TENANT,
+    team=TEAM,
+    team_name="Backend",
+    bot_id=BOT,
+    bot_name=BOT_NAME,
+    channel_names=CHANNEL_NAMES,
+)
 
 
 def mention(member: Member) -> str:
@@ -72,21 +83,24 @@ class TeamsWorld:
         database_url: str,
         clock: FakeClock,
         env: dict[str, str] | None = None,
-        authenticate: bool = False,
     ) -> None:
         self.database_url = database_url
         self.clock = clock
         self.env = env or {}
-        self.authenticate = authenticate
-        self.connector = ConnectorEmulator()
+        self.connector = ConnectorEmulator(
+            members=[{"id": m.teams_id, "name": m.name, "aadObjectId": m.aad} for m in PEOPLE]
+        )
         self._runner: web.AppRunner | None = None
         self.app: web.Application | None = None
         self.http: aiohttp.ClientSession | None = None
-        self._last_id = 0
+        self._sender: TeamsSender | None = None
 
     async def __aenter__(self) -> TeamsWorld:
         await self.connector.start()
         self.http = aiohttp.ClientSession()
+        self._sender = TeamsSender(
+            connector=self.connector, team=TEAMS_TEAM, base_url="", http=self.http, clock=self.clock
+        )
         await self.start_server()
         return self
 
@@ -98,13 +112,16 @@ class TeamsWorld:
 
     def settings(self) -> Settings:
         return Settings.from_env(
-            {"DATABASE_URL": self.database_url, "FIRSTLINE_ADMINS": ADMIN.aad, **self.env}
+            {
+                "DATABASE_URL": self.database_url,
+                "FIRSTLINE_ADMINS": ADMIN.aad,
+                **self.connector.env(),
+                **self.env,
+            }
         )
 
     async def start_server(self) -> None:
-        options = ServerOptions(
-            clock=self.clock, start_loops=False, teams_without_auth=not self.authenticate
-        )
+        options = ServerOptions(clock=self.clock, start_loops=False)
         self.app = build_server(self.settings(), options)
         self._runner = web.AppRunner(self.app)
         await self._runner.setup()
@@ -135,93 +152,30 @@ class TeamsWorld:
     # -- activities, as Teams sends them -----------------------------------------------------
 
     def next_id(self) -> str:
-        """A channel message id: Teams uses the post's epoch milliseconds."""
-        value = max(int(self.clock.now().timestamp() * 1000), self._last_id + 1)
-        self._last_id = value
-        return str(value)
+        return self.sender.next_id()
 
-    def timestamp(self) -> str:
-        return self.clock.now().isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    @property
+    def sender(self) -> TeamsSender:
+        assert self._sender is not None
+        self._sender.base_url = self.base_url
+        return self._sender
 
-    def activity(
-        self,
-        *,
-        kind: str,
-        sender: Member,
-        channel: str | None,
-        conversation: str,
-        activity_id: str,
-        text: str = "",
-        entities: list[dict[str, Any]] | None = None,
-        **extra: Any,
-    ) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "type": kind,
-            "id": activity_id,
-            "timestamp": self.timestamp(),
-            "localTimestamp": self.timestamp(),
-            "serviceUrl": self.connector.service_url,
-            "channelId": "msteams",
-            "from": {"id": sender.teams_id, "name": sender.name, "aadObjectId": sender.aad},
-            "recipient": {"id": BOT, "name": BOT_NAME},
-            "locale": "en-GB",
-            "textFormat": "plain",
-            "text": text,
-            "entities": entities or [],
-            **extra,
-        }
-        if channel is not None:
-            body["conversation"] = {
-                "isGroup": True,
-                "conversationType": "channel",
-                "tenantId": TENANT,
-                "id": conversation,
-            }
-            body["channelData"] = {
-                "teamsChannelId": channel,
-                "teamsTeamId": TEAM,
-                "channel": {"id": channel, "name": CHANNEL_NAMES.get(channel, "")},
-                "team": {"id": TEAM, "name": "Backend"},
-                "tenant": {"id": TENANT},
-            }
-        else:
-            body["conversation"] = {
-                "conversationType": "personal",
-                "tenantId": TENANT,
-                "id": conversation,
-            }
-            body["channelData"] = {"tenant": {"id": TENANT}}
-        return body
+    def activity(self, **fields: Any) -> dict[str, Any]:
+        """An activity as Teams sends it (see ``TeamsSender.activity``)."""
+        return self.sender.activity(**fields)
 
     async def send(
         self, body: dict[str, Any], *, headers: dict[str, str] | None = None
     ) -> tuple[int, Any]:
-        assert self.http is not None
-        async with self.http.post(
-            f"{self.base_url}/api/messages", json=body, headers=headers or {}
-        ) as response:
-            text = await response.text()
-            return response.status, text
+        """POST an activity; without ``headers``, signed as the Bot Connector signs it."""
+        return await self.sender.send(body, headers=headers)
 
     async def deliver(self, body: dict[str, Any]) -> None:
         status, text = await self.send(body)
         assert status in (200, 201), (status, text)
 
     def _entities(self, mentions: tuple[Member, ...], *, bot: bool = False) -> list[dict[str, Any]]:
-        entities = [
-            {"type": "mention", "text": mention(m), "mentioned": {"id": m.teams_id, "name": m.name}}
-            for m in mentions
-        ]
-        if bot:
-            entities.insert(
-                0,
-                {
-                    "type": "mention",
-                    "text": f"<at>{BOT_NAME}</at>",
-                    "mentioned": {"id": BOT, "name": BOT_NAME},
-                },
-            )
-        return entities
+        return self.sender.mentions(*mentions, bot=bot)
 
     async def post(
         self,
@@ -234,39 +188,19 @@ class TeamsWorld:
         activity_id: str | None = None,
     ) -> str:
         """A channel post (or, with ``thread``, a reply in that post's reply chain)."""
-        message_id = activity_id or self.next_id()
-        root = thread or message_id
-        extra = {"replyToId": thread} if thread else {}
-        await self.deliver(
-            self.activity(
-                kind="message",
-                sender=sender,
-                channel=channel,
-                conversation=f"{channel};messageid={root}",
-                activity_id=message_id,
-                text=text,
-                entities=self._entities(mentions),
-                **extra,
-            )
+        body = self.sender.message(
+            sender, text, channel=channel, thread=thread, mentions=mentions, activity_id=activity_id
         )
-        return message_id
+        await self.deliver(body)
+        return str(body["id"])
 
     async def post_alert(
         self, sender: Member, attachments: list[dict[str, Any]], *, channel: str = ALERTS
     ) -> str:
         """A card another app (or a webhook) posts in a channel, as alerting tools do."""
-        message_id = self.next_id()
-        body = self.activity(
-            kind="message",
-            sender=sender,
-            channel=channel,
-            conversation=f"{channel};messageid={message_id}",
-            activity_id=message_id,
-            attachments=attachments,
-        )
-        body["from"].pop("aadObjectId", None)
+        body = self.sender.alert(sender, attachments, channel=channel)
         await self.deliver(body)
-        return message_id
+        return str(body["id"])
 
     async def edit(
         self, sender: Member, message_id: str, text: str, *, channel: str = SUPPORT
@@ -293,6 +227,27 @@ class TeamsWorld:
         body["channelData"]["eventType"] = "softDeleteMessage"
         await self.deliver(body)
 
+    async def react(
+        self,
+        sender: Member,
+        message_id: str,
+        reaction: str = "1f440_eyes",
+        *,
+        channel: str = SUPPORT,
+        added: bool = True,
+    ) -> None:
+        """A ``messageReaction`` activity on ``message_id`` (a top-level channel post)."""
+        body = self.activity(
+            kind="messageReaction",
+            sender=sender,
+            channel=channel,
+            conversation=f"{channel};messageid={message_id}",
+            activity_id=f"r:{self.next_id()}",
+            replyToId=message_id,
+            **{"reactionsAdded" if added else "reactionsRemoved": [{"type": reaction}]},
+        )
+        await self.deliver(body)
+
     async def command(
         self,
         text: str,
@@ -305,19 +260,14 @@ class TeamsWorld:
     ) -> str:
         """``@Firstline <text>`` in a channel (or in the reply chain ``conversation``);
         returns the bot's answer, which Teams shows in the reply chain."""
-        message_id = activity_id or self.next_id()
         before = len(self.connector.calls)
-        await self.deliver(
-            self.activity(
-                kind="message",
-                sender=sender,
-                channel=channel,
-                conversation=conversation or f"{channel};messageid={message_id}",
-                activity_id=message_id,
-                text=f"<at>{BOT_NAME}</at> {text}",
-                entities=self._entities(mentions, bot=True),
-            )
+        body = self.sender.message(
+            sender, text, channel=channel, mentions=mentions, to_bot=True, activity_id=activity_id
         )
+        message_id = str(body["id"])
+        if conversation is not None:
+            body["conversation"]["id"] = conversation
+        await self.deliver(body)
         answers = [
             c for c in self.connector.calls[before:] if c.op == "reply" and c.reply_to == message_id
         ]
@@ -408,6 +358,11 @@ class TeamsWorld:
     async def advance(self, *, minutes: float = 0, seconds: float = 0) -> None:
         self.clock.advance(minutes=minutes, seconds=seconds)
         await self.settle()
+
+    async def app_token(self) -> str:
+        """A Bot Connector token, acquired by the server's own sign-in (MSAL, cached)."""
+        token: str = await self.app[TEAMS].auth.token() if self.app else ""
+        return token
 
     def sent(self, op: str | None = None) -> list[ConnectorCall]:
         return self.connector.sent(op)

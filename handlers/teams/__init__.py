@@ -1,1 +1,2 @@
-"""Microsoft Teams: activities in, Adaptive Cards out, through botbuilder (an optional extra)."""
+"""Microsoft Teams on the Microsoft 365 Agents SDK (the optional `teams` extra): activities in,
+Adaptive Cards out."""

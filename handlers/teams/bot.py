@@ -1,7 +1,7 @@
 """The Teams bot: one turn per activity, fanning out into the same core as Slack.
 
     bot = TeamsBot(core=core, directory=directory, settings=settings)
-    await adapter.process_activity(auth_header, activity, bot.on_turn)
+    await adapter.process_activity(claims, activity, bot.on_turn)  # see endpoint.py
 
 Channel messages become facts (the desk dedupes them on the activity id in the inbox);
 ``@Firstline support|rota|incident …`` goes through the same grammar and command
@@ -19,8 +19,8 @@ from contextvars import ContextVar
 from http import HTTPStatus
 from typing import Any
 
-from botbuilder.core import TurnContext
-from botbuilder.schema import Activity, ActivityTypes, InvokeResponse
+from microsoft_agents.activity import Activity, ActivityTypes, InvokeResponse
+from microsoft_agents.hosting.core import TurnContext
 
 from bot.commands import (
     CommandContext,
@@ -33,7 +33,7 @@ from bot.config import Settings
 from bot.content import Content
 from bot.core import Core
 from bot.errors import FirstlineError
-from bot.facts import Deleted, Edited, Posted, Pressed
+from bot.facts import Deleted, Edited, Posted, Pressed, Reacted
 from bot.rota import commands as rota_commands
 from bot.rota import service as rota_service
 from handlers.grammar import parse_incident, parse_rota, parse_support
@@ -47,8 +47,8 @@ from storage import inbox
 log = logging.getLogger(__name__)
 
 COMMANDS = ("support", "rota", "incident")
-# The activity's JSON as Teams sent it: botbuilder's models drop fields we need (the
-# ``mentioned`` of mention entities), so the endpoint hands the raw body over here.
+# The activity's JSON exactly as Teams sent it (normalise works on JSON, and a model
+# round trip could rename or drop fields it reads), handed over by the endpoint.
 RAW_ACTIVITY: ContextVar[dict[str, Any] | None] = ContextVar("raw_activity", default=None)
 _SLASH = re.compile(r"(?<![\w/])/(support|rota|incident)\b")
 
@@ -67,7 +67,11 @@ class TeamsBot:
 
     async def on_turn(self, context: TurnContext) -> None:
         raw = RAW_ACTIVITY.get()
-        activity: dict[str, Any] = raw if raw is not None else context.activity.serialize()
+        activity: dict[str, Any] = (
+            raw
+            if raw is not None
+            else context.activity.model_dump(by_alias=True, exclude_none=True, mode="json")
+        )
         self._core.metrics.events.labels(
             platform="teams", type=str(activity.get("type") or "unknown")
         ).inc()
@@ -84,7 +88,7 @@ class TeamsBot:
             return
         await self._remember(seen, activity)
         what = seen.what
-        if isinstance(what, Posted | Edited | Deleted):
+        if isinstance(what, Posted | Edited | Deleted | Reacted):
             await self._core.route(what, event_key=seen.key)
         elif isinstance(what, CommandText):
             await self._command(context, seen, what)
@@ -207,7 +211,7 @@ class TeamsBot:
         await self._chat.know(workspace_id, content)
         rendered = render(content, names=self._chat.names(workspace_id))
         try:
-            await context.send_activity(Activity().deserialize(rendered))
+            await context.send_activity(Activity.model_validate(rendered))
         except Exception:
             # The command ran; running it again on Teams' retry could do it twice.
             log.exception("the answer to a Teams command could not be sent")

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 from bot.content import Content
+from handlers.teams.messages import teams_wording
 
 CARD = "application/vnd.microsoft.card.adaptive"
 _USER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
@@ -45,19 +46,17 @@ class Names:
 def render_text(text: str, *, names: Names) -> tuple[str, list[dict[str, Any]]]:
     """Slack-style markup as Teams markdown, and the mention entities it needs."""
     entities: dict[str, dict[str, Any]] = {}
+    text = teams_wording(text)
 
     def user(match: re.Match[str]) -> str:
         found = names.person(match.group(1))
         if found is None:
             return f"@{match.group(2) or 'someone'}"
-        shown = f"<at>{found.name or 'someone'}</at>"
+        name = found.name or "someone"  # the Bot Connector refuses a mention without a name
+        shown = f"<at>{name}</at>"
         entities.setdefault(
             found.teams_id,
-            {
-                "type": "mention",
-                "text": shown,
-                "mentioned": {"id": found.teams_id, "name": found.name},
-            },
+            {"type": "mention", "text": shown, "mentioned": {"id": found.teams_id, "name": name}},
         )
         return shown
 
@@ -83,7 +82,11 @@ def render(content: Content, *, names: Names) -> dict[str, Any]:
     """The activity to send: a card if there is anything to press or list, else a message."""
     text, entities = render_text(content.text, names=names)
     if not content.buttons and not content.fields:
-        body = text if not content.context else f"{text}\n\n_{content.context}_"
+        body = text
+        if content.context:
+            context, more = render_text(content.context, names=names)
+            entities.extend(e for e in more if e not in entities)
+            body = f"{text}\n\n_{context}_"
         return {"type": "message", "textFormat": "markdown", "text": body, "entities": entities}
     blocks: list[dict[str, Any]] = [{"type": "TextBlock", "text": text, "wrap": True}]
     if content.fields:

@@ -15,13 +15,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
-from botbuilder.schema import (
+from microsoft_agents.activity import (
     Activity,
     ChannelAccount,
     ConversationAccount,
     ConversationParameters,
 )
-from msrest.exceptions import ClientRequestError, HttpOperationError
+from microsoft_agents.hosting.core.connector.client import ConnectorClient
 
 from bot.content import Content, Delivered, DeliveryError
 from handlers.teams.cards import Mentionable, Names, message_link, render
@@ -29,21 +29,22 @@ from handlers.teams.directory import Conversation, Directory, neutral_id
 
 log = logging.getLogger(__name__)
 
-Connect = Callable[[str], Awaitable[Any]]  # service url → botframework ConnectorClient
+Token = Callable[[], Awaitable[str]]  # a Bot Connector access token (cached by the caller)
 HomeOf = Callable[[str, str], Awaitable[str | None]]  # (workspace, incident name) → channel
 _USER = re.compile(r"<@([UW][A-Z0-9]+)")
 _CHANNEL = re.compile(r"<#([A-Z0-9]+)")
 _REF = re.compile(r"<ref:([A-Z0-9]+):([^|>]+)\|")
 PERMANENT_STATUS = {400, 401, 403, 404, 405, 409, 410, 413}
 MAX_UPLOAD = 20_000
+CONNECTOR_TIMEOUT = aiohttp.ClientTimeout(total=30)
 
 
 class TeamsChat:
     def __init__(
-        self, *, directory: Directory, connect: Connect, home_of: HomeOf | None = None
+        self, *, directory: Directory, token: Token, home_of: HomeOf | None = None
     ) -> None:
         self._directory = directory
-        self._connect = connect
+        self._token = token
         self._home_of = home_of
 
     def names(self, workspace_id: str) -> Names:
@@ -91,7 +92,10 @@ class TeamsChat:
         response = await self._call(
             where, lambda c: c.conversations.send_to_conversation(conversation_id, activity)
         )
-        return Delivered(channel, str(getattr(response, "id", "") or ""))
+        message_id = str(getattr(response, "id", "") or "")
+        if thread_ts and where.kind == "channel" and message_id:
+            await self._directory.remember_reply(where, message_id=message_id, root=thread_ts)
+        return Delivered(channel, message_id)
 
     async def update(
         self, *, workspace_id: str, channel: str, ts: str, content: Content
@@ -100,7 +104,8 @@ class TeamsChat:
         where = self._where(workspace_id, channel)
         conversation_id = where.conversation_id
         if where.kind == "channel":
-            conversation_id = f"{conversation_id};messageid={ts}"
+            # A message in a reply chain is updated through the chain's conversation id.
+            conversation_id = await self._directory.chain_of(where, message_id=ts)
         activity = self._activity(workspace_id, content, where)
         activity.id = ts
         await self._call(
@@ -144,6 +149,7 @@ class TeamsChat:
             type="message",
             text=f"🔥 **{name}**: this thread is the incident's channel. Reply here.",
             text_format="markdown",
+            channel_data={"tenant": {"id": home.tenant_id}},
         )
         parameters = ConversationParameters(
             is_group=True,
@@ -263,33 +269,46 @@ class TeamsChat:
 
     def _activity(self, workspace_id: str, content: Content, where: Conversation) -> Activity:
         rendered = render(content, names=self.names(workspace_id))
-        activity = Activity().deserialize(rendered)
+        activity = Activity.model_validate(rendered)
         activity.conversation = ConversationAccount(
             id=where.conversation_id, tenant_id=where.tenant_id
         )
         activity.channel_data = {"tenant": {"id": where.tenant_id}}
         return activity
 
-    async def _call(self, where: Conversation, call: Callable[[Any], Awaitable[Any]]) -> Any:
+    async def _call(
+        self, where: Conversation, call: Callable[[ConnectorClient], Awaitable[Any]]
+    ) -> Any:
         try:
-            client = await self._connect(where.service_url)
+            token = await self._token()
+        except Exception as error:  # MSAL reports refusals as ValueError, transport as others
+            raise DeliveryError(f"could not sign in to the Bot Connector: {error}") from error
+        session = aiohttp.ClientSession(
+            base_url=_base(where.service_url), timeout=CONNECTOR_TIMEOUT
+        )
+        client = ConnectorClient(where.service_url, token, session=session)
+        try:
             return await call(client)
-        except HttpOperationError as error:
+        except aiohttp.ClientResponseError as error:
             raise _delivery_error(error) from error
-        except (ClientRequestError, TimeoutError, aiohttp.ClientError) as error:
+        except (TimeoutError, aiohttp.ClientError) as error:
             raise DeliveryError(f"Bot Connector unreachable: {error}") from error
+        finally:
+            await client.close()
 
 
-def _delivery_error(error: HttpOperationError) -> DeliveryError:
-    response = error.response
-    status = int(getattr(response, "status_code", 0) or 0)
+def _base(service_url: str) -> str:
+    return service_url if service_url.endswith("/") else service_url + "/"
+
+
+def _delivery_error(error: aiohttp.ClientResponseError) -> DeliveryError:
+    status = error.status
     if status == 429:
-        headers = getattr(response, "headers", {}) or {}
         try:
-            seconds = float(headers.get("Retry-After") or 30)
+            seconds = float(error.headers.get("Retry-After") or 30 if error.headers else 30)
         except (TypeError, ValueError):
             seconds = 30.0
         return DeliveryError(f"rate limited for {seconds:g}s", retry_after=seconds)
     if status in PERMANENT_STATUS:
-        return DeliveryError(f"the Bot Connector refused: {status}", permanent=True)
-    return DeliveryError(f"the Bot Connector answered {status or error}")
+        return DeliveryError(f"the Bot Connector refused: {status} {error.message}", permanent=True)
+    return DeliveryError(f"the Bot Connector answered {status}: {error.message}")

@@ -36,7 +36,7 @@ class Conversation:
 
     workspace_id: str
     channel_id: str
-    kind: str  # channel | thread | personal
+    kind: str  # channel | thread | personal | reply (a message Firstline posted in a chain)
     conversation_id: str
     tenant_id: str
     service_url: str
@@ -66,7 +66,11 @@ class Directory:
 
     async def load(self) -> None:
         async with self._db.reading() as session:
-            for row in (await session.scalars(select(TeamsConversation))).all():
+            # Reply-chain rows are many and only an edit needs one: read on demand.
+            rows = await session.scalars(
+                select(TeamsConversation).where(TeamsConversation.kind != "reply")
+            )
+            for row in rows.all():
                 self._cache_conversation(_conversation(row))
             for person in (await session.scalars(select(TeamsPerson))).all():
                 self._cache_person(person)
@@ -78,7 +82,8 @@ class Directory:
 
     def _cache_conversation(self, conversation: Conversation) -> None:
         self._conversations[(conversation.workspace_id, conversation.channel_id)] = conversation
-        self._by_teams_id[conversation.conversation_id] = conversation
+        if conversation.kind != "reply":
+            self._by_teams_id[conversation.conversation_id] = conversation
 
     def conversation(self, workspace_id: str, channel_id: str) -> Conversation | None:
         return self._conversations.get((workspace_id, channel_id))
@@ -191,6 +196,31 @@ class Directory:
             row.updated_at = self._clock.now()
         self._cache_conversation(conversation)
 
+    async def remember_reply(self, where: Conversation, *, message_id: str, root: str) -> None:
+        """Firstline posted ``message_id`` in the reply chain of ``root`` in channel ``where``:
+        an edit of it must address that chain (``19:…;messageid=<root>``), not the message."""
+        await self.remember_conversation(
+            Conversation(
+                workspace_id=where.workspace_id,
+                channel_id=_reply_key(where.channel_id, message_id),
+                kind="reply",
+                conversation_id=f"{where.conversation_id};messageid={root}",
+                tenant_id=where.tenant_id,
+                service_url=where.service_url,
+                team_id=where.team_id,
+                bot_id=where.bot_id,
+            )
+        )
+
+    async def chain_of(self, where: Conversation, *, message_id: str) -> str:
+        """The conversation id that addresses ``message_id`` in channel ``where``."""
+        key = _reply_key(where.channel_id, message_id)
+        await self.ensure(where.workspace_id, channels=[key])
+        found = self._conversations.get((where.workspace_id, key))
+        if found is not None:
+            return found.conversation_id
+        return f"{where.conversation_id};messageid={message_id}"  # a top-level post
+
     async def remember_person(self, person: Person) -> None:
         key = (person.workspace_id, person.user_id)
         known = self._people.get(key)
@@ -211,6 +241,10 @@ class Directory:
             row.aad_object_id = person.aad_object_id
             row.updated_at = self._clock.now()
         self._people[key] = person
+
+
+def _reply_key(channel_id: str, message_id: str) -> str:
+    return neutral_id("M", f"{channel_id}:{message_id}")
 
 
 def _conversation(row: TeamsConversation) -> Conversation:

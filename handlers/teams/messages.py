@@ -2,7 +2,37 @@
 
 from __future__ import annotations
 
+import re
+
 from bot.content import Content
+
+# Slack's emoji shortcodes that Firstline's own texts use, as the characters Teams shows.
+EMOJI = {
+    "eyes": "👀",
+    "white_check_mark": "✅",
+    "heavy_check_mark": "✔️",
+    "fire": "🔥",
+    "ticket": "🎫",
+    "+1": "👍",
+    "warning": "⚠️",
+    "rotating_light": "🚨",
+}
+_SHORTCODE = re.compile(r":([a-z0-9_+-]+):")
+_ADMINS = re.compile(
+    r"Only workspace admins and owners \(or people (?:listed )?in FIRSTLINE_ADMINS\)"
+)
+_REACT_HELP = "Acknowledge with :eyes:, close with :white_check_mark:, or reply in the thread."
+TEAMS_REACT_HELP = (
+    "Answer in the request's reply chain or press “I'm on it”. Teams tells bots about "
+    "reactions on their own messages only, so 👀 and ✅ on a person's post are not seen."
+)
+
+
+def teams_wording(text: str) -> str:
+    """Firstline's shared texts with the Slack-only parts said the Teams way."""
+    text = text.replace(_REACT_HELP, TEAMS_REACT_HELP)
+    text = _ADMINS.sub("Only Firstline admins (the Entra object ids in FIRSTLINE_ADMINS)", text)
+    return _SHORTCODE.sub(lambda m: EMOJI.get(m.group(1), m.group(0)), text)
 
 
 def what_to_type(bot_name: str, text: str) -> Content:

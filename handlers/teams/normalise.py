@@ -6,9 +6,10 @@
 Mapping: a top-level channel post opens a request; a post in its reply chain
 (conversation id "19:…;messageid=<root>") is a thread reply; ``mention`` entities are
 mentions; the activity's own timestamp is the post time; ``messageUpdate`` /
-``messageDelete`` map like Slack's edits and deletions. A message that starts with the
-bot's mention is a command, never a request. Works on the activity's JSON, so it is
-testable without botbuilder.
+``messageDelete`` map like Slack's edits and deletions; ``messageReaction`` maps like a
+Slack reaction (Teams ids such as ``1f440_eyes`` become Slack's names, ``eyes``). A
+message that starts with the bot's mention is a command, never a request. Works on the
+activity's JSON, so it is testable without the SDK.
 """
 
 from __future__ import annotations
@@ -21,13 +22,24 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.facts import Deleted, Edited, Posted
+from bot.facts import Deleted, Edited, Posted, Reacted
 from handlers.teams.directory import Conversation, Person, neutral_id
 
 _AT = re.compile(r"<at>(.*?)</at>", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"<[^>]+>")
 _BREAK = re.compile(r"<br\s*/?>|</p>|</div>", re.IGNORECASE)
 _MESSAGE_ID = re.compile(r";messageid=(\d+)$")
+# Teams reaction ids ("1f440_eyes", "like", "2705_whiteheavycheckmark-tone2") → Slack names.
+REACTIONS = {
+    "1f440_eyes": "eyes",
+    "2705_whiteheavycheckmark": "white_check_mark",
+    "2714_heavycheckmark": "heavy_check_mark",
+    "like": "+1",
+    "heart": "heart",
+    "1f525_fire": "fire",
+    "1f3ab_ticket": "ticket",
+}
+_REACTION_ID = re.compile(r"^(?:[0-9a-f]{4,5}_)?([a-z0-9]+)(?:-tone\d)?$")
 
 
 @dataclass(frozen=True)
@@ -36,7 +48,7 @@ class Seen:
 
     workspace_id: str
     key: str | None
-    what: Posted | Edited | Deleted | CommandText | Press | None
+    what: Posted | Edited | Deleted | Reacted | CommandText | Press | None
     conversation: Conversation | None = None
     people: tuple[Person, ...] = field(default_factory=tuple)
     tenant_id: str = ""
@@ -190,6 +202,8 @@ def normalise(
         if personal or not activity_id:
             return base
         return _replace(base, key=key, what=Deleted(workspace_id, ref.channel_id, activity_id))
+    if kind == "messageReaction":
+        return _reaction(base, activity, user=user, key=key, channel=ref.channel_id)
     if kind == "messageUpdate":
         if personal or not activity_id:
             return base
@@ -319,6 +333,45 @@ def _press(
         base,
         key=key,
         what=Press(base.workspace_id, channel, user, action_id, action_value, invoke),
+    )
+
+
+def reaction_name(teams_id: str) -> str:
+    """A Teams reaction id as the Slack emoji name the desk knows (``eyes``, ``+1``)."""
+    plain = teams_id.split("-tone", 1)[0]
+    if plain in REACTIONS:
+        return REACTIONS[plain]
+    match = _REACTION_ID.match(plain)
+    return match.group(1) if match else plain
+
+
+def _reaction(
+    base: Seen, activity: dict[str, Any], *, user: str, key: str | None, channel: str
+) -> Seen:
+    """A person's reaction on a message (Teams sends them for the bot's own messages, and,
+    with agent reactions, wherever it lets the bot see them)."""
+    item = _str(activity.get("replyToId"))
+    at = parse_time(activity.get("timestamp"))
+    added = [r for r in activity.get("reactionsAdded") or [] if isinstance(r, dict)]
+    removed = [r for r in activity.get("reactionsRemoved") or [] if isinstance(r, dict)]
+    reaction, is_added = (
+        (added[0], True) if added else (removed[0], False) if removed else ({}, True)
+    )
+    emoji = _str(reaction.get("type"))
+    if not user or not item or at is None or not emoji:
+        return _replace(base, key=key)
+    return _replace(
+        base,
+        key=f"{key}:{emoji}:{'+' if is_added else '-'}" if key else None,
+        what=Reacted(
+            workspace_id=base.workspace_id,
+            channel_id=channel,
+            item_ts=item,
+            user=user,
+            emoji=reaction_name(emoji),
+            at=at,
+            added=is_added,
+        ),
     )
 
 

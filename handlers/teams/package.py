@@ -32,7 +32,11 @@ Pixel = tuple[int, int, int, int]
 
 def manifest(*, app_id: str, name: str = "Firstline", host: str = "") -> dict[str, Any]:
     """The manifest for ``app_id`` (the Azure bot's Microsoft App ID)."""
-    website = f"https://{host}" if host else "https://github.com/firstline-support/firstline"
+    repository = "https://github.com/firstline-support/firstline"
+    website = f"https://{host}" if host else repository
+    # Firstline serves /privacy and /terms itself; without a host, the same texts in the docs.
+    privacy = f"{website}/privacy" if host else f"{repository}/blob/main/docs/teams.md#privacy"
+    terms = f"{website}/terms" if host else f"{repository}/blob/main/docs/teams.md#terms-of-use"
     return {
         "$schema": "https://developer.microsoft.com/en-us/json-schemas/teams/"
         f"v{MANIFEST_VERSION}/MicrosoftTeams.schema.json",
@@ -42,8 +46,8 @@ def manifest(*, app_id: str, name: str = "Firstline", host: str = "") -> dict[st
         "developer": {
             "name": "Firstline",
             "websiteUrl": website,
-            "privacyUrl": f"{website}/privacy",
-            "termsOfUseUrl": f"{website}/terms",
+            "privacyUrl": privacy,
+            "termsOfUseUrl": terms,
         },
         "name": {"short": name[:30], "full": f"{name}: first-line support desk"[:100]},
         "description": {

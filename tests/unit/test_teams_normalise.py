@@ -11,6 +11,7 @@ from bot.content import Button, Content
 from bot.facts import Deleted, Edited, Posted
 from handlers.teams.cards import Mentionable, Names, render, render_text
 from handlers.teams.directory import neutral_id
+from handlers.teams.emulator import refusal
 from handlers.teams.normalise import CommandText, Press, normalise
 
 TENANT = "4a7c8e21-93b0-4f5d-9c1e-7e2f0d6b3a58"
@@ -201,14 +202,14 @@ def test_buttons_make_an_adaptive_card_with_submit_actions() -> None:
     assert plain["text"] == "Hello <at>Anna</at>" and "attachments" not in plain
 
 
-def test_a_slack_only_install_never_imports_botbuilder() -> None:
+def test_a_slack_only_install_never_imports_the_teams_sdk() -> None:
     code = (
         "import sys\n"
         "from bot.config import Settings\n"
         "from handlers.server import build_server\n"
         "import bot.cli\n"
         "build_server(Settings(slack_bot_token='xoxb-1', slack_signing_secret='s'))\n"
-        "assert not [m for m in sys.modules if m.startswith('botbuilder')], 'botbuilder loaded'\n"
+        "assert not [m for m in sys.modules if m.startswith(('botbuilder', 'microsoft_agents'))]\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
@@ -233,3 +234,26 @@ def test_a_reply_without_the_messageid_suffix_uses_reply_to_id() -> None:
         commands=COMMANDS,
     )
     assert isinstance(seen.what, Posted) and seen.what.thread_ts == "1795442400123"
+
+
+def test_every_rendered_mention_passes_the_bot_connectors_checks() -> None:
+    people = {
+        "WANNA": Mentionable("29:1anna", "Anna"),
+        "WNONAME": Mentionable("29:1noname", ""),
+    }
+    named = Names(person=people.get, channel=lambda c: None, message_link=lambda c, ts: None)
+    contents = [
+        Content(text="<@WANNA> and <@WNONAME>, can you take it?"),
+        Content(text="Handoff", context="Asked first: <@WANNA>"),
+        Content(text="Pick", fields=[("Pair", "<@WANNA> and <@WNONAME>")], buttons=[]),
+        Content(text="<@WANNA>", buttons=[Button("I'm on it", "desk_on_it", "x")]),
+    ]
+    for content in contents:
+        activity = render(content, names=named)
+        assert refusal(activity) is None, activity
+        mentions = (
+            activity.get("entities") or activity["attachments"][0]["content"]["msteams"]["entities"]
+        )
+        assert all(m["mentioned"]["id"] and m["mentioned"]["name"] for m in mentions)
+    nameless = render(Content(text="<@WNONAME>"), names=named)
+    assert nameless["entities"][0]["mentioned"] == {"id": "29:1noname", "name": "someone"}
