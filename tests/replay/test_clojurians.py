@@ -101,7 +101,7 @@ async def test_replay_through_the_endpoint_matches_a_simple_reading(database_url
     clock = FakeClock(datetime(2026, 11, 23, 14, 0, tzinfo=UTC))
     async with SlackWorld(database_url=database_url, clock=clock, team=TEAM) as world:
         text = await world.command(
-            "watch requests target=5m responders=anyone hours=always", channel=BEGINNERS
+            "watch requests target=5m responders=anyone hours=always noise=off", channel=BEGINNERS
         )
         assert "Watching" in text
         statuses = []
