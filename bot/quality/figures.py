@@ -30,6 +30,8 @@ REASONS = {
     "emoji": "only emoji",
     "custom": "the channel's own phrases",
     "burst": "bursts (joined the requester's request)",
+    # Only in the real-data comparison: a follow-up of the author's other unanswered request.
+    "follow_up": "follow-ups of another unanswered request",
 }
 
 
