@@ -174,7 +174,8 @@ def quality_lines(figures: QualityFigures) -> list[str]:
             key=lambda item: (-item[1], order.index(item[0]) if item[0] in order else len(order)),
         )
         why = " · ".join(f"{REASONS.get(reason, reason)} {count}" for reason, count in ranked)
-        lines.append(f"Not counted as requests: {total} posts ({why})")
+        posts = "post" if total == 1 else "posts"
+        lines.append(f"Not counted as requests: {total} {posts} ({why})")
     for name, clock in (
         ("Next response", figures.next_response),
         ("Resolution", figures.resolution),

@@ -3,6 +3,8 @@ resolution, through the signed endpoint on the fake clock (docs/measurement.md).
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -10,6 +12,7 @@ from sqlalchemy import select
 from bot.quality.figures import quality_figures
 from bot.stats import compute_stats
 from storage.models import SetAsidePost
+from tests.e2e.test_demo_and_cli import run_cli
 from tests.harness import ANNA, BEN, LEAD, OPS, SUPPORT, SlackWorld
 
 OPS2 = "UOPS2"
@@ -215,3 +218,27 @@ async def test_watch_options_are_validated_and_editable(world: SlackWorld) -> No
     assert [r for r, _ in await set_aside(world)] == ["custom"]
     text = await world.command("watch requests noise_words=default next=off")
     assert "noise filter on ·" in text and "next response" not in text
+
+
+def test_cli_watch_options_and_stats(tmp_path: Path) -> None:
+    db = tmp_path / "cli.db"
+    base = ("watch", "C1", "--kind", "requests", "--workspace", "T1")
+    bad = run_cli(*base, "--next", "30", db=db)
+    assert bad.returncode == 2 and "next=5m" in bad.stderr and "Traceback" not in bad.stderr
+    ok = run_cli(*base, "--next", "30m", "--resolve", "1d", "--noise-words", "+merci bien", db=db)
+    assert ok.returncode == 0, ok.stderr
+    assert "next response 30 min · resolve 1 d" in ok.stdout and "+merci bien" in ok.stdout
+    events = tmp_path / "events.jsonl"
+    posts = [("U1", "Is the invoice export down?", "1000.0"), ("U2", "Merci bien!", "1100.0")]
+    events.write_text(
+        "\n".join(
+            json.dumps({"type": "message", "channel": "C1", "user": u, "text": t, "ts": ts})
+            for u, t, ts in posts
+        )
+    )
+    assert run_cli("import", str(events), "--workspace", "T1", db=db).returncode == 0
+    stats = run_cli("stats", "--format", "json", db=db)
+    got = json.loads(stats.stdout)
+    assert got["requests"] == 1 and got["quality"]["set_aside"] == {"custom": 1}
+    table = run_cli("stats", db=db).stdout
+    assert "Not counted as requests: 1 post (the channel's own phrases 1)" in table
