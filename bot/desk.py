@@ -196,11 +196,11 @@ class Desk:
             return Outcome("responded" if answered else "ignored", mentioned[0].id)
         own = [r for r in waiting if r.requester == fact.user]
         if own:
-            await turns.followed_up(watch, own[0], fact)
+            await turns.followed_up(session, watch, own[0], fact, now=now)
             return Outcome("follow_up", own[0].id)
         if watch.settings.responders_mode == "team" and fact.user in watch.responders:
             return Outcome("ignored")
-        set_aside = await turns.set_aside(session, watch, fact)  # noise, or a burst
+        set_aside = await turns.set_aside(session, watch, fact, now=now)  # noise, or a burst
         if set_aside is not None:
             return Outcome(set_aside)
         opened = await self._open(session, watch, fact, now=now, imported=imported, known_new=True)
@@ -346,7 +346,7 @@ class Desk:
         if request is None or request.deleted:
             return Outcome("ignored")
         if request.first_response_at is not None:
-            after = await turns.after_first_response(session, watch, request, fact)
+            after = await turns.after_first_response(session, watch, request, fact, now=now)
             return Outcome(after, request.id)
         if not fact.is_human or not watch.is_eligible(fact.user, requester=request.requester):
             return Outcome("ignored")
@@ -373,7 +373,7 @@ class Desk:
             if is_done and request.closed_at is not None and request.closed_by == fact.user:
                 request.closed_at = request.closed_by = request.close_seconds = None
                 return Outcome("reopened", request.id)
-            after = await turns.reacted(session, watch, request, fact, outcome="ignored")
+            after = await turns.reacted(session, watch, request, fact, outcome="ignored", now=now)
             return Outcome(after, request.id)
         eligible = watch.is_eligible(fact.user, requester=request.requester)
         outcome = "ignored"
@@ -397,7 +397,7 @@ class Desk:
                 session, subject=escalation.subject(request), at=now, outcome="closed"
             )
             outcome = "closed"
-        outcome = await turns.reacted(session, watch, request, fact, outcome=outcome)
+        outcome = await turns.reacted(session, watch, request, fact, outcome=outcome, now=now)
         return Outcome(outcome, request.id)
 
     async def respond_by_button(

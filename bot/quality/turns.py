@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.channel_settings import QUESTION
 from bot.channels import Watch
 from bot.facts import Posted, Reacted
+from bot.quality import ladder
 from bot.quality.noise import channel_phrases, classify
 from storage.models import NextResponse, Request, SetAsidePost
 
@@ -54,7 +55,9 @@ def opening_values(watch: Watch, at: datetime) -> dict[str, Any]:
     }
 
 
-async def set_aside(session: AsyncSession, watch: Watch, fact: Posted) -> str | None:
+async def set_aside(
+    session: AsyncSession, watch: Watch, fact: Posted, *, now: datetime
+) -> str | None:
     """A top-level post that would open a request: the reason it does not, or None.
 
     Noise is recorded and opens nothing; a post by a requester within the channel's burst
@@ -87,11 +90,13 @@ async def set_aside(session: AsyncSession, watch: Watch, fact: Posted) -> str | 
         return None
     reason = await _record(session, fact, reason="burst", request_id=recent.id)
     if reason == "burst":
-        await followed_up(watch, recent, fact)
+        await followed_up(session, watch, recent, fact, now=now)
     return reason
 
 
-async def followed_up(watch: Watch, request: Request, fact: Posted) -> None:
+async def followed_up(
+    session: AsyncSession, watch: Watch, request: Request, fact: Posted, *, now: datetime
+) -> None:
     """The requester posted again in their request (top level, or in its thread)."""
     if watch.settings.noise and fact.thread_ts is None:
         request.occurrences = (request.occurrences or 1) + 1
@@ -103,13 +108,13 @@ async def followed_up(watch: Watch, request: Request, fact: Posted) -> None:
         return
     target = watch.settings.next_target_seconds
     if target is not None and request.next_asked_at is None:
-        request.next_asked_at = fact.at
-        request.next_due_at = watch.hours.add(fact.at, target)
-        request.waiting_since = None
+        request.next_asked_at = max(fact.at, request.posted_at)
+        request.next_due_at = watch.hours.add(request.next_asked_at, target)
+        await ladder.schedule(session, watch, request, target=target, now=now)
 
 
 async def after_first_response(
-    session: AsyncSession, watch: Watch, request: Request, fact: Posted
+    session: AsyncSession, watch: Watch, request: Request, fact: Posted, *, now: datetime
 ) -> str:
     """A thread reply in a request that already has its first response."""
     if watch.kind != "requests" or request.closed_at is not None:
@@ -117,11 +122,11 @@ async def after_first_response(
     if not fact.is_human or fact.user is None:
         return "ignored"
     if fact.user == request.requester:
-        await followed_up(watch, request, fact)
+        await followed_up(session, watch, request, fact, now=now)
         return "follow_up"
     if not watch.is_eligible(fact.user, requester=request.requester):
         return "ignored"
-    answered = await _answer_next(session, watch, request, user=fact.user, at=fact.at)
+    answered = await _answer_next(session, watch, request, user=fact.user, at=fact.at, now=now)
     if asks_requester(watch, fact.text):
         start_waiting(request, at=fact.at)
         return "waiting"
@@ -144,7 +149,13 @@ def start_waiting(request: Request, *, at: datetime) -> None:
 
 
 async def reacted(
-    session: AsyncSession, watch: Watch, request: Request, fact: Reacted, *, outcome: str
+    session: AsyncSession,
+    watch: Watch,
+    request: Request,
+    fact: Reacted,
+    *,
+    outcome: str,
+    now: datetime,
 ) -> str:
     """After the desk applied a reaction: waiting, next response and resolution."""
     if watch.kind != "requests":
@@ -154,8 +165,9 @@ async def reacted(
     eligible = watch.is_eligible(fact.user, requester=request.requester)
     if outcome == "closed":
         _stop_waiting(watch, request, at=fact.at)
-        if request.next_asked_at is not None and eligible:
-            await _answer_next(session, watch, request, user=fact.user or "", at=fact.at)
+        if eligible:
+            await _answer_next(session, watch, request, user=fact.user or "", at=fact.at, now=now)
+        await ladder.cancel(session, request, now=now, reason="closed")
         request.next_asked_at = request.next_due_at = None
         return outcome
     if not fact.added:
@@ -167,7 +179,9 @@ async def reacted(
         return outcome
     answered = False
     if emoji in watch.settings.ack_emojis or is_waiting:
-        answered = await _answer_next(session, watch, request, user=fact.user or "", at=fact.at)
+        answered = await _answer_next(
+            session, watch, request, user=fact.user or "", at=fact.at, now=now
+        )
     if is_waiting:
         start_waiting(request, at=fact.at)
         return "waiting"
@@ -175,7 +189,13 @@ async def reacted(
 
 
 async def _answer_next(
-    session: AsyncSession, watch: Watch, request: Request, *, user: str, at: datetime
+    session: AsyncSession,
+    watch: Watch,
+    request: Request,
+    *,
+    user: str,
+    at: datetime,
+    now: datetime,
 ) -> bool:
     """Stop the running next-response clock, if any, and record the measurement."""
     asked = request.next_asked_at
@@ -195,6 +215,7 @@ async def _answer_next(
             target_seconds=target,
         )
     )
+    await ladder.cancel(session, request, now=now, reason="answered")
     request.next_asked_at = request.next_due_at = None
     return True
 

@@ -109,18 +109,31 @@ async def test_next_response_is_measured_after_each_follow_up(world: SlackWorld)
     await world.post(ANNA, "On it, reversing it now.", thread_ts=request)  # first response
     await world.advance(minutes=5)
     await world.post(OPS, "It still shows as pending for the customer", thread_ts=request)
-    await world.advance(minutes=29)
+    await world.advance(minutes=17, seconds=59)
+    assert world.sent("chat.postMessage") == []
+    await world.advance(seconds=1)  # 60% of the next-response target: the same nudge
+    nudges = [c.args for c in world.sent("chat.postMessage") if c.args["channel"] in (ANNA, BEN)]
+    assert len(nudges) == 2
+    assert "A follow-up in <#C0SUPPORT> has waited 18 min for the next response" in (
+        nudges[0]["text"]
+    )
+    await world.advance(minutes=11)
     assert (await quality(world))["next_response_seconds"]["running"] == 1
-    await world.advance(minutes=2)  # 31 minutes after the follow-up: breached, still open
+    await world.advance(minutes=1)  # the target: one message in the thread
+    [breach] = [c.args for c in world.sent("chat.postMessage") if c.args.get("thread_ts")]
+    assert f"<@{OPS}>'s follow-up has had no response for 30 min" in breach["text"]
+    assert f"<@{ANNA}> <@{BEN}>: can you take it?" in breach["text"]
     got = (await quality(world))["next_response_seconds"]
     assert got["breached"] == 1 and got["running"] == 0 and got["measured"] == 0
-    await world.advance(minutes=4)
+    await world.advance(minutes=5)
     await world.post(BEN, "Pending clears overnight; the bank has it.", thread_ts=request)
     await world.post(OPS, "thanks!", thread_ts=request)  # noise starts no clock
     await world.advance(minutes=3)
     await world.post(OPS, "One more: will they get an email?", thread_ts=request)
     await world.advance(minutes=10)
     await world.react(ANNA, "eyes", request)  # an acknowledgement answers it too
+    await world.advance(minutes=60)  # answered: its nudge and breach never come
+    assert len(world.sent("chat.postMessage")) == 3
     got = (await quality(world))["next_response_seconds"]
     assert got["measured"] == 2 and got["breached"] == 1 and got["within_target"] == 1
     assert got["p50"] == (35 * 60 + 10 * 60) / 2
