@@ -99,7 +99,7 @@ async def followed_up(
 ) -> None:
     """The requester posted again in their request (top level, or in its thread)."""
     if watch.settings.noise and fact.thread_ts is None:
-        request.occurrences = (request.occurrences or 1) + 1
+        # A burst is measured from the requester's latest top-level post in the request.
         request.last_occurrence_at = max(request.last_occurrence_at, fact.at)
     if request.closed_at is not None or noise_kind(watch, fact.text) is not None:
         return  # "thanks" is not something to answer, nor the answer the team waits for
