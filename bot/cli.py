@@ -302,25 +302,18 @@ def _stats(args: argparse.Namespace, settings: Settings) -> int:
             compute: Any = figures_by_category
         else:
             compute = compute_stats
-        figures = await compute(
-            core.db,
-            now=core.now(),
-            workspace_id=args.workspace,
-            channel_id=args.channel,
-            since=args.since,
-            until=args.until,
-        )
+        scope = {
+            "now": core.now(),
+            "workspace_id": args.workspace,
+            "channel_id": args.channel,
+            "since": args.since,
+            "until": args.until,
+        }
+        figures = await compute(core.db, **scope)
         fmt = format_by_category if by_category else format_stats
         text = fmt(figures, args.format)
         if not by_category:  # posts set aside, next response and resolution
-            quality = await quality_figures(
-                core.db,
-                now=core.now(),
-                workspace_id=args.workspace,
-                channel_id=args.channel,
-                since=args.since,
-                until=args.until,
-            )
+            quality = await quality_figures(core.db, **scope)
             if args.format == "json":
                 text = json.dumps({**json.loads(text), "quality": quality.to_dict()}, indent=2)
                 text += "\n"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
@@ -240,37 +240,22 @@ class SupportCommands:
     async def _stats(self, command: SupportStats, ctx: CommandContext) -> Content:
         now = self._clock.now()
         since = command.since or (now - timedelta(days=command.days or 7))
-        report = await compute_stats(
-            self._db,
-            now=now,
-            workspace_id=ctx.workspace_id,
-            channel_id=ctx.channel_id,
-            since=since,
-            until=command.until,
-        )
+        # The same channel and window for the first-response, category and quality figures.
+        scope: dict[str, Any] = {
+            "now": now,
+            "workspace_id": ctx.workspace_id,
+            "channel_id": ctx.channel_id,
+            "since": since,
+            "until": command.until,
+        }
+        report = await compute_stats(self._db, **scope)
         window = (
             f"since {since.date().isoformat()}"
             if command.since
             else f"last {command.days or 7} days"
         )
-        by_category = category_lines(
-            await figures_by_category(
-                self._db,
-                now=now,
-                workspace_id=ctx.workspace_id,
-                channel_id=ctx.channel_id,
-                since=since,
-                until=command.until,
-            )
-        )
-        quality = await quality_figures(
-            self._db,
-            now=now,
-            workspace_id=ctx.workspace_id,
-            channel_id=ctx.channel_id,
-            since=since,
-            until=command.until,
-        )
+        by_category = category_lines(await figures_by_category(self._db, **scope))
+        quality = await quality_figures(self._db, **scope)
         return Content(
             text=f"*First response in <#{ctx.channel_id}>, {window}*\n"
             + summary(report.total)

@@ -114,8 +114,8 @@ async def test_next_response_is_measured_after_each_follow_up(world: SlackWorld)
     await world.advance(seconds=1)  # 60% of the next-response target: the same nudge
     nudges = [c.args for c in world.sent("chat.postMessage") if c.args["channel"] in (ANNA, BEN)]
     assert len(nudges) == 2
-    assert "A follow-up in <#C0SUPPORT> has waited 18 min for the next response" in (
-        nudges[0]["text"]
+    assert (
+        "A follow-up in <#C0SUPPORT> has waited 18 min for the next response" in (nudges[0]["text"])
     )
     await world.advance(minutes=11)
     assert (await quality(world))["next_response_seconds"]["running"] == 1
