@@ -17,6 +17,11 @@ KINDS = ("requests", "alerts")
 RESPONDER_MODES = ("anyone", "team")
 DEFAULT_ACK = ("eyes",)
 DEFAULT_DONE = ("white_check_mark", "heavy_check_mark")
+DEFAULT_BURST_SECONDS = 180
+# "?" stands for a responder's thread reply ending with a question mark.
+QUESTION = "?"
+DEFAULT_WAITING = (QUESTION, "hourglass", "hourglass_flowing_sand")
+_OFF = ("off", "none", "no", "0")
 
 _USER = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$|^([UW][A-Z0-9]{2,})$")
 _GROUP = re.compile(r"^<!subteam\^([A-Z0-9]+)(?:\|[^>]*)?>$|^(S[A-Z0-9]{2,})$")
@@ -67,6 +72,14 @@ class WatchSettings:
     ack_emojis: tuple[str, ...] = DEFAULT_ACK
     done_emojis: tuple[str, ...] = DEFAULT_DONE
     responders: tuple[str, ...] = field(default_factory=tuple)
+    # Request quality (docs/measurement.md); noise=False restores the plain request rules.
+    noise: bool = True
+    noise_added: tuple[str, ...] = ()
+    noise_removed: tuple[str, ...] = ()
+    burst_seconds: int = DEFAULT_BURST_SECONDS
+    next_target_seconds: int | None = None
+    resolve_target_seconds: int | None = None
+    waiting: tuple[str, ...] = DEFAULT_WAITING
 
     @classmethod
     def build(cls, *, kind: str, **options: str | None) -> WatchSettings:
@@ -84,6 +97,12 @@ class WatchSettings:
         escalate: str | None = None,
         ack: str | None = None,
         done: str | None = None,
+        noise: str | None = None,
+        noise_words: str | None = None,
+        burst: str | None = None,
+        next: str | None = None,  # the option's name as people type it (/support watch next=30m)
+        resolve: str | None = None,
+        waiting: str | None = None,
     ) -> WatchSettings:
         changed = self
         if target is not None:
@@ -115,10 +134,75 @@ class WatchSettings:
             changed = replace(changed, ack_emojis=parse_emojis(ack, name="ack"))
         if done is not None:
             changed = replace(changed, done_emojis=parse_emojis(done, name="done"))
+        if noise is not None:
+            changed = replace(changed, noise=_on_off(noise, name="noise"))
+        if noise_words is not None:
+            added, removed = parse_noise_words(
+                noise_words, added=changed.noise_added, removed=changed.noise_removed
+            )
+            changed = replace(changed, noise_added=added, noise_removed=removed)
+        if burst is not None:
+            seconds = 0 if burst.strip().lower() in _OFF else parse_duration(burst, name="burst")
+            changed = replace(changed, burst_seconds=seconds)
+        if next is not None:
+            changed = replace(changed, next_target_seconds=_optional_duration(next, name="next"))
+        if resolve is not None:
+            changed = replace(
+                changed, resolve_target_seconds=_optional_duration(resolve, name="resolve")
+            )
+        if waiting is not None:
+            changed = replace(changed, waiting=parse_waiting(waiting))
         return changed
 
     def business_hours(self) -> BusinessHours:
         return BusinessHours.from_stored(self.hours, self.tz, self.holidays)
+
+
+def _on_off(value: str, *, name: str) -> bool:
+    word = value.strip().lower()
+    if word not in ("on", "off"):
+        raise UsageError(f'{name}: "{value}" is not on or off. Write {name}=on or {name}=off.')
+    return word == "on"
+
+
+def _optional_duration(value: str, *, name: str) -> int | None:
+    if value.strip().lower() in _OFF:
+        return None
+    return parse_duration(value, name=name)
+
+
+def parse_noise_words(
+    text: str, *, added: tuple[str, ...], removed: tuple[str, ...]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Edit a channel's noise list: "+passt,-hi" adds and removes phrases, "default" resets."""
+    if text.strip().lower() in ("default", "reset"):
+        return (), ()
+    plus, minus = list(added), list(removed)
+    for part in text.split(","):
+        phrase = " ".join(part.strip().lower().split())
+        sign, phrase = (phrase[0], phrase[1:].strip()) if phrase[:1] in "+-" else ("+", phrase)
+        if not phrase or len(phrase) > 60 or "?" in phrase:
+            raise UsageError(
+                f'noise_words: "{part.strip()}" is not a phrase. Write e.g. '
+                'noise_words="+passt schon,-hi" (+ adds, - removes; default restores the list).'
+            )
+        if sign == "+":
+            plus = [*[p for p in plus if p != phrase], phrase]
+            minus = [p for p in minus if p != phrase]
+        else:
+            minus = [*[p for p in minus if p != phrase], phrase]
+            plus = [p for p in plus if p != phrase]
+    return tuple(plus), tuple(minus)
+
+
+def parse_waiting(text: str) -> tuple[str, ...]:
+    """What puts a request in "waiting on requester": "?" and/or reaction emoji names."""
+    if text.strip().lower() in _OFF:
+        return ()
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    emojis = [p for p in parts if p != QUESTION]
+    names = parse_emojis(",".join(emojis), name="waiting") if emojis else ()
+    return ((QUESTION,) if QUESTION in parts else ()) + names
 
 
 def _kind(kind: str) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.channel_settings import WatchSettings
+from bot.channel_settings import DEFAULT_WAITING, WatchSettings
 from bot.clock import Clock
 from bot.errors import UsageError
 from bot.hours import BusinessHours
@@ -58,6 +58,13 @@ class Watch:
             ack_emojis=tuple(row.ack_emojis or ()),
             done_emojis=tuple(row.done_emojis or ()),
             responders=tuple(row.responders or ()),
+            noise=row.noise,
+            noise_added=tuple(row.noise_added or ()),
+            noise_removed=tuple(row.noise_removed or ()),
+            burst_seconds=row.burst_seconds,
+            next_target_seconds=row.next_target_seconds,
+            resolve_target_seconds=row.resolve_target_seconds,
+            waiting=DEFAULT_WAITING if row.waiting is None else tuple(row.waiting),
         )
         return cls(row.workspace_id, row.channel_id, settings, settings.business_hours())
 
@@ -167,3 +174,10 @@ def _store(row: WatchedChannel, settings: WatchSettings) -> None:
     row.escalate = settings.escalate
     row.ack_emojis = list(settings.ack_emojis)
     row.done_emojis = list(settings.done_emojis)
+    row.noise = settings.noise
+    row.noise_added = list(settings.noise_added)
+    row.noise_removed = list(settings.noise_removed)
+    row.burst_seconds = settings.burst_seconds
+    row.next_target_seconds = settings.next_target_seconds
+    row.resolve_target_seconds = settings.resolve_target_seconds
+    row.waiting = list(settings.waiting)

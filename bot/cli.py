@@ -26,6 +26,7 @@ from bot.config import Settings
 from bot.core import Core
 from bot.durations import format_duration
 from bot.errors import UsageError
+from bot.quality.figures import quality_figures, quality_lines
 from bot.stats import StatsReport, compute_stats
 from bot.tables import aligned_text, csv_text
 from storage.engine import Database
@@ -165,6 +166,12 @@ def _parser() -> argparse.ArgumentParser:
     watch.add_argument(
         "--done", help="done emoji names (default white_check_mark,heavy_check_mark)"
     )
+    watch.add_argument("--noise", help="on (default) or off: thanks, greetings, emoji, bursts")
+    watch.add_argument("--noise-words", help='edit the noise list, e.g. "+passt schon,-ok"')
+    watch.add_argument("--burst", help="a requester's burst window (default 3m), or off")
+    watch.add_argument("--next", help="next-response target, e.g. 30m, or off (default)")
+    watch.add_argument("--resolve", help="resolution target, e.g. 1d, or off (default)")
+    watch.add_argument("--waiting", help='waiting on requester after: "?,hourglass" or off')
     watch.add_argument(
         "--workspace", type=workspace_id, help="Slack team id (default: the only one known)"
     )
@@ -370,7 +377,10 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
 def _watch(args: argparse.Namespace, settings: Settings) -> int:
     options = {
         key: value
-        for key in ("target", "responders", "hours", "tz", "holidays", "escalate", "ack", "done")
+        for key in (
+            *("target", "responders", "hours", "tz", "holidays", "escalate", "ack", "done"),
+            *("noise", "noise_words", "burst", "next", "resolve", "waiting"),
+        )
         if (value := getattr(args, key)) is not None
     }
 
@@ -427,16 +437,24 @@ def _stats(args: argparse.Namespace, settings: Settings) -> int:
             compute: Any = figures_by_category
         else:
             compute = compute_stats
-        figures = await compute(
-            core.db,
-            now=core.now(),
-            workspace_id=args.workspace,
-            channel_id=args.channel,
-            since=args.since,
-            until=args.until,
-        )
+        scope = {
+            "now": core.now(),
+            "workspace_id": args.workspace,
+            "channel_id": args.channel,
+            "since": args.since,
+            "until": args.until,
+        }
+        figures = await compute(core.db, **scope)
         fmt = format_by_category if by_category else format_stats
-        print(fmt(figures, args.format), end="")
+        text = fmt(figures, args.format)
+        if not by_category:  # posts set aside, next response and resolution
+            quality = await quality_figures(core.db, **scope)
+            if args.format == "json":
+                text = json.dumps({**json.loads(text), "quality": quality.to_dict()}, indent=2)
+                text += "\n"
+            elif args.format == "table":
+                text += "".join(f"{line}\n" for line in quality_lines(quality))
+        print(text, end="")
         return 0
 
     return _with_core(settings, work)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
@@ -19,6 +19,8 @@ from bot.clock import Clock
 from bot.content import Content, message_ref
 from bot.durations import format_duration
 from bot.errors import NotAllowedError, UsageError
+from bot.quality.figures import quality_figures, quality_lines
+from bot.quality.settings import describe_quality
 from bot.reports.commands import ReportCommand, ReportContext
 from bot.stats import Figures, compute_stats
 from bot.support_ops import HELP_LINES as OPS_HELP
@@ -95,6 +97,10 @@ HELP = "\n".join(
         '[hours=always|"Mon-Fri 10:00-18:00"] [tz=Europe/Berlin] [holidays=DE] '
         "[escalate=@user|@group]`: measure first responses here "
         "(alerts: `/support watch alerts …`)",
+        "• request quality (requests channels): `noise=on|off` `noise_words=+passt,-hi` "
+        "`burst=3m|off` `next=30m|off` `resolve=1d|off` `waiting=?,hourglass|off`: thanks, "
+        "greetings and emoji are not requests; a quick burst is one request; next-response and "
+        "resolution targets pause while waiting on the requester",
         "• `/support unwatch`: stop watching this channel (figures are kept)",
         "• `/support responders @a @b`: who is nudged and, with responders=team, who may answer",
         "• `/support status`: open requests and alerts, with age and link",
@@ -234,32 +240,26 @@ class SupportCommands:
     async def _stats(self, command: SupportStats, ctx: CommandContext) -> Content:
         now = self._clock.now()
         since = command.since or (now - timedelta(days=command.days or 7))
-        report = await compute_stats(
-            self._db,
-            now=now,
-            workspace_id=ctx.workspace_id,
-            channel_id=ctx.channel_id,
-            since=since,
-            until=command.until,
-        )
+        # The same channel and window for the first-response, category and quality figures.
+        scope: dict[str, Any] = {
+            "now": now,
+            "workspace_id": ctx.workspace_id,
+            "channel_id": ctx.channel_id,
+            "since": since,
+            "until": command.until,
+        }
+        report = await compute_stats(self._db, **scope)
         window = (
             f"since {since.date().isoformat()}"
             if command.since
             else f"last {command.days or 7} days"
         )
-        by_category = category_lines(
-            await figures_by_category(
-                self._db,
-                now=now,
-                workspace_id=ctx.workspace_id,
-                channel_id=ctx.channel_id,
-                since=since,
-                until=command.until,
-            )
-        )
+        by_category = category_lines(await figures_by_category(self._db, **scope))
+        quality = await quality_figures(self._db, **scope)
         return Content(
             text=f"*First response in <#{ctx.channel_id}>, {window}*\n"
             + summary(report.total)
+            + "".join(f"\n{line}" for line in quality_lines(quality))
             + (f"\n{by_category}" if report.total.requests and by_category else "")
         )
 
@@ -292,6 +292,8 @@ def describe(watch: Watch) -> str:
         f"escalate {s.escalate}" if s.escalate else "no second line (escalate=@someone)",
         f"ack :{':, :'.join(s.ack_emojis)}:, done :{':, :'.join(s.done_emojis)}:",
     ]
+    if s.kind == "requests":
+        parts.extend(describe_quality(s))
     return " · ".join(parts)
 
 

@@ -27,6 +27,8 @@ from bot.faq.service import Faq
 from bot.incidents.service import Incidents
 from bot.messages import ON_IT
 from bot.metrics import Metrics
+from bot.quality import ladder
+from bot.quality.ladder import NextResponseLadder
 from bot.reports.service import Reports
 from bot.rota.service import Rota
 from bot.support_ops import SupportOps
@@ -59,6 +61,7 @@ class Core:
         self.reports = Reports(db=db, clock=clock, channels=self.channels, changes=self.changes)
         self.timers.register("request", self._request_timer)
         self.timers.register("reports", self.reports.fire_timer)
+        self.timers.register(ladder.KIND, NextResponseLadder(channels=self.channels).fire_timer)
         self.incidents = Incidents(db=db, clock=clock, channels=self.channels, changes=self.changes)
         self.timers.register("incident", self.incidents.fire_timer)
         self.timers.register("handoff", self.incidents.fire_timer)

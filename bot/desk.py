@@ -26,6 +26,7 @@ from bot.channels import Channels, Watch
 from bot.clock import Clock
 from bot.facts import Deleted, Edited, Fact, Posted, Reacted, truncate
 from bot.metrics import Metrics
+from bot.quality import turns
 from storage import inbox, outbox, timers
 from storage.engine import Database
 from storage.models import Request, RequestMessage, Timer, WatchedChannel
@@ -195,9 +196,13 @@ class Desk:
             return Outcome("responded" if answered else "ignored", mentioned[0].id)
         own = [r for r in waiting if r.requester == fact.user]
         if own:
+            await turns.followed_up(session, watch, own[0], fact, now=now)
             return Outcome("follow_up", own[0].id)
         if watch.settings.responders_mode == "team" and fact.user in watch.responders:
             return Outcome("ignored")
+        set_aside = await turns.set_aside(session, watch, fact, now=now)  # noise, or a burst
+        if set_aside is not None:
+            return Outcome(set_aside)
         opened = await self._open(session, watch, fact, now=now, imported=imported, known_new=True)
         if opened is not None and not imported:
             new = NewRequest(
@@ -266,6 +271,7 @@ class Desk:
             "deleted": False,
             "imported": imported,
             **_UNANSWERED,
+            **turns.opening_values(watch, fact.at),
         }
         # One INSERT … RETURNING, without the ORM's unit of work: this runs for every request,
         # and nothing else in this transaction touches the new row.
@@ -337,14 +343,18 @@ class Desk:
     ) -> Outcome:
         assert fact.thread_ts is not None
         request = await self._find(session, fact.workspace_id, fact.channel_id, fact.thread_ts)
-        if request is None or request.deleted or request.first_response_at is not None:
+        if request is None or request.deleted:
             return Outcome("ignored")
+        if request.first_response_at is not None:
+            after = await turns.after_first_response(session, watch, request, fact, now=now)
+            return Outcome(after, request.id)
         if not fact.is_human or not watch.is_eligible(fact.user, requester=request.requester):
             return Outcome("ignored")
         assert fact.user is not None
         await self._first_response(
             session, request, watch, user=fact.user, at=fact.at, via="reply", now=now
         )
+        turns.first_reply(watch, request, fact)
         return Outcome("responded", request.id)
 
     async def _reaction(
@@ -363,7 +373,8 @@ class Desk:
             if is_done and request.closed_at is not None and request.closed_by == fact.user:
                 request.closed_at = request.closed_by = request.close_seconds = None
                 return Outcome("reopened", request.id)
-            return Outcome("ignored")
+            after = await turns.reacted(session, watch, request, fact, outcome="ignored", now=now)
+            return Outcome(after, request.id)
         eligible = watch.is_eligible(fact.user, requester=request.requester)
         outcome = "ignored"
         if (is_ack or is_done) and eligible and request.first_response_at is None:
@@ -386,6 +397,7 @@ class Desk:
                 session, subject=escalation.subject(request), at=now, outcome="closed"
             )
             outcome = "closed"
+        outcome = await turns.reacted(session, watch, request, fact, outcome=outcome, now=now)
         return Outcome(outcome, request.id)
 
     async def respond_by_button(

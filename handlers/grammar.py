@@ -42,11 +42,27 @@ from bot.support_ops import (
 from bot.toil.service import parse_month
 from bot.triage.categories import parse_category
 
-WATCH_OPTIONS = ("target", "responders", "hours", "tz", "holidays", "escalate", "ack", "done")
+WATCH_OPTIONS = (
+    "target",
+    "responders",
+    "hours",
+    "tz",
+    "holidays",
+    "escalate",
+    "ack",
+    "done",
+    "noise",
+    "noise_words",
+    "burst",
+    "next",
+    "resolve",
+    "waiting",
+)
 WATCH_FORM = (
     "/support watch requests|alerts [target=5m] [responders=anyone|team] "
     '[hours=always|"Mon-Fri 10:00-18:00"] [tz=Europe/Berlin] [holidays=DE] '
-    "[escalate=@user|@group] [faq=on|off]"
+    "[escalate=@user|@group] [faq=on|off] [noise=on|off] [noise_words=+phrase,-phrase] "
+    "[burst=3m|off] [next=30m|off] [resolve=1d|off] [waiting=?,hourglass|off]"
 )
 _SMART_QUOTES = str.maketrans(
     {"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "«": '"', "»": '"'}

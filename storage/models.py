@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -76,6 +77,14 @@ class WatchedChannel(Base):
     escalate: Mapped[str | None] = mapped_column(String(64), nullable=True)
     ack_emojis: Mapped[list[str]] = mapped_column(JSON, default=list)
     done_emojis: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Request quality (docs/measurement.md): noise=False keeps the plain request rules.
+    noise: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    noise_added: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    noise_removed: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    burst_seconds: Mapped[int] = mapped_column(Integer, default=180, server_default="180")
+    next_target_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    resolve_target_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    waiting: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)  # None: the default
     created_by: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -118,6 +127,14 @@ class Request(Base):
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     imported: Mapped[bool] = mapped_column(Boolean, default=False)
     escalation_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # After the first response (bot/quality/turns.py): the running next-response clock,
+    # waiting on the requester, and the resolution target pushed back by the time waited.
+    next_asked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    next_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    waiting_since: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    waited_seconds: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    resolve_target_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    resolve_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class RequestMessage(Base):
@@ -700,3 +717,45 @@ class HomeViewer(Base):
     workspace_id: Mapped[str] = mapped_column(String(32))
     user_id: Mapped[str] = mapped_column(String(64))
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SetAsidePost(Base):
+    """A top-level post that would have opened a request but did not, and why.
+
+    ``reason`` is a noise kind ("thanks", "acknowledgement", "greeting", "solved",
+    "custom", "emoji") or "burst" (joined the request ``request_id`` by the same requester).
+    """
+
+    __tablename__ = "set_aside_posts"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "channel_id", "ts", name="uq_set_aside_post"),
+        Index("ix_set_aside_posted", "workspace_id", "channel_id", "posted_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(64))
+    ts: Mapped[str] = mapped_column(String(32))
+    posted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    user_id: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(32))
+    request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("requests.id", ondelete="CASCADE"), nullable=True
+    )
+    text: Mapped[str] = mapped_column(Text, default="")
+
+
+class NextResponse(Base):
+    """One measured next response: a requester's follow-up after the first response, and
+    the team's answer to it (business time, without time spent waiting on the requester)."""
+
+    __tablename__ = "next_responses"
+    __table_args__ = (Index("ix_next_responses_request", "request_id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"))
+    asked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    responder: Mapped[str] = mapped_column(String(64))
+    seconds: Mapped[float] = mapped_column(Float)
+    target_seconds: Mapped[int] = mapped_column(Integer)

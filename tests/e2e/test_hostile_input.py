@@ -46,7 +46,13 @@ async def test_signature_and_replay_window(world: SlackWorld) -> None:
     await world.command("watch requests")
     assert world.sender is not None
     ts = world.next_ts()
-    event = {"type": "message", "channel": SUPPORT, "user": OPS, "text": "hi", "ts": ts}
+    event = {
+        "type": "message",
+        "channel": SUPPORT,
+        "user": OPS,
+        "text": "hi, exports stuck",
+        "ts": ts,
+    }
     body = json.dumps(world.sender.envelope(event, event_id="EvHOSTILE1"))
     json_type = {"Content-Type": "application/json"}
     good = signed(body)

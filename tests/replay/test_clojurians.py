@@ -94,15 +94,12 @@ def expected_stats(all_events: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-async def test_replay_through_the_endpoint_matches_a_simple_reading(database_url: str) -> None:
-    all_events = events()
-    assert len(all_events) == 11281
+async def replay(database_url: str, all_events: list[dict[str, Any]], options: str) -> None:
+    """Every event through the signed endpoint, the channel watched with ``options``."""
     # Replayed years later: every escalation step is long past, so nothing may be sent.
     clock = FakeClock(datetime(2026, 11, 23, 14, 0, tzinfo=UTC))
     async with SlackWorld(database_url=database_url, clock=clock, team=TEAM) as world:
-        text = await world.command(
-            "watch requests target=5m responders=anyone hours=always", channel=BEGINNERS
-        )
+        text = await world.command(f"watch requests {options}", channel=BEGINNERS)
         assert "Watching" in text
         statuses = []
         for event in all_events:
@@ -111,15 +108,26 @@ async def test_replay_through_the_endpoint_matches_a_simple_reading(database_url
         assert set(statuses) == {200}
         await world.settle()
         assert world.sent("chat.postMessage") == [] and world.sent("chat.update") == []
+
+
+def cli_stats(database_url: str) -> dict[str, Any]:
     env = {**os.environ, "DATABASE_URL": database_url}
-    result = subprocess.run(  # noqa: ASYNC221 - the CLI, as an operator runs it
+    result = subprocess.run(
         [sys.executable, "-m", "bot.cli", "stats", "--channel", BEGINNERS, "--format", "json"],
         capture_output=True,
         text=True,
         env=env,
         check=True,
     )
-    got = json.loads(result.stdout)
+    got: dict[str, Any] = json.loads(result.stdout)
+    return got
+
+
+async def test_replay_through_the_endpoint_matches_a_simple_reading(database_url: str) -> None:
+    all_events = events()
+    assert len(all_events) == 11281
+    await replay(database_url, all_events, "target=5m responders=anyone hours=always noise=off")
+    got = cli_stats(database_url)
     want = expected_stats(all_events)
     assert got["requests"] == want["requests"]
     assert got["responded"] == want["responded"]
@@ -128,3 +136,35 @@ async def test_replay_through_the_endpoint_matches_a_simple_reading(database_url
     for key in ("p50", "p90", "max"):
         assert got["first_response_seconds"][key] == pytest.approx(want[key], abs=1e-3)
     assert got["within_target_ratio"] == round(want["within_target"] / want["requests"], 4)
+    assert published()["plain"] == {
+        key: got[key]
+        for key in ("requests", "responded", "within_target", "breached", "within_target_ratio")
+    } | {"first_response_seconds": got["first_response_seconds"]}
+
+
+def published() -> dict[str, Any]:
+    """The comparison docs/measurement.md publishes (scripts/compare_request_rules.py)."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "measurement.md").read_text()
+    match = re.search(r"<!-- published figures \(checked by [^)]*\): (\{.*\}) -->", doc)
+    assert match, "docs/measurement.md lost its published comparison"
+    figures: dict[str, Any] = json.loads(match.group(1))
+    return figures
+
+
+async def test_request_quality_on_real_data_matches_the_published_comparison(
+    database_url: str,
+) -> None:
+    """The defaults (noise filter and bursts) through the endpoint give the figures
+    docs/measurement.md publishes, which the script computed through the importer."""
+    await replay(database_url, events(), "target=5m responders=anyone hours=always")
+    got = cli_stats(database_url)
+    want = published()
+    keys = ("requests", "responded", "within_target", "breached", "within_target_ratio")
+    assert {k: got[k] for k in keys} | {
+        "first_response_seconds": got["first_response_seconds"]
+    } == want["quality"]
+    assert got["quality"]["set_aside"] == want["set_aside"]
+    assert (
+        want["plain"]["requests"] - sum(want["removed"].values()) + want["added"]
+        == (want["quality"]["requests"])
+    )
