@@ -22,7 +22,7 @@ from bot.clock import Clock
 from bot.content import Content, message_ref
 from bot.desk import Desk, NewRequest
 from bot.errors import UsageError
-from bot.faq.similarity import DEFAULT_THRESHOLD, similarity
+from bot.matching import DEFAULT_THRESHOLD, similarity
 from bot.outgoing import say
 from storage.engine import Database
 from storage.models import FaqEntry, FaqMatch, FaqSettings, Request, RotaTeam, SupportWeek
