@@ -19,6 +19,7 @@ from bot.clock import Clock
 from bot.content import Content, message_ref
 from bot.durations import format_duration
 from bot.errors import NotAllowedError, UsageError
+from bot.history.service import history_line
 from bot.reports.commands import ReportCommand, ReportContext
 from bot.stats import Figures, compute_stats
 from bot.support_ops import HELP_LINES as OPS_HELP
@@ -257,10 +258,18 @@ class SupportCommands:
                 until=command.until,
             )
         )
+        from_history = await history_line(
+            self._db,
+            workspace_id=ctx.workspace_id,
+            channel_id=ctx.channel_id,
+            since=since,
+            until=command.until,
+        )
         return Content(
             text=f"*First response in <#{ctx.channel_id}>, {window}*\n"
             + summary(report.total)
             + (f"\n{by_category}" if report.total.requests and by_category else "")
+            + (f"\n{from_history}" if from_history else "")
         )
 
 

@@ -50,6 +50,7 @@ class NewRequest:
 OpenedHook = Callable[[AsyncSession, NewRequest, Watch, datetime], Awaitable[None]]
 RequestHook = Callable[[AsyncSession, Request, Watch, datetime], Awaitable[None]]
 ReactionHook = Callable[[AsyncSession, Request, Watch, Reacted, datetime], Awaitable[None]]
+ReplyHook = Callable[[AsyncSession, Request, Watch, Posted], Awaitable[None]]
 
 
 # Statements on every watched post are built once: building one costs more than running it.
@@ -114,6 +115,7 @@ class Desk:
         self.on_opened: list[OpenedHook] = []  # a new request (not alerts, not imported)
         self.on_first_response: list[RequestHook] = []  # not for imported requests
         self.on_reaction: list[ReactionHook] = []
+        self.on_reply: list[ReplyHook] = []  # every person's reply in a request's thread
 
     async def handle(
         self, fact: Fact, *, event_key: str | None = None, imported: bool = False
@@ -337,6 +339,9 @@ class Desk:
     ) -> Outcome:
         assert fact.thread_ts is not None
         request = await self._find(session, fact.workspace_id, fact.channel_id, fact.thread_ts)
+        if request is not None and not request.deleted and fact.is_human:
+            for hook in self.on_reply:  # answers from history keep the thread (imports too)
+                await hook(session, request, watch, fact)
         if request is None or request.deleted or request.first_response_at is not None:
             return Outcome("ignored")
         if not fact.is_human or not watch.is_eligible(fact.user, requester=request.requester):

@@ -53,8 +53,11 @@ Ranked = list[tuple[int, float]]  # (index into the documents, score 0–100), b
 
 
 class Ranker(Protocol):
-    name: str
-    default_threshold: float
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def default_threshold(self) -> float: ...
 
     def rank(self, query: str, documents: Sequence[str]) -> Ranked: ...
 

@@ -36,6 +36,8 @@ from bot.support_ops import (
     FaqRemove,
     FaqSwitch,
     OpsCommand,
+    SuggestForget,
+    SuggestSwitch,
     TemplateList,
     TemplateSet,
 )
@@ -91,13 +93,15 @@ def parse_support(text: str) -> SupportCommand:
         return _stats(args)
     if verb == "faq":
         return _faq(args)
+    if verb == "suggest":
+        return _suggest(args)
     if verb == "template":
         return _template(args)
     if verb in ("report", "slo"):
         return parse_report(verb, args)
     raise UsageError(
         f'I don\'t know "/support {tokens[0]}". Try /support watch, unwatch, responders, status, '
-        "stats, report, slo, faq, template or help."
+        "stats, report, slo, faq, suggest, template or help."
     )
 
 
@@ -161,6 +165,42 @@ def _faq(args: list[str]) -> OpsCommand:
             threshold = int(value)
         return FaqSwitch(enabled=action == "on", threshold=threshold)
     raise UsageError(f'"{args[0]}" is not a faq action. Use: {FAQ_FORM}')
+
+
+SUGGEST_FORM = (
+    "/support suggest on [threshold=30] · /support suggest off · "
+    "/support suggest forget <link of the request>"
+)
+
+
+def _suggest(args: list[str]) -> OpsCommand:
+    if not args:
+        raise UsageError(f"Say what to do with answers from history: {SUGGEST_FORM}")
+    action, rest = args[0].lower(), args[1:]
+    if action == "forget":
+        if len(rest) != 1:
+            raise UsageError(
+                "Give the link of one request (message menu → Copy link): "
+                "/support suggest forget https://yourteam.slack.com/archives/C0123/p1700000000000100"
+            )
+        return SuggestForget(link=rest[0])
+    if action in ("on", "off"):
+        form = "/support suggest on [threshold=30] (a score from 1 to 100)"
+        options = parse_options(rest, allowed=("threshold",), form=form)
+        threshold = None
+        if "threshold" in options:
+            value = options["threshold"].rstrip("%")
+            try:
+                threshold = float(value)
+            except ValueError:
+                threshold = -1.0
+            if not 1 <= threshold <= 100:
+                raise UsageError(
+                    f'threshold: "{options["threshold"]}" is not a score from 1 to 100. '
+                    "Write e.g. threshold=30 (higher means fewer, closer matches)."
+                )
+        return SuggestSwitch(enabled=action == "on", threshold=threshold)
+    raise UsageError(f'"{args[0]}" is not a suggest action. Use: {SUGGEST_FORM}')
 
 
 def _template(args: list[str]) -> OpsCommand:
