@@ -29,8 +29,22 @@ def parse_user(token: str) -> str | None:
     return (match.group(1) or match.group(2)) if match else None
 
 
+OFFHOURS = ("wait", "page")
+_PAGING = re.compile(r"^(pagerduty|webhook):([a-z0-9][a-z0-9_-]{0,39})$")
+
+
 def parse_escalate(token: str) -> str:
-    """The escalation target as a mention: "<@U123>" for a person, "<!subteam^S1>" for a group."""
+    """The escalation target as a mention: "<@U123>" for a person, "<!subteam^S1>" for a group,
+    or a paging target the operator configured: "pagerduty:payments", "webhook:oncall"."""
+    kind, colon, name = token.strip().partition(":")
+    if colon and kind.lower() in ("pagerduty", "webhook"):
+        if not _PAGING.match(f"{kind.lower()}:{name.lower()}"):
+            raise UsageError(
+                f'escalate: "{token}" is not a paging target name. Write {kind.lower()}:<name> '
+                "with the name the operator configured (letters, digits, - and _), e.g. "
+                "escalate=pagerduty:payments; `firstline paging list` shows them."
+            )
+        return f"{kind.lower()}:{name.lower()}"
     user = parse_user(token)
     if user:
         return f"<@{user}>"
@@ -39,7 +53,8 @@ def parse_escalate(token: str) -> str:
         return f"<!subteam^{group.group(1) or group.group(2)}>"
     raise UsageError(
         f'escalate: "{token}" is not a person or a user group. '
-        "Mention one, e.g. escalate=@maria or escalate=@backend-leads."
+        "Mention one, e.g. escalate=@maria or escalate=@backend-leads, or name a paging "
+        "target: escalate=pagerduty:payments or escalate=webhook:oncall."
     )
 
 
@@ -67,6 +82,7 @@ class WatchSettings:
     ack_emojis: tuple[str, ...] = DEFAULT_ACK
     done_emojis: tuple[str, ...] = DEFAULT_DONE
     responders: tuple[str, ...] = field(default_factory=tuple)
+    offhours: str = "wait"  # "page": out of business hours, page the paging target anyway
 
     @classmethod
     def build(cls, *, kind: str, **options: str | None) -> WatchSettings:
@@ -84,6 +100,7 @@ class WatchSettings:
         escalate: str | None = None,
         ack: str | None = None,
         done: str | None = None,
+        offhours: str | None = None,
     ) -> WatchSettings:
         changed = self
         if target is not None:
@@ -115,6 +132,15 @@ class WatchSettings:
             changed = replace(changed, ack_emojis=parse_emojis(ack, name="ack"))
         if done is not None:
             changed = replace(changed, done_emojis=parse_emojis(done, name="done"))
+        if offhours is not None:
+            policy = offhours.strip().lower()
+            if policy not in OFFHOURS:
+                raise UsageError(
+                    f'offhours: "{offhours}" is not a policy. Write offhours=wait (the ladder '
+                    "waits for business hours) or offhours=page (page the paging target out "
+                    "of hours too; needs escalate=pagerduty:<name> or webhook:<name>)."
+                )
+            changed = replace(changed, offhours=policy)
         return changed
 
     def business_hours(self) -> BusinessHours:

@@ -58,6 +58,7 @@ class Watch:
             ack_emojis=tuple(row.ack_emojis or ()),
             done_emojis=tuple(row.done_emojis or ()),
             responders=tuple(row.responders or ()),
+            offhours=row.offhours or "wait",
         )
         return cls(row.workspace_id, row.channel_id, settings, settings.business_hours())
 
@@ -167,3 +168,4 @@ def _store(row: WatchedChannel, settings: WatchSettings) -> None:
     row.escalate = settings.escalate
     row.ack_emojis = list(settings.ack_emojis)
     row.done_emojis = list(settings.done_emojis)
+    row.offhours = settings.offhours

@@ -83,7 +83,14 @@ def _parser() -> argparse.ArgumentParser:
     watch.add_argument("--hours", help='always (default) or e.g. "Mon-Fri 10:00-18:00"')
     watch.add_argument("--tz", help="IANA time zone for hours, e.g. Europe/Berlin")
     watch.add_argument("--holidays", help="public holidays by country code, e.g. DE or DE-BE")
-    watch.add_argument("--escalate", help="second line: a user id (U…) or user group id (S…)")
+    watch.add_argument(
+        "--escalate",
+        help="second line: a user id (U…), a user group id (S…), or a paging target "
+        "(pagerduty:<name>, webhook:<name>)",
+    )
+    watch.add_argument(
+        "--offhours", choices=("wait", "page"), help="out of business hours: wait, or page"
+    )
     watch.add_argument("--ack", help="acknowledgement emoji names, comma-separated (default eyes)")
     watch.add_argument(
         "--done", help="done emoji names (default white_check_mark,heavy_check_mark)"
@@ -153,6 +160,21 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("paths", nargs="+", metavar="PATH")
     imp.add_argument("--workspace", help="team id for exports that don't carry one")
     imp.set_defaults(func=_import)
+
+    pager = sub.add_parser(
+        "paging",
+        help="paging targets for escalate=pagerduty:<name>|webhook:<name> (set in the "
+        "environment: FIRSTLINE_PAGERDUTY_<NAME>, FIRSTLINE_WEBHOOK_<NAME> and _SECRET)",
+    )
+    pager_sub = pager.add_subparsers(dest="paging_command", required=True)
+    pager_sub.add_parser("list", help="the configured targets (no secrets shown)").set_defaults(
+        func=_paging_list
+    )
+    paging_test = pager_sub.add_parser(
+        "test", help="send a test page to a target and resolve it at once"
+    )
+    paging_test.add_argument("target", help="e.g. pagerduty:payments or webhook:oncall")
+    paging_test.set_defaults(func=_paging_test)
 
     package = sub.add_parser("teams-package", help="build the Microsoft Teams app package (zip)")
     package.add_argument("--out", default="firstline-teams.zip", metavar="PATH")
@@ -235,7 +257,17 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
 def _watch(args: argparse.Namespace, settings: Settings) -> int:
     options = {
         key: value
-        for key in ("target", "responders", "hours", "tz", "holidays", "escalate", "ack", "done")
+        for key in (
+            "target",
+            "responders",
+            "hours",
+            "tz",
+            "holidays",
+            "escalate",
+            "ack",
+            "done",
+            "offhours",
+        )
         if (value := getattr(args, key)) is not None
     }
 
@@ -412,6 +444,24 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
         return 0 if not summary.errors else 1
 
     return _with_core(settings, work)
+
+
+def _paging_list(args: argparse.Namespace, settings: Settings) -> int:
+    from handlers.paging import PagingTargets
+
+    lines = PagingTargets.from_env(dict(settings.paging_env)).describe()
+    none = (
+        "No paging targets. Set FIRSTLINE_PAGERDUTY_<NAME>=<routing key>, or "
+        "FIRSTLINE_WEBHOOK_<NAME>=<url> with FIRSTLINE_WEBHOOK_<NAME>_SECRET."
+    )
+    print("\n".join(lines) if lines else none)
+    return 0
+
+
+def _paging_test(args: argparse.Namespace, settings: Settings) -> int:
+    from handlers.paging import send_test_page
+
+    return asyncio.run(send_test_page(dict(settings.paging_env), target=args.target))
 
 
 def _teams_package(args: argparse.Namespace, settings: Settings) -> int:

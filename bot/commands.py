@@ -299,6 +299,7 @@ def describe(watch: Watch) -> str:
         f"responders {s.responders_mode}" + (f" ({_people(s.responders)})" if s.responders else ""),
         f"hours {watch.hours.describe()}",
         f"escalate {s.escalate}" if s.escalate else "no second line (escalate=@someone)",
+        *(["out of hours: page"] if s.offhours == "page" else []),
         f"ack :{':, :'.join(s.ack_emojis)}:, done :{':, :'.join(s.done_emojis)}:",
     ]
     return " · ".join(parts)

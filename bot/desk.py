@@ -26,7 +26,7 @@ from bot.channels import Channels, Watch
 from bot.clock import Clock
 from bot.facts import Deleted, Edited, Fact, Posted, Reacted, truncate
 from bot.metrics import Metrics
-from storage import inbox, outbox, timers
+from storage import inbox, outbox
 from storage.engine import Database
 from storage.models import Request, RequestMessage, Timer, WatchedChannel
 
@@ -387,9 +387,7 @@ class Desk:
             request.closed_at = closed_at
             request.closed_by = fact.user
             request.close_seconds = watch.hours.elapsed(request.posted_at, closed_at)
-            await timers.cancel(
-                session, subject=escalation.subject(request), at=now, outcome="closed"
-            )
+            await escalation.on_closed(session, request=request, now=now)
             outcome = "closed"
         return Outcome(outcome, request.id)
 

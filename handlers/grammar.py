@@ -44,11 +44,21 @@ from bot.support_ops import (
 from bot.toil.service import parse_month
 from bot.triage.categories import parse_category
 
-WATCH_OPTIONS = ("target", "responders", "hours", "tz", "holidays", "escalate", "ack", "done")
+WATCH_OPTIONS = (
+    "target",
+    "responders",
+    "hours",
+    "tz",
+    "holidays",
+    "escalate",
+    "ack",
+    "done",
+    "offhours",
+)
 WATCH_FORM = (
     "/support watch requests|alerts [target=5m] [responders=anyone|team] "
     '[hours=always|"Mon-Fri 10:00-18:00"] [tz=Europe/Berlin] [holidays=DE] '
-    "[escalate=@user|@group] [faq=on|off]"
+    "[escalate=@user|@group|pagerduty:<name>|webhook:<name>] [offhours=wait|page] [faq=on|off]"
 )
 _SMART_QUOTES = str.maketrans(
     {"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "«": '"', "»": '"'}

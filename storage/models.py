@@ -76,6 +76,7 @@ class WatchedChannel(Base):
     escalate: Mapped[str | None] = mapped_column(String(64), nullable=True)
     ack_emojis: Mapped[list[str]] = mapped_column(JSON, default=list)
     done_emojis: Mapped[list[str]] = mapped_column(JSON, default=list)
+    offhours: Mapped[str] = mapped_column(String(16), default="wait", server_default="wait")
     created_by: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,4 +1,4 @@
-"""answers from history: threads, replies, settings and suggestions
+"""answers from history (threads, replies, settings, suggestions); offhours paging policy
 
 Revision ID: 0014
 Revises: 0010
@@ -18,6 +18,9 @@ _ID = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
 
 
 def upgrade() -> None:
+    with op.batch_alter_table('watched_channels', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('offhours', sa.String(length=16), server_default='wait', nullable=False))
+
     op.create_table('history_threads',
     sa.Column('id', _ID, autoincrement=True, nullable=False),
     sa.Column('request_id', _ID, nullable=False),
@@ -91,3 +94,5 @@ def downgrade() -> None:
     with op.batch_alter_table('history_threads', schema=None) as batch_op:
         batch_op.drop_index('ix_history_threads_channel')
     op.drop_table('history_threads')
+    with op.batch_alter_table('watched_channels', schema=None) as batch_op:
+        batch_op.drop_column('offhours')
