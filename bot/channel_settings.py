@@ -14,6 +14,18 @@ from bot.errors import UsageError
 from bot.hours import BusinessHours
 
 KINDS = ("requests", "alerts")
+# The options ``WatchSettings.with_changes`` takes, the same in chat and on the command line.
+WATCH_OPTIONS = (
+    "target",
+    "responders",
+    "hours",
+    "tz",
+    "holidays",
+    "escalate",
+    "ack",
+    "done",
+    "offhours",
+)
 RESPONDER_MODES = ("anyone", "team")
 DEFAULT_ACK = ("eyes",)
 DEFAULT_DONE = ("white_check_mark", "heavy_check_mark")

@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.channel_settings import WATCH_OPTIONS
 from bot.clock import SystemClock
 from bot.commands import describe
 from bot.config import Settings
@@ -255,21 +256,7 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _watch(args: argparse.Namespace, settings: Settings) -> int:
-    options = {
-        key: value
-        for key in (
-            "target",
-            "responders",
-            "hours",
-            "tz",
-            "holidays",
-            "escalate",
-            "ack",
-            "done",
-            "offhours",
-        )
-        if (value := getattr(args, key)) is not None
-    }
+    options = {key: value for key in WATCH_OPTIONS if (value := getattr(args, key)) is not None}
 
     async def work(core: Core) -> int:
         workspace = await core.default_workspace(args.workspace)

@@ -12,7 +12,7 @@ import shlex
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 
-from bot.channel_settings import parse_user
+from bot.channel_settings import WATCH_OPTIONS, parse_user
 from bot.commands import (
     SupportCommand,
     SupportHelp,
@@ -44,17 +44,6 @@ from bot.support_ops import (
 from bot.toil.service import parse_month
 from bot.triage.categories import parse_category
 
-WATCH_OPTIONS = (
-    "target",
-    "responders",
-    "hours",
-    "tz",
-    "holidays",
-    "escalate",
-    "ack",
-    "done",
-    "offhours",
-)
 WATCH_FORM = (
     "/support watch requests|alerts [target=5m] [responders=anyone|team] "
     '[hours=always|"Mon-Fri 10:00-18:00"] [tz=Europe/Berlin] [holidays=DE] '
@@ -163,17 +152,10 @@ def _faq(args: list[str]) -> OpsCommand:
         return FaqRemove(number=int(rest[0].lstrip("#")))
     if action in ("on", "off"):
         form = "/support faq on [threshold=85] (a similarity from 50 to 100)"
-        options = parse_options(rest, allowed=("threshold",), form=form)
-        threshold = None
-        if "threshold" in options:
-            value = options["threshold"].rstrip("%")
-            if not value.isdigit() or not 50 <= int(value) <= 100:
-                raise UsageError(
-                    f'threshold: "{options["threshold"]}" is not a number from 50 to 100. '
-                    "Write e.g. threshold=85 (higher means fewer, closer matches)."
-                )
-            threshold = int(value)
-        return FaqSwitch(enabled=action == "on", threshold=threshold)
+        threshold = _threshold(rest, form=form, lowest=50, example=85, what="a number")
+        return FaqSwitch(
+            enabled=action == "on", threshold=None if threshold is None else int(threshold)
+        )
     raise UsageError(f'"{args[0]}" is not a faq action. Use: {FAQ_FORM}')
 
 
@@ -196,21 +178,23 @@ def _suggest(args: list[str]) -> OpsCommand:
         return SuggestForget(link=rest[0])
     if action in ("on", "off"):
         form = "/support suggest on [threshold=30] (a score from 1 to 100)"
-        options = parse_options(rest, allowed=("threshold",), form=form)
-        threshold = None
-        if "threshold" in options:
-            value = options["threshold"].rstrip("%")
-            try:
-                threshold = float(value)
-            except ValueError:
-                threshold = -1.0
-            if not 1 <= threshold <= 100:
-                raise UsageError(
-                    f'threshold: "{options["threshold"]}" is not a score from 1 to 100. '
-                    "Write e.g. threshold=30 (higher means fewer, closer matches)."
-                )
+        threshold = _threshold(rest, form=form, lowest=1, example=30, what="a score")
         return SuggestSwitch(enabled=action == "on", threshold=threshold)
     raise UsageError(f'"{args[0]}" is not a suggest action. Use: {SUGGEST_FORM}')
+
+
+def _threshold(rest: list[str], *, form: str, lowest: int, example: int, what: str) -> float | None:
+    """The optional threshold=… of `faq on` and `suggest on`: a whole number up to 100."""
+    options = parse_options(rest, allowed=("threshold",), form=form)
+    if "threshold" not in options:
+        return None
+    value = options["threshold"].rstrip("%")
+    if not value.isdigit() or not lowest <= int(value) <= 100:
+        raise UsageError(
+            f'threshold: "{options["threshold"]}" is not {what} from {lowest} to 100. '
+            f"Write e.g. threshold={example} (higher means fewer, closer matches)."
+        )
+    return float(value)
 
 
 def _template(args: list[str]) -> OpsCommand:

@@ -35,9 +35,9 @@ from bot.clock import Clock
 from bot.content import Delivered, DeliveryError
 from bot.errors import ConfigurationError
 from bot.paging import paging_target
+from handlers.outbound import post_for_outbox
 
 PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
-TIMEOUT = aiohttp.ClientTimeout(total=20)
 SIGNATURE = "X-Firstline-Signature"
 TIMESTAMP = "X-Firstline-Timestamp"
 _PD_PREFIX = "FIRSTLINE_PAGERDUTY_"
@@ -213,27 +213,7 @@ class Pager:
         await self._post(hook.url, body, headers=headers, who="The webhook")
 
     async def _post(self, url: str, body: bytes, *, headers: dict[str, str], who: str) -> None:
-        sent = {"Content-Type": "application/json", **headers}
-        try:
-            async with self._session.post(
-                url, data=body, headers=sent, timeout=TIMEOUT
-            ) as response:
-                text = await response.text()
-                if response.status == 429:
-                    retry = response.headers.get("Retry-After", "")
-                    raise DeliveryError(
-                        f"{who} answered 429 (rate limited)",
-                        retry_after=float(retry) if retry.replace(".", "", 1).isdigit() else 30.0,
-                    )
-                if response.status >= 500:
-                    raise DeliveryError(f"{who} answered {response.status}")
-                if response.status >= 300:
-                    reason = text.strip()[:200] or "no reason given"
-                    raise DeliveryError(
-                        f"{who} refused it ({response.status}: {reason})", permanent=True
-                    )
-        except (TimeoutError, aiohttp.ClientError) as error:
-            raise DeliveryError(f"{who} could not be reached ({type(error).__name__})") from error
+        await post_for_outbox(self._session, url, data=body, headers=headers, who=who)
 
 
 async def send_test_page(env: Mapping[str, str], *, target: str) -> int:
