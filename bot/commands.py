@@ -94,7 +94,8 @@ HELP = "\n".join(
         "*Firstline: /support*",
         "• `/support watch requests [target=5m] [responders=anyone|team] "
         '[hours=always|"Mon-Fri 10:00-18:00"] [tz=Europe/Berlin] [holidays=DE] '
-        "[escalate=@user|@group]`: measure first responses here "
+        "[escalate=@user|@group|pagerduty:<name>|webhook:<name>] [offhours=wait|page]`: "
+        "measure first responses here "
         "(alerts: `/support watch alerts …`)",
         "• `/support unwatch`: stop watching this channel (figures are kept)",
         "• `/support responders @a @b`: who is nudged and, with responders=team, who may answer",

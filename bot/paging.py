@@ -102,7 +102,8 @@ async def trigger(
         return False
     if await outbox.referenced(session, _key(request, "trigger")) is not None:
         return False
-    waited = watch.hours.elapsed(request.posted_at, now)
+    # Wall-clock time: out of hours no business time passes, yet someone is being woken.
+    waited = max((now - request.posted_at).total_seconds(), 0.0)
     link = await _link(session, request)
     what = "alert" if request.kind == "alerts" else "request"
     minutes = int(waited // 60)

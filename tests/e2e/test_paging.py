@@ -238,6 +238,7 @@ async def test_out_of_hours_pages_only_with_offhours_page(
     await world.advance(minutes=2)  # twice the target on the wall clock
     assert [e["event_action"] for e in pd.events] == ["trigger"]
     assert pd.events[0]["payload"]["custom_details"]["step"] == "offhours"
+    assert "after 11 min: Saturday: invoices fail" in pd.events[0]["payload"]["summary"]
     assert pages_said(world, pages) == ["📟 Paged payments."]
     assert pages_said(world, waits) == []
 
