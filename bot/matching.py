@@ -19,10 +19,12 @@ ranker is the default, and at which threshold, was chosen by measurement
 
 from __future__ import annotations
 
+import math
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from rapidfuzz import fuzz, utils
 
@@ -52,6 +54,12 @@ def searchable(text: str) -> str:
 Ranked = list[tuple[int, float]]  # (index into the documents, score 0–100), best first
 
 
+class RankIndex(Protocol):
+    """A ranker prepared on one set of documents, to rank many queries against them."""
+
+    def rank(self, query: str) -> Ranked: ...
+
+
 class Ranker(Protocol):
     @property
     def name(self) -> str: ...
@@ -59,7 +67,30 @@ class Ranker(Protocol):
     @property
     def default_threshold(self) -> float: ...
 
+    @property
+    def prepared(self) -> bool: ...
+
     def rank(self, query: str, documents: Sequence[str]) -> Ranked: ...
+
+    def index(self, documents: Sequence[str]) -> RankIndex: ...
+
+
+@dataclass(frozen=True)
+class _Unindexed:
+    """For rankers with nothing worth preparing: each query ranks the documents afresh."""
+
+    ranker: Ranker
+    documents: Sequence[str]
+
+    def rank(self, query: str) -> Ranked:
+        return self.ranker.rank(query, self.documents)
+
+
+class _RanksAfresh:
+    prepared = False  # every request redoes the work over all documents
+
+    def index(self, documents: Sequence[str]) -> RankIndex:
+        return _Unindexed(self, list(documents))  # type: ignore[arg-type]
 
 
 def _ordered(scores: Sequence[float]) -> Ranked:
@@ -68,7 +99,7 @@ def _ordered(scores: Sequence[float]) -> Ranked:
 
 
 @dataclass(frozen=True)
-class FuzzyRanker:
+class FuzzyRanker(_RanksAfresh):
     """The FAQ's rapidfuzz similarity of the whole texts."""
 
     name: str = "rapidfuzz"
@@ -79,7 +110,7 @@ class FuzzyRanker:
 
 
 @dataclass(frozen=True)
-class Bm25Ranker:
+class Bm25Ranker(_RanksAfresh):
     """Okapi BM25 over words (bm25s, English stop words removed).
 
     BM25 scores have no upper bound, so the query is indexed beside the documents and
@@ -115,28 +146,64 @@ class CharTfidfRanker:
     (scikit-learn): forgiving of inflections, typos and identifiers like ``core.async``."""
 
     name: str = "tfidf-char"
-    default_threshold: float = 30.0
+    default_threshold: float = 35.0
+    prepared: bool = True  # a new request costs its own n-grams, not a refit
 
     def rank(self, query: str, documents: Sequence[str]) -> Ranked:
+        return self.index(documents).rank(query)
+
+    def index(self, documents: Sequence[str]) -> CharTfidfIndex:
+        """Fitting is the slow part (n-grams of every document): done once per set of
+        documents, so each new request only costs its own n-grams and one product."""
         from sklearn.feature_extraction.text import TfidfVectorizer  # slow to load
 
         texts = [searchable(d) for d in documents]
-        wanted = searchable(query)
-        if not wanted or not any(texts):
-            return _ordered([0.0] * len(documents))
+        if not any(texts):
+            return CharTfidfIndex(size=len(texts))
         vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True)
-        matrix = vectorizer.fit_transform([*texts, wanted])
-        # Rows are L2-normalised, so the dot product is the cosine.
-        scores = (matrix[:-1] @ matrix[-1].T).toarray().ravel()
+        return CharTfidfIndex(
+            size=len(texts), vectorizer=vectorizer, matrix=vectorizer.fit_transform(texts)
+        )
+
+
+@dataclass(frozen=True)
+class CharTfidfIndex:
+    size: int
+    vectorizer: Any = None
+    matrix: Any = None
+
+    def rank(self, query: str) -> Ranked:
+        from scipy.sparse import csr_matrix
+
+        wanted = searchable(query)
+        if self.vectorizer is None or not wanted:
+            return _ordered([0.0] * self.size)
+        vocabulary, idf = self.vectorizer.vocabulary_, self.vectorizer.idf_
+        # The query weighed as one more document would be: its n-grams no document has
+        # still count in its length (a question mostly about something else scores low).
+        unseen = math.log((self.size + 2) / 2) + 1
+        columns, weights, length = [], [], 0.0
+        for gram, count in Counter(self.vectorizer.build_analyzer()(wanted)).items():
+            column = vocabulary.get(gram)
+            weight = (1 + math.log(count)) * (unseen if column is None else float(idf[column]))
+            length += weight * weight
+            if column is not None:
+                columns.append(column)
+                weights.append(weight)
+        if not length:
+            return _ordered([0.0] * self.size)
+        vector = csr_matrix((weights, ([0] * len(columns), columns)), shape=(1, len(vocabulary)))
+        # Document rows are L2-normalised: the product over the query's length is the cosine.
+        scores = (self.matrix @ vector.T).toarray().ravel() / math.sqrt(length)
         return _ordered([100.0 * float(s) for s in scores])
 
 
 @dataclass(frozen=True)
-class BlendRanker:
+class BlendRanker(_RanksAfresh):
     """BM25 and character TF-IDF averaged: words that match exactly, and near misses."""
 
     name: str = "bm25+tfidf-char"
-    default_threshold: float = 30.0
+    default_threshold: float = 35.0
 
     def rank(self, query: str, documents: Sequence[str]) -> Ranked:
         words = dict(Bm25Ranker().rank(query, documents))
@@ -147,6 +214,6 @@ class BlendRanker:
 RANKERS: dict[str, Ranker] = {
     r.name: r for r in (FuzzyRanker(), Bm25Ranker(), CharTfidfRanker(), BlendRanker())
 }
-# Chosen from the evaluation table in docs/suggestions.md; it ties with the blend there and
-# costs half as much.
+# Chosen from the evaluation table in docs/suggestions.md: the best net with a prepared
+# index (the blend ties on net and finds one more, but redoes BM25 for every request).
 DEFAULT_RANKER = "tfidf-char"

@@ -1,7 +1,7 @@
 """The `/support` subcommands for common requests and triage replies, and what they do.
 
     /support faq add "question" "answer" · faq list · faq remove 3 · faq on [threshold=85] · off
-    /support suggest on [threshold=30] · suggest off · suggest forget <link>
+    /support suggest on [threshold=35] · suggest off · suggest forget <link>
     /support template · template documented "See https://docs…" · template bug off|default
 
 Parsed by ``handlers.grammar``; run here so ``bot.commands`` only forwards them.
@@ -93,7 +93,7 @@ HELP_LINES = (
     '• `/support faq add "question" "answer"`, `/support faq list`, `/support faq remove 3`: '
     "this channel's common requests; `/support faq on [threshold=85]` / `off` (admins): "
     "suggest their answers in the thread of similar new requests",
-    "• `/support suggest on [threshold=30]` / `off` (admins): suggest the closest answered "
+    "• `/support suggest on [threshold=35]` / `off` (admins): suggest the closest answered "
     "request of this channel's history in the thread of a new one; "
     "`/support suggest forget <link>`: never suggest that thread again",
     '• `/support template [category "reply"|off|default]`: the reply posted when a request is '

@@ -160,7 +160,7 @@ def _faq(args: list[str]) -> OpsCommand:
 
 
 SUGGEST_FORM = (
-    "/support suggest on [threshold=30] · /support suggest off · "
+    "/support suggest on [threshold=35] · /support suggest off · "
     "/support suggest forget <link of the request>"
 )
 
@@ -177,8 +177,8 @@ def _suggest(args: list[str]) -> OpsCommand:
             )
         return SuggestForget(link=rest[0])
     if action in ("on", "off"):
-        form = "/support suggest on [threshold=30] (a score from 1 to 100)"
-        threshold = _threshold(rest, form=form, lowest=1, example=30, what="a score")
+        form = "/support suggest on [threshold=35] (a score from 1 to 100)"
+        threshold = _threshold(rest, form=form, lowest=1, example=35, what="a score")
         return SuggestSwitch(enabled=action == "on", threshold=threshold)
     raise UsageError(f'"{args[0]}" is not a suggest action. Use: {SUGGEST_FORM}')
 

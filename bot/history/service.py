@@ -17,6 +17,7 @@ keeps running, unless the requester presses Helpful, which closes the request.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -31,7 +32,7 @@ from bot.desk import Desk, NewRequest
 from bot.errors import UsageError
 from bot.facts import Posted, truncate
 from bot.history import messages
-from bot.matching import DEFAULT_RANKER, RANKERS, Ranker, similarity
+from bot.matching import DEFAULT_RANKER, RANKERS, Ranker, RankIndex, similarity
 from bot.outgoing import say
 from bot.switches import ChannelSwitches
 from storage.engine import Database
@@ -67,6 +68,8 @@ class History:
         self._channels = channels
         self.ranker = ranker or RANKERS[DEFAULT_RANKER]
         self._switches = ChannelSwitches(clock=clock, table=SuggestionSettings)
+        # Per channel: the ranker prepared on its threads, reused until they change.
+        self._indexes: dict[tuple[str, str], tuple[int, RankIndex]] = {}
 
     def attach(self, desk: Desk) -> None:
         desk.on_reply.append(self.on_reply)
@@ -154,8 +157,9 @@ class History:
         ).all()
         if not threads:
             return
+        threads = sorted(threads, key=lambda t: t.id)  # a reply reorders by time, not by id
         refused = await self._refused(session, request)
-        ranked = self.ranker.rank(request.text, [t.question for t in threads])
+        ranked = self._index(request, threads).rank(request.text)
         for index, score in ranked:
             if score < threshold:
                 return
@@ -164,6 +168,18 @@ class History:
                 continue
             await self._suggest(session, request, thread, score=score, now=now)
             return
+
+    def _index(self, request: NewRequest, threads: Sequence[HistoryThread]) -> RankIndex:
+        """The channel's prepared ranker: preparing costs far more than ranking, and most
+        new requests arrive while the channel's answered threads are the same."""
+        where = (request.workspace_id, request.channel_id)
+        signature = hash(tuple((t.id, t.question) for t in threads))
+        cached = self._indexes.get(where)
+        if cached is not None and cached[0] == signature:
+            return cached[1]
+        index = self.ranker.index([t.question for t in threads])
+        self._indexes[where] = (signature, index)
+        return index
 
     async def _refused(self, session: AsyncSession, request: NewRequest) -> set[int]:
         """Threads people marked "not related" to this question, or to one just like it."""
