@@ -14,6 +14,24 @@ from bot.errors import UsageError
 from bot.hours import BusinessHours
 
 KINDS = ("requests", "alerts")
+# The options ``WatchSettings.with_changes`` takes, the same in chat and on the command line.
+WATCH_OPTIONS = (
+    "target",
+    "responders",
+    "hours",
+    "tz",
+    "holidays",
+    "escalate",
+    "ack",
+    "done",
+    "offhours",
+    "noise",
+    "noise_words",
+    "burst",
+    "next",
+    "resolve",
+    "waiting",
+)
 RESPONDER_MODES = ("anyone", "team")
 DEFAULT_ACK = ("eyes",)
 DEFAULT_DONE = ("white_check_mark", "heavy_check_mark")
@@ -34,8 +52,22 @@ def parse_user(token: str) -> str | None:
     return (match.group(1) or match.group(2)) if match else None
 
 
+OFFHOURS = ("wait", "page")
+_PAGING = re.compile(r"^(pagerduty|webhook):([a-z0-9][a-z0-9_-]{0,39})$")
+
+
 def parse_escalate(token: str) -> str:
-    """The escalation target as a mention: "<@U123>" for a person, "<!subteam^S1>" for a group."""
+    """The escalation target as a mention: "<@U123>" for a person, "<!subteam^S1>" for a group,
+    or a paging target the operator configured: "pagerduty:payments", "webhook:oncall"."""
+    kind, colon, name = token.strip().partition(":")
+    if colon and kind.lower() in ("pagerduty", "webhook"):
+        if not _PAGING.match(f"{kind.lower()}:{name.lower()}"):
+            raise UsageError(
+                f'escalate: "{token}" is not a paging target name. Write {kind.lower()}:<name> '
+                "with the name the operator configured (letters, digits, - and _), e.g. "
+                "escalate=pagerduty:payments; `firstline paging list` shows them."
+            )
+        return f"{kind.lower()}:{name.lower()}"
     user = parse_user(token)
     if user:
         return f"<@{user}>"
@@ -44,7 +76,8 @@ def parse_escalate(token: str) -> str:
         return f"<!subteam^{group.group(1) or group.group(2)}>"
     raise UsageError(
         f'escalate: "{token}" is not a person or a user group. '
-        "Mention one, e.g. escalate=@maria or escalate=@backend-leads."
+        "Mention one, e.g. escalate=@maria or escalate=@backend-leads, or name a paging "
+        "target: escalate=pagerduty:payments or escalate=webhook:oncall."
     )
 
 
@@ -80,6 +113,7 @@ class WatchSettings:
     next_target_seconds: int | None = None
     resolve_target_seconds: int | None = None
     waiting: tuple[str, ...] = DEFAULT_WAITING
+    offhours: str = "wait"  # "page": out of business hours, page the paging target anyway
 
     @classmethod
     def build(cls, *, kind: str, **options: str | None) -> WatchSettings:
@@ -103,6 +137,7 @@ class WatchSettings:
         next: str | None = None,  # the option's name as people type it (/support watch next=30m)
         resolve: str | None = None,
         waiting: str | None = None,
+        offhours: str | None = None,
     ) -> WatchSettings:
         changed = self
         if target is not None:
@@ -152,6 +187,15 @@ class WatchSettings:
             )
         if waiting is not None:
             changed = replace(changed, waiting=parse_waiting(waiting))
+        if offhours is not None:
+            policy = offhours.strip().lower()
+            if policy not in OFFHOURS:
+                raise UsageError(
+                    f'offhours: "{offhours}" is not a policy. Write offhours=wait (the ladder '
+                    "waits for business hours) or offhours=page (page the paging target out "
+                    "of hours too; needs escalate=pagerduty:<name> or webhook:<name>)."
+                )
+            changed = replace(changed, offhours=policy)
         return changed
 
     def business_hours(self) -> BusinessHours:

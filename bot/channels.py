@@ -65,6 +65,7 @@ class Watch:
             next_target_seconds=row.next_target_seconds,
             resolve_target_seconds=row.resolve_target_seconds,
             waiting=DEFAULT_WAITING if row.waiting is None else tuple(row.waiting),
+            offhours=row.offhours or "wait",
         )
         return cls(row.workspace_id, row.channel_id, settings, settings.business_hours())
 
@@ -181,3 +182,4 @@ def _store(row: WatchedChannel, settings: WatchSettings) -> None:
     row.next_target_seconds = settings.next_target_seconds
     row.resolve_target_seconds = settings.resolve_target_seconds
     row.waiting = list(settings.waiting)
+    row.offhours = settings.offhours

@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
+from bot.channel_settings import WATCH_OPTIONS
 from bot.clock import SystemClock
 from bot.commands import describe
 from bot.config import Settings
@@ -160,7 +161,11 @@ def _parser() -> argparse.ArgumentParser:
     watch.add_argument(
         "--escalate",
         type=escalation_id,
-        help="second line: a user id (U…) or user group id (S…), e.g. --escalate S0123ABCD",
+        help="second line: a user id (U…), a user group id (S…), or a paging target "
+        "(pagerduty:<name>, webhook:<name>), e.g. --escalate S0123ABCD",
+    )
+    watch.add_argument(
+        "--offhours", choices=("wait", "page"), help="out of business hours: wait, or page"
     )
     watch.add_argument("--ack", help="acknowledgement emoji names, comma-separated (default eyes)")
     watch.add_argument(
@@ -257,6 +262,21 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("paths", nargs="+", metavar="PATH")
     imp.add_argument("--workspace", help="team id for exports that don't carry one")
     imp.set_defaults(func=_import)
+
+    pager = sub.add_parser(
+        "paging",
+        help="paging targets for escalate=pagerduty:<name>|webhook:<name> (set in the "
+        "environment: FIRSTLINE_PAGERDUTY_<NAME>, FIRSTLINE_WEBHOOK_<NAME> and _SECRET)",
+    )
+    pager_sub = pager.add_subparsers(dest="paging_command", required=True)
+    pager_sub.add_parser("list", help="the configured targets (no secrets shown)").set_defaults(
+        func=_paging_list
+    )
+    paging_test = pager_sub.add_parser(
+        "test", help="send a test page to a target and resolve it at once"
+    )
+    paging_test.add_argument("target", help="e.g. pagerduty:payments or webhook:oncall")
+    paging_test.set_defaults(func=_paging_test)
 
     package = sub.add_parser(
         "teams-package",
@@ -375,14 +395,7 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _watch(args: argparse.Namespace, settings: Settings) -> int:
-    options = {
-        key: value
-        for key in (
-            *("target", "responders", "hours", "tz", "holidays", "escalate", "ack", "done"),
-            *("noise", "noise_words", "burst", "next", "resolve", "waiting"),
-        )
-        if (value := getattr(args, key)) is not None
-    }
+    options = {key: value for key in WATCH_OPTIONS if (value := getattr(args, key)) is not None}
 
     async def work(core: Core) -> int:
         workspace = await core.default_workspace(args.workspace)
@@ -566,6 +579,24 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
 
     check_sources(args.paths)  # before a database is created for nothing
     return _with_core(settings, work, create=True)
+
+
+def _paging_list(args: argparse.Namespace, settings: Settings) -> int:
+    from handlers.paging import PagingTargets
+
+    lines = PagingTargets.from_env(dict(settings.paging_env)).describe()
+    none = (
+        "No paging targets. Set FIRSTLINE_PAGERDUTY_<NAME>=<routing key>, or "
+        "FIRSTLINE_WEBHOOK_<NAME>=<url> with FIRSTLINE_WEBHOOK_<NAME>_SECRET."
+    )
+    print("\n".join(lines) if lines else none)
+    return 0
+
+
+def _paging_test(args: argparse.Namespace, settings: Settings) -> int:
+    from handlers.paging import send_test_page
+
+    return asyncio.run(send_test_page(dict(settings.paging_env), target=args.target))
 
 
 def _teams_package(args: argparse.Namespace, settings: Settings) -> int:

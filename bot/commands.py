@@ -19,6 +19,7 @@ from bot.clock import Clock
 from bot.content import Content, message_ref
 from bot.durations import format_duration
 from bot.errors import NotAllowedError, UsageError
+from bot.history.service import history_line
 from bot.quality.figures import quality_figures, quality_lines
 from bot.quality.settings import describe_quality
 from bot.reports.commands import ReportCommand, ReportContext
@@ -95,7 +96,8 @@ HELP = "\n".join(
         "*Firstline: /support*",
         "• `/support watch requests [target=5m] [responders=anyone|team] "
         '[hours=always|"Mon-Fri 10:00-18:00"] [tz=Europe/Berlin] [holidays=DE] '
-        "[escalate=@user|@group]`: measure first responses here "
+        "[escalate=@user|@group|pagerduty:<name>|webhook:<name>] [offhours=wait|page]`: "
+        "measure first responses here "
         "(alerts: `/support watch alerts …`)",
         "• request quality (requests channels): `noise=on|off` `noise_words=+passt,-hi` "
         "`burst=3m|off` `next=30m|off` `resolve=1d|off` `waiting=?,hourglass|off`: thanks, "
@@ -256,11 +258,19 @@ class SupportCommands:
         )
         by_category = category_lines(await figures_by_category(self._db, **scope))
         quality = await quality_figures(self._db, **scope)
+        from_history = await history_line(
+            self._db,
+            workspace_id=ctx.workspace_id,
+            channel_id=ctx.channel_id,
+            since=since,
+            until=command.until,
+        )
         return Content(
             text=f"*First response in <#{ctx.channel_id}>, {window}*\n"
             + summary(report.total)
             + "".join(f"\n{line}" for line in quality_lines(quality))
             + (f"\n{by_category}" if report.total.requests and by_category else "")
+            + (f"\n{from_history}" if from_history else "")
         )
 
 
@@ -290,6 +300,7 @@ def describe(watch: Watch) -> str:
         f"responders {s.responders_mode}" + (f" ({_people(s.responders)})" if s.responders else ""),
         f"hours {watch.hours.describe()}",
         f"escalate {s.escalate}" if s.escalate else "no second line (escalate=@someone)",
+        *(["out of hours: page"] if s.offhours == "page" else []),
         f"ack :{':, :'.join(s.ack_emojis)}:, done :{':, :'.join(s.done_emojis)}:",
     ]
     if s.kind == "requests":

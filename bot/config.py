@@ -52,6 +52,8 @@ class Settings:
     outbox_lease_seconds: int = 60
     drain_seconds: float = 3.0
     api_token: str = ""  # FIRSTLINE_API_TOKEN: bearer token for GET /api/stats
+    # FIRSTLINE_PAGERDUTY_* and FIRSTLINE_WEBHOOK_*: paging targets, read by handlers/paging.py.
+    paging_env: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -114,6 +116,13 @@ class Settings:
             else None,
             log_level=log_level,
             **_ticket_settings(env),
+            paging_env=tuple(
+                sorted(
+                    (k, v)
+                    for k, v in env.items()
+                    if k.startswith(("FIRSTLINE_PAGERDUTY_", "FIRSTLINE_WEBHOOK_"))
+                )
+            ),
             microsoft_app_id=env.get("MICROSOFT_APP_ID") or None,
             microsoft_app_password=env.get("MICROSOFT_APP_PASSWORD") or None,
             microsoft_app_tenant_id=env.get("MICROSOFT_APP_TENANT_ID") or None,
@@ -149,6 +158,8 @@ class Settings:
             self.ticket_webhook,
             self.api_token,
             password,
+            # Routing keys, webhook URLs (they may carry tokens) and signing secrets.
+            *(value for name, value in self.paging_env if not name.endswith("_EVENTS_URL")),
         )
         return tuple(v for v in values if v)
 

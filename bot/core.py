@@ -24,6 +24,7 @@ from bot.desk import Desk
 from bot.errors import FirstlineError, UsageError
 from bot.facts import Fact, Pressed, Reacted
 from bot.faq.service import Faq
+from bot.history.service import History
 from bot.incidents.service import Incidents
 from bot.messages import ON_IT
 from bot.metrics import Metrics
@@ -75,10 +76,12 @@ class Core:
         self.toil.attach(self.desk)
         self.faq = Faq(db=db, clock=clock, changes=self.changes)
         self.faq.attach(self.desk)
+        self.history = History(db=db, clock=clock, channels=self.channels)
+        self.history.attach(self.desk)
         self.tickets = Tickets(clock=clock)
         self.tickets.attach(self.desk)
         self.triage = Triage(db=db, clock=clock, changes=self.changes)
-        self.support.ops = SupportOps(faq=self.faq, triage=self.triage)
+        self.support.ops = SupportOps(faq=self.faq, triage=self.triage, history=self.history)
 
     async def start(self, *, migrate: bool = True) -> None:
         if migrate:
@@ -144,6 +147,13 @@ class Core:
                 action_id=pressed.action_id, value=pressed.value, user=user, workspace_id=ws
             )
             await self.reports.changed(ws)  # Home shows who is on support
+        elif pressed.action_id.startswith("history_"):
+            answer = await self.history.press(
+                action_id=pressed.action_id, value=pressed.value, user=user, workspace_id=ws
+            )
+            content = answer.content
+            if answer.closed:
+                await self.reports.changed(ws)  # Home shows open requests
         elif pressed.action_id.startswith("incident_"):
             try:
                 content = await self.incidents.press(

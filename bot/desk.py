@@ -27,7 +27,7 @@ from bot.clock import Clock
 from bot.facts import Deleted, Edited, Fact, Posted, Reacted, truncate
 from bot.metrics import Metrics
 from bot.quality import turns
-from storage import inbox, outbox, timers
+from storage import inbox, outbox
 from storage.engine import Database
 from storage.models import Request, RequestMessage, Timer, WatchedChannel
 
@@ -51,6 +51,7 @@ class NewRequest:
 OpenedHook = Callable[[AsyncSession, NewRequest, Watch, datetime], Awaitable[None]]
 RequestHook = Callable[[AsyncSession, Request, Watch, datetime], Awaitable[None]]
 ReactionHook = Callable[[AsyncSession, Request, Watch, Reacted, datetime], Awaitable[None]]
+ReplyHook = Callable[[AsyncSession, Request, Watch, Posted], Awaitable[None]]
 
 
 # Statements on every watched post are built once: building one costs more than running it.
@@ -115,6 +116,7 @@ class Desk:
         self.on_opened: list[OpenedHook] = []  # a new request (not alerts, not imported)
         self.on_first_response: list[RequestHook] = []  # not for imported requests
         self.on_reaction: list[ReactionHook] = []
+        self.on_reply: list[ReplyHook] = []  # every person's reply in a request's thread
 
     async def handle(
         self, fact: Fact, *, event_key: str | None = None, imported: bool = False
@@ -343,6 +345,9 @@ class Desk:
     ) -> Outcome:
         assert fact.thread_ts is not None
         request = await self._find(session, fact.workspace_id, fact.channel_id, fact.thread_ts)
+        if request is not None and not request.deleted and fact.is_human:
+            for hook in self.on_reply:  # answers from history keep the thread (imports too)
+                await hook(session, request, watch, fact)
         if request is None or request.deleted:
             return Outcome("ignored")
         if request.first_response_at is not None:
@@ -393,9 +398,7 @@ class Desk:
             request.closed_at = closed_at
             request.closed_by = fact.user
             request.close_seconds = watch.hours.elapsed(request.posted_at, closed_at)
-            await timers.cancel(
-                session, subject=escalation.subject(request), at=now, outcome="closed"
-            )
+            await escalation.on_closed(session, request=request, now=now)
             outcome = "closed"
         outcome = await turns.reacted(session, watch, request, fact, outcome=outcome, now=now)
         return Outcome(outcome, request.id)

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import messages
+from bot import messages, paging
 from bot.channels import Watch
 from bot.content import Content
 from bot.outgoing import say
@@ -48,6 +48,9 @@ async def schedule(
     steps = [
         (step, watch.hours.add(posted_at, target_seconds * fraction)) for step, fraction in LADDER
     ]
+    page_at = paging.offhours_page_at(watch=watch, posted_at=posted_at, target=target_seconds)
+    if page_at is not None:
+        steps.append(("page", page_at))
     return await timers.schedule_steps(
         session,
         workspace_id=workspace_id,
@@ -75,6 +78,11 @@ async def fire(
     late_for_text = late if late >= LATE_AFTER_SECONDS else None
     on_it = f"{request.channel_id}:{request.ts}"
     mentions = [f"<@{u}>" for u in watch.responders]
+    if timer.step == "page":  # out of hours, offhours=page
+        paged = await paging.trigger(
+            session, request=request, watch=watch, step="offhours", now=now
+        )
+        return "sent" if paged else "paged_already"
     if timer.step == "nudge":
         if not watch.responders:
             return "no_responders"
@@ -98,8 +106,10 @@ async def fire(
             )
         return "sent"
     if timer.step == "breach":
+        if paging.page_step(watch.kind) == "breach":
+            await paging.trigger(session, request=request, watch=watch, step="breach", now=now)
         if not mentions and watch.settings.escalate:
-            mentions = [watch.settings.escalate]
+            mentions = [paging.shown(watch.settings.escalate)]
         content = messages.breach(
             target=request.target_seconds,
             mentions=mentions,
@@ -114,12 +124,15 @@ async def fire(
         content = messages.second_line(
             target=request.target_seconds,
             mentions=mentions,
-            escalate=escalate,
+            escalate=paging.shown(escalate) if escalate else None,
             kind=request.kind,
             late=late_for_text,
             on_it=on_it,
         )
         _escalation_message(session, request, content=content, now=now)
+        if paging.paging_target(escalate) is not None:
+            await paging.trigger(session, request=request, watch=watch, step=timer.step, now=now)
+            return "sent"
         if escalate:
             # An edit does not notify the people it mentions; the second line must hear it.
             ping = messages.second_line_ping(
@@ -160,6 +173,7 @@ async def on_settled(
 ) -> None:
     """The request was answered, closed or withdrawn: stop the ladder, mend its message."""
     await timers.cancel(session, subject=subject(request), at=now, outcome=reason)
+    await paging.settle(session, request=request, now=now, reason=reason)
     if not request.escalation_key:
         return
     if reason == "withdrawn":
@@ -232,3 +246,9 @@ def _say(
         content=content,
         **what,
     )
+
+
+async def on_closed(session: AsyncSession, *, request: Request, now: datetime) -> None:
+    """The request was closed: no more steps, and a page about it is resolved."""
+    await timers.cancel(session, subject=subject(request), at=now, outcome="closed")
+    await paging.settle(session, request=request, now=now, reason="closed")

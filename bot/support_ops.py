@@ -1,6 +1,7 @@
 """The `/support` subcommands for common requests and triage replies, and what they do.
 
     /support faq add "question" "answer" · faq list · faq remove 3 · faq on [threshold=85] · off
+    /support suggest on [threshold=35] · suggest off · suggest forget <link>
     /support template · template documented "See https://docs…" · template bug off|default
 
 Parsed by ``handlers.grammar``; run here so ``bot.commands`` only forwards them.
@@ -17,6 +18,7 @@ from bot.errors import NotAllowedError
 if TYPE_CHECKING:
     from bot.commands import CommandContext
     from bot.faq.service import Faq
+    from bot.history.service import History
     from bot.triage.service import Triage
 
 
@@ -44,6 +46,18 @@ class FaqSwitch:
 
 
 @dataclass(frozen=True)
+class SuggestSwitch:
+    enabled: bool
+    threshold: float | None = None
+    needs_admin = True
+
+
+@dataclass(frozen=True)
+class SuggestForget:
+    link: str
+
+
+@dataclass(frozen=True)
 class TemplateList:
     pass
 
@@ -54,22 +68,44 @@ class TemplateSet:
     text: str | None  # None: back to the default; "": post nothing
 
 
-OpsCommand = FaqAdd | FaqList | FaqRemove | FaqSwitch | TemplateList | TemplateSet
-OPS_COMMANDS = (FaqAdd, FaqList, FaqRemove, FaqSwitch, TemplateList, TemplateSet)
+OpsCommand = (
+    FaqAdd
+    | FaqList
+    | FaqRemove
+    | FaqSwitch
+    | SuggestSwitch
+    | SuggestForget
+    | TemplateList
+    | TemplateSet
+)
+OPS_COMMANDS = (
+    FaqAdd,
+    FaqList,
+    FaqRemove,
+    FaqSwitch,
+    SuggestSwitch,
+    SuggestForget,
+    TemplateList,
+    TemplateSet,
+)
 
 HELP_LINES = (
     '• `/support faq add "question" "answer"`, `/support faq list`, `/support faq remove 3`: '
     "this channel's common requests; `/support faq on [threshold=85]` / `off` (admins): "
     "suggest their answers in the thread of similar new requests",
+    "• `/support suggest on [threshold=35]` / `off` (admins): suggest the closest answered "
+    "request of this channel's history in the thread of a new one; "
+    "`/support suggest forget <link>`: never suggest that thread again",
     '• `/support template [category "reply"|off|default]`: the reply posted when a request is '
     "triaged (message menu → Triage)",
 )
 
 
 class SupportOps:
-    def __init__(self, *, faq: Faq, triage: Triage) -> None:
+    def __init__(self, *, faq: Faq, triage: Triage, history: History) -> None:
         self._faq = faq
         self._triage = triage
+        self._history = history
 
     async def run(self, command: OpsCommand, ctx: CommandContext) -> Content:
         where = {"workspace_id": ctx.workspace_id, "channel_id": ctx.channel_id}
@@ -90,6 +126,17 @@ class SupportOps:
             return await self._faq.configure(
                 **where, enabled=command.enabled, threshold=command.threshold
             )
+        if isinstance(command, SuggestSwitch):
+            if not ctx.is_admin:
+                raise NotAllowedError(
+                    "Only workspace admins and owners (or people in FIRSTLINE_ADMINS) turn "
+                    "answers from history on or off."
+                )
+            return await self._history.configure(
+                **where, enabled=command.enabled, threshold=command.threshold
+            )
+        if isinstance(command, SuggestForget):
+            return await self._history.forget(**where, link=command.link)
         if isinstance(command, TemplateList):
             return await self._triage.templates(**where)
         return await self._triage.set_template(

@@ -12,7 +12,7 @@ import shlex
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 
-from bot.channel_settings import parse_user
+from bot.channel_settings import WATCH_OPTIONS, parse_user
 from bot.commands import (
     SupportCommand,
     SupportHelp,
@@ -36,32 +36,19 @@ from bot.support_ops import (
     FaqRemove,
     FaqSwitch,
     OpsCommand,
+    SuggestForget,
+    SuggestSwitch,
     TemplateList,
     TemplateSet,
 )
 from bot.toil.service import parse_month
 from bot.triage.categories import parse_category
 
-WATCH_OPTIONS = (
-    "target",
-    "responders",
-    "hours",
-    "tz",
-    "holidays",
-    "escalate",
-    "ack",
-    "done",
-    "noise",
-    "noise_words",
-    "burst",
-    "next",
-    "resolve",
-    "waiting",
-)
 WATCH_FORM = (
     "/support watch requests|alerts [target=5m] [responders=anyone|team] "
     '[hours=always|"Mon-Fri 10:00-18:00"] [tz=Europe/Berlin] [holidays=DE] '
-    "[escalate=@user|@group] [faq=on|off] [noise=on|off] [noise_words=+phrase,-phrase] "
+    "[escalate=@user|@group|pagerduty:<name>|webhook:<name>] [offhours=wait|page] [faq=on|off] "
+    "[noise=on|off] [noise_words=+phrase,-phrase] "
     "[burst=3m|off] [next=30m|off] [resolve=1d|off] [waiting=?,hourglass|off]"
 )
 _SMART_QUOTES = str.maketrans(
@@ -107,13 +94,15 @@ def parse_support(text: str) -> SupportCommand:
         return _stats(args)
     if verb == "faq":
         return _faq(args)
+    if verb == "suggest":
+        return _suggest(args)
     if verb == "template":
         return _template(args)
     if verb in ("report", "slo"):
         return parse_report(verb, args)
     raise UsageError(
         f'I don\'t know "/support {tokens[0]}". Try /support watch, unwatch, responders, status, '
-        "stats, report, slo, faq, template or help."
+        "stats, report, slo, faq, suggest, template or help."
     )
 
 
@@ -165,18 +154,49 @@ def _faq(args: list[str]) -> OpsCommand:
         return FaqRemove(number=int(rest[0].lstrip("#")))
     if action in ("on", "off"):
         form = "/support faq on [threshold=85] (a similarity from 50 to 100)"
-        options = parse_options(rest, allowed=("threshold",), form=form)
-        threshold = None
-        if "threshold" in options:
-            value = options["threshold"].rstrip("%")
-            if not value.isdigit() or not 50 <= int(value) <= 100:
-                raise UsageError(
-                    f'threshold: "{options["threshold"]}" is not a number from 50 to 100. '
-                    "Write e.g. threshold=85 (higher means fewer, closer matches)."
-                )
-            threshold = int(value)
-        return FaqSwitch(enabled=action == "on", threshold=threshold)
+        threshold = _threshold(rest, form=form, lowest=50, example=85, what="a number")
+        return FaqSwitch(
+            enabled=action == "on", threshold=None if threshold is None else int(threshold)
+        )
     raise UsageError(f'"{args[0]}" is not a faq action. Use: {FAQ_FORM}')
+
+
+SUGGEST_FORM = (
+    "/support suggest on [threshold=35] · /support suggest off · "
+    "/support suggest forget <link of the request>"
+)
+
+
+def _suggest(args: list[str]) -> OpsCommand:
+    if not args:
+        raise UsageError(f"Say what to do with answers from history: {SUGGEST_FORM}")
+    action, rest = args[0].lower(), args[1:]
+    if action == "forget":
+        if len(rest) != 1:
+            raise UsageError(
+                "Give the link of one request (message menu → Copy link): "
+                "/support suggest forget https://yourteam.slack.com/archives/C0123/p1700000000000100"
+            )
+        return SuggestForget(link=rest[0])
+    if action in ("on", "off"):
+        form = "/support suggest on [threshold=35] (a score from 1 to 100)"
+        threshold = _threshold(rest, form=form, lowest=1, example=35, what="a score")
+        return SuggestSwitch(enabled=action == "on", threshold=threshold)
+    raise UsageError(f'"{args[0]}" is not a suggest action. Use: {SUGGEST_FORM}')
+
+
+def _threshold(rest: list[str], *, form: str, lowest: int, example: int, what: str) -> float | None:
+    """The optional threshold=… of `faq on` and `suggest on`: a whole number up to 100."""
+    options = parse_options(rest, allowed=("threshold",), form=form)
+    if "threshold" not in options:
+        return None
+    value = options["threshold"].rstrip("%")
+    if not value.isdigit() or not lowest <= int(value) <= 100:
+        raise UsageError(
+            f'threshold: "{options["threshold"]}" is not {what} from {lowest} to 100. '
+            f"Write e.g. threshold={example} (higher means fewer, closer matches)."
+        )
+    return float(value)
 
 
 def _template(args: list[str]) -> OpsCommand:

@@ -26,6 +26,7 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetr
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import paging
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.content import ChatPort, button_id
@@ -33,6 +34,7 @@ from bot.core import Core
 from bot.errors import ConfigurationError, FirstlineError
 from bot.redaction import protect_secrets
 from handlers.operator_errors import slack_failure
+from handlers.paging import Pager
 from handlers.slack.app import LinkBase, build_bolt_app
 from handlers.slack.chat import SlackChat
 from handlers.slack.install import INSTALL_PATH, REDIRECT_PATH, Installs
@@ -165,11 +167,14 @@ def build_server(settings: Settings, options: ServerOptions | None = None) -> we
             chats=chats,
             metrics=core.metrics,
             tickets=tickets_from_settings(settings, session=session),
+            pager=Pager.from_env(dict(settings.paging_env), session=session, clock=clock),
             lease=timedelta(seconds=settings.outbox_lease_seconds),
         )
         deliverer.on_delivered("inc:", core.incidents.channel_created)
         deliverer.on_delivered("ticket:", core.tickets.created)
         deliverer.on_attempt_failed("ticket:", core.tickets.attempt_failed)
+        deliverer.on_delivered(paging.KEY_PREFIX, paging.delivered)
+        deliverer.on_attempt_failed(paging.KEY_PREFIX, paging.attempt_failed)
         core.rota.public_url = settings.public_url or f"http://localhost:{settings.port}"
         if settings.incident_roles:
             core.incidents.roles = settings.incident_roles

@@ -21,8 +21,7 @@ import aiohttp
 from bot.config import Settings
 from bot.content import DeliveryError
 from bot.tickets.port import CreatedTicket, TicketPort
-
-TIMEOUT = aiohttp.ClientTimeout(total=30)
+from handlers.outbound import post_for_outbox
 
 
 class JiraTickets:
@@ -92,23 +91,9 @@ async def _post(
     headers = {"Accept": "application/json"}
     if auth:
         headers["Authorization"] = auth
-    try:
-        async with session.post(url, json=body, headers=headers, timeout=TIMEOUT) as response:
-            text = await response.text()
-            if response.status == 429:
-                retry = response.headers.get("Retry-After", "")
-                raise DeliveryError(
-                    f"{who} answered 429 (rate limited)",
-                    retry_after=float(retry) if retry.replace(".", "", 1).isdigit() else 30.0,
-                )
-            if response.status >= 500:
-                raise DeliveryError(f"{who} answered {response.status}")
-            if response.status >= 300:
-                raise DeliveryError(
-                    f"{who} refused it ({response.status}: {_reason(text)})", permanent=True
-                )
-    except (TimeoutError, aiohttp.ClientError) as error:
-        raise DeliveryError(f"{who} could not be reached ({type(error).__name__})") from error
+    text = await post_for_outbox(
+        session, url, data=json.dumps(body).encode(), headers=headers, who=who, reason=_reason
+    )
     try:
         parsed = json.loads(text) if text.strip() else {}
     except ValueError:

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import Clock
 from bot.content import ChatPort, Content, Delivered, DeliveryError, FindsMarked
 from bot.metrics import Metrics
+from bot.paging import PagingPort
 from bot.tickets.port import CreatedTicket, TicketPort
 from storage import outbox
 from storage.engine import Database
@@ -49,6 +50,7 @@ class Deliverer:
         chats: dict[str, ChatPort],
         metrics: Metrics,
         tickets: TicketPort | None = None,
+        pager: PagingPort | None = None,
         lease: timedelta = LEASE,
     ) -> None:
         self.hooks: dict[str, DeliveryHook] = {}
@@ -60,6 +62,7 @@ class Deliverer:
         self._chats = chats
         self._metrics = metrics
         self._tickets = tickets
+        self._pager = pager
 
     async def deliver_once(self, *, limit: int = 50) -> int:
         """Send the ready head of every destination; returns how many rows were attempted."""
@@ -144,6 +147,10 @@ class Deliverer:
                     permanent=True,
                 )
             return await self._tickets.create(payload=row.payload)
+        if row.op == "page":  # paging services (bot/paging.py), not a chat platform
+            if self._pager is None:
+                raise DeliveryError("no paging targets are configured", permanent=True)
+            return await self._pager.send(payload=row.payload)
         chat = self._chats.get(row.platform)
         if chat is None:
             raise DeliveryError(f"no chat platform {row.platform!r} configured", permanent=True)

@@ -85,6 +85,7 @@ class WatchedChannel(Base):
     next_target_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
     resolve_target_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
     waiting: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)  # None: the default
+    offhours: Mapped[str] = mapped_column(String(16), default="wait", server_default="wait")
     created_by: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -759,3 +760,84 @@ class NextResponse(Base):
     responder: Mapped[str] = mapped_column(String(64))
     seconds: Mapped[float] = mapped_column(Float)
     target_seconds: Mapped[int] = mapped_column(Integer)
+
+
+class HistoryThread(Base):
+    """A request of a requests channel with its answering replies: what answers from history
+    search. ``forgotten`` keeps the row (so later replies do not bring it back) without text."""
+
+    __tablename__ = "history_threads"
+    __table_args__ = (
+        UniqueConstraint("request_id", name="uq_history_thread_request"),
+        Index("ix_history_threads_channel", "workspace_id", "channel_id", "forgotten"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"))
+    workspace_id: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(64))
+    ts: Mapped[str] = mapped_column(String(32))
+    question: Mapped[str] = mapped_column(Text, default="")
+    answered_by: Mapped[str] = mapped_column(String(64), default="")  # first reply's author
+    answer: Mapped[str] = mapped_column(Text, default="")  # the first reply, for the snippet
+    replies: Mapped[int] = mapped_column(Integer, default=0)
+    last_reply_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    forgotten: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class HistoryReply(Base):
+    """One reply in a history thread by someone other than the requester."""
+
+    __tablename__ = "history_replies"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "channel_id", "ts", name="uq_history_reply_message"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    thread_id: Mapped[int] = mapped_column(ForeignKey("history_threads.id", ondelete="CASCADE"))
+    workspace_id: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(64))
+    ts: Mapped[str] = mapped_column(String(32))
+    user: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text, default="")
+    posted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SuggestionSettings(Base):
+    """Whether a channel gets answers from its history, and how close a match must be."""
+
+    __tablename__ = "suggestion_settings"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "channel_id", name="uq_suggestion_settings"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(64))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    threshold: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Suggestion(Base):
+    """A past thread suggested for a new request (at most one per request), and what people
+    said of it. A "not_related" verdict keeps the pair from ever being suggested again."""
+
+    __tablename__ = "suggestions"
+    __table_args__ = (
+        UniqueConstraint("request_id", name="uq_suggestion_request"),
+        Index("ix_suggestions_channel", "workspace_id", "channel_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"))
+    thread_id: Mapped[int] = mapped_column(ForeignKey("history_threads.id", ondelete="CASCADE"))
+    workspace_id: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(64))
+    requester: Mapped[str] = mapped_column(String(64))
+    question: Mapped[str] = mapped_column(Text, default="")  # the new request's words
+    score: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    verdict: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    verdict_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    verdict_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

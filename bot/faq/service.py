@@ -22,8 +22,9 @@ from bot.clock import Clock
 from bot.content import Content, message_ref
 from bot.desk import Desk, NewRequest
 from bot.errors import UsageError
-from bot.faq.similarity import DEFAULT_THRESHOLD, similarity
+from bot.matching import DEFAULT_THRESHOLD, similarity
 from bot.outgoing import say
+from bot.switches import ChannelSwitches
 from storage.engine import Database
 from storage.models import FaqEntry, FaqMatch, FaqSettings, Request, RotaTeam, SupportWeek
 
@@ -31,7 +32,6 @@ RECURRING_WINDOW = timedelta(days=30)
 RECURRING_COUNT = 3  # this request and two earlier ones
 SCAN_LIMIT = 500
 LIST_LIMIT = 30
-SETTINGS_TTL = timedelta(seconds=10)  # other replicas' faq on/off arrives within this
 
 
 class Faq:
@@ -39,10 +39,7 @@ class Faq:
         self._db = db
         self._clock = clock
         self._changes = changes
-        # Channels with suggestions on and their thresholds, so the many channels without
-        # them cost no query per new request.
-        self._enabled: dict[tuple[str, str], int] = {}
-        self._loaded_at: datetime | None = None
+        self._switches = ChannelSwitches(clock=clock, table=FaqSettings)
 
     def attach(self, desk: Desk) -> None:
         desk.on_opened.append(self.on_request)
@@ -52,7 +49,9 @@ class Faq:
     async def on_request(
         self, session: AsyncSession, request: NewRequest, watch: Watch, now: datetime
     ) -> None:
-        threshold = await self._threshold(session, request.workspace_id, request.channel_id)
+        threshold = await self._switches.threshold(
+            session, request.workspace_id, request.channel_id
+        )
         if threshold is None:
             return
         entries = (
@@ -98,27 +97,12 @@ class Faq:
             return
         await self._maybe_prompt(session, request, match, threshold, now)
 
-    async def _threshold(
-        self, session: AsyncSession, workspace_id: str, channel_id: str
-    ) -> int | None:
-        """The channel's threshold when suggestions are on there, else None."""
-        now = self._clock.now()
-        if self._loaded_at is None or not now - SETTINGS_TTL < self._loaded_at <= now:
-            rows = await session.execute(
-                select(
-                    FaqSettings.workspace_id, FaqSettings.channel_id, FaqSettings.threshold
-                ).where(FaqSettings.enabled.is_(True))
-            )
-            self._enabled = {(ws, ch): threshold for ws, ch, threshold in rows}
-            self._loaded_at = now
-        return self._enabled.get((workspace_id, channel_id))
-
     async def _maybe_prompt(
         self,
         session: AsyncSession,
         request: NewRequest,
         match: FaqMatch,
-        threshold: int,
+        threshold: float,
         now: datetime,
     ) -> None:
         earlier = (
@@ -285,10 +269,7 @@ class Faq:
                 row.threshold = threshold
             row.updated_at = self._clock.now()
             value = row.threshold
-        if enabled:
-            self._enabled[(workspace_id, channel_id)] = value
-        else:
-            self._enabled.pop((workspace_id, channel_id), None)
+        self._switches.switched(workspace_id, channel_id, value if enabled else None)
         if not enabled:
             return Content(text=f"Suggested answers are off in <#{channel_id}>.")
         return Content(

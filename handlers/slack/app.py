@@ -339,7 +339,7 @@ def build_bolt_app(
             )
         )
 
-    @app.action(re.compile(r"^(rota_|incident_)"))
+    @app.action(re.compile(r"^(rota_|incident_|history_)"))
     async def on_rota_or_incident_button(
         ack: Any, body: dict[str, Any], action: dict[str, Any], context: Any
     ) -> None:

@@ -236,6 +236,7 @@ async def test_watch_options_are_validated_and_editable(world: SlackWorld) -> No
 def test_cli_watch_options_and_stats(tmp_path: Path) -> None:
     db = tmp_path / "cli.db"
     base = ("watch", "C1", "--kind", "requests", "--workspace", "T1")
+    assert run_cli("migrate", db=db).returncode == 0
     bad = run_cli(*base, "--next", "30", db=db)
     assert bad.returncode == 2 and "next=5m" in bad.stderr and "Traceback" not in bad.stderr
     ok = run_cli(*base, "--next", "30m", "--resolve", "1d", "--noise-words", "+merci bien", db=db)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.cli import format_by_category
-from bot.faq.similarity import DEFAULT_THRESHOLD, similarity
+from bot.matching import DEFAULT_THRESHOLD, similarity
 from bot.triage.service import figures_by_category
 from handlers.slack.app import TRIAGE
 from storage.models import FaqSettings

@@ -1,0 +1,1 @@
+"""Answers from history: a channel's resolved requests suggested for new ones like them."""
