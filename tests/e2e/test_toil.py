@@ -145,6 +145,25 @@ async def test_policy_b_standby_and_active_hours(world: SlackWorld) -> None:
     assert "<@UOPS2>: 13.125 hour(s) — 105.0 h standby, 0.00 h active (0 handled)" in text
 
 
+async def test_policy_b_handlings_without_a_close_add_no_active_hours(world: SlackWorld) -> None:
+    await set_up(world, "b")
+    world.clock.set(utc(23, 16, 0))
+    await world.settle()
+    world.clock.set(utc(25, 8, 0))
+    await world.settle()
+    # Thursday 04:05 Berlin OPS acks one alert, 04:16 another; closes neither.
+    first = await alert(world, "Disk full on db-1", at=utc(26, 3, 0))
+    await ack(world, OPS, first, at=utc(26, 3, 5))
+    second = await alert(world, "Queue backlog over 10k", at=utc(26, 3, 10))
+    await ack(world, OPS, second, at=utc(26, 3, 16))
+    text = await rota(world, "toil 2026-11")
+    assert "<@UOPS1>: 13.125 hour(s) — 105.0 h standby, 0.00 h active (2 handled)" in text
+    # The first closed at 05:35 Berlin, before the hours open: 1.5 h from 04:05.
+    await ack(world, OPS, first, at=utc(26, 4, 35), emoji="white_check_mark")
+    text = await rota(world, "toil 2026-11")
+    assert "<@UOPS1>: 17.625 hour(s) — 105.0 h standby, 1.50 h active (2 handled)" in text
+
+
 async def test_toil_policy_is_checked_and_needs_admin(world: SlackWorld) -> None:
     assert "No rota team found here" in await rota(world, "toil")
     assert 'toil: "c" is not a policy' in await rota(world, "config toil=c")
