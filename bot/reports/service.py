@@ -236,7 +236,9 @@ class Reports:
             week=week,
             now=now,
         )
-        budget = await self.budget(session, watch.workspace_id, watch.channel_id, now)
+        # A past week's budget as it stood when that week ended, not today's.
+        as_of = min(now, report.until)
+        budget = await self.budget(session, watch.workspace_id, watch.channel_id, as_of)
         report.slo = budget.to_dict()
         workspace = await session.get(Workspace, watch.workspace_id)
         report.base_url = workspace.url if workspace is not None else ""

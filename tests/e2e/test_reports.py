@@ -230,6 +230,24 @@ async def test_a_seeded_month_gives_the_weekly_report_an_independent_count_agree
     assert data["recurring"][0] == {"request": PASSWORD[0], "times": 3}
     assert len(data["recurring"]) == 1  # every other request was worded differently
 
+    # A past week's error budget is the one at that week's end (Sunday 15 November,
+    # 24:00 Berlin), over the 28 days before it: answers that came later are not known yet.
+    [past] = await world.core.reports.reports_for(
+        workspace_id=TEAM, channel_id=SUPPORT, week=IsoWeek(2026, 46)
+    )
+    end = local(16, 0, 0)
+    window = [s for s in seeded if end - timedelta(days=28) <= s.posted_at < end]
+    answered = [s for s in window if s.reply_at is not None and s.reply_at <= end]
+    missed = sum(1 for s in answered if (s.reply_at - s.posted_at).total_seconds() > TARGET)
+    unanswered = [s for s in window if s not in answered]
+    missed += sum(1 for s in unanswered if s.posted_at + timedelta(seconds=TARGET) <= end)
+    decided = len(answered) + sum(
+        1 for s in unanswered if s.posted_at + timedelta(seconds=TARGET) <= end
+    )
+    assert past.slo is not None and report.slo is not None
+    assert (past.slo["decided"], past.slo["missed"]) == (decided, missed)
+    assert past.slo["decided"] < report.slo["decided"]  # today's window holds more
+
     # The heatmap PNG decodes to a picture whose hottest cell is Tuesday 16:00.
     import matplotlib.image
 
