@@ -173,6 +173,18 @@ def resolved(*, channel_id: str, title: str, summary: str, lasted: float, roles:
     return Content(text=text, context=f"Roles at the end: {roles}")
 
 
+def already_declared(
+    *, channel_id: str | None, channel_name: str, title: str, status: str
+) -> Content:
+    """A :fire: on a request that already has an incident: point there, no second one."""
+    where = f"<#{channel_id}>" if channel_id else f"#{channel_name}"
+    state = "resolved" if status == "resolved" else "open"
+    return Content(
+        text=f"🔥 This request already has an incident: {where} (*{title}*, {state}). "
+        "Follow it there."
+    )
+
+
 def declare_offer(*, channel_id: str, ts: str) -> Content:
     return Content(
         text=f"🔥 Declare an incident from {message_ref(channel_id, ts, 'this message')}? "

@@ -10,6 +10,7 @@ incident learns its id when Slack answers (``channel_created``).
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -49,6 +50,7 @@ from storage.models import (
     Request,
     RoleAssignment,
     TimelineEntry,
+    Workspace,
 )
 
 HANDOFF_TIMEOUT = timedelta(minutes=10)
@@ -63,7 +65,10 @@ _SLUG = re.compile(r"[^a-z0-9]+")
 
 
 def channel_name(title: str, at: datetime) -> str:
-    slug = _SLUG.sub("-", title.lower()).strip("-")[:50].strip("-") or "incident"
+    # Letters with accents keep their base letter ("Überweisungen" → "uberweisungen"),
+    # since Slack channel names are lower-case ASCII and dropping them garbles words.
+    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    slug = _SLUG.sub("-", ascii_title.lower()).strip("-")[:50].strip("-") or "incident"
     return f"inc-{at:%Y%m%d}-{slug}"
 
 
@@ -1015,7 +1020,10 @@ class Incidents:
         await self._edit_ticket(session, incident)
         await self._topic(session, incident)
         await session.flush()
-        markdown = await self._postmortem(session, incident, tz="UTC", base_url="")
+        workspace = await session.get(Workspace, incident.workspace_id)
+        markdown = await self._postmortem(
+            session, incident, tz="UTC", base_url=workspace.url if workspace else ""
+        )
         self._say(
             session,
             incident,
@@ -1108,19 +1116,33 @@ class Incidents:
             )
             if request is None:
                 return Outcome("ignored")
+            existing = await session.scalar(
+                select(Incident).where(
+                    Incident.workspace_id == fact.workspace_id,
+                    Incident.source_channel == fact.channel_id,
+                    Incident.source_ts == fact.item_ts,
+                )
+            )
+            offer = (
+                say.declare_offer(channel_id=fact.channel_id, ts=fact.item_ts)
+                if existing is None
+                else say.already_declared(
+                    channel_id=existing.channel_id,
+                    channel_name=existing.channel_name,
+                    title=existing.title,
+                    status=existing.status,
+                )
+            )
             outbox.enqueue(
                 session,
                 workspace_id=fact.workspace_id,
                 destination=fact.channel_id,
                 op="ephemeral",
-                payload={
-                    **say.declare_offer(channel_id=fact.channel_id, ts=fact.item_ts).to_payload(),
-                    "user": fact.user,
-                },
+                payload={**offer.to_payload(), "user": fact.user},
                 at=now,
             )
         self._changes.committed(session)
-        return Outcome("offered")
+        return Outcome("offered" if existing is None else "already_declared")
 
     async def _list(self, ctx: CommandContext) -> Content:
         since = self._clock.now() - RECENT

@@ -180,6 +180,10 @@ async def test_pushpin_and_note_make_the_timeline_and_resolve_exports(world: Sla
     assert "EU gateway rejects TLS 1.3" in markdown and "Rollback started" in markdown
     assert "Rolled back payments to 4.1" in markdown
     assert "Resolved" in world.slack.topic(inc)
+    # The draft uploaded at resolve links its messages, as the export does.
+    [uploaded] = [f for f in world.slack.uploaded_files() if f["name"].startswith("postmortem-")]
+    posted = uploaded["content"].decode()
+    assert f"https://demo.slack.com/archives/{inc}/p{said.replace('.', '')}" in posted
     cli = subprocess.run(  # noqa: ASYNC221 - the CLI, as an operator runs it
         [sys.executable, "-m", "bot.cli", "incident", "export", "1", "--tz", "Europe/Berlin"],
         capture_output=True,
@@ -217,6 +221,21 @@ async def test_fire_reaction_offers_to_declare_once(world: SlackWorld) -> None:
     await world.press(button["action_id"], button["value"], user=BEN, channel=SUPPORT)
     assert "already declared" in world.last_ephemeral(BEN)
     assert len(world.sent("conversations.create")) == 1
+    # A second :fire: on the same request points to its incident instead of offering again.
+    await world.react(BEN, "fire", request)
+    await world.settle()
+    again = world.sent("chat.postEphemeral")[-1]
+    assert again.args["user"] == BEN and not buttons(again)
+    inc = created.response["channel"]["id"]
+    assert f"already has an incident: <#{inc}>" in again.args["text"]
+
+
+async def test_channel_names_transliterate_letters(world: SlackWorld) -> None:
+    await world.command("watch requests target=5m")
+    await world.incident("declare Überweisungen hängen sev2", user=LEAD, channel=SUPPORT)
+    await world.settle()
+    [created] = world.sent("conversations.create")
+    assert created.args["name"] == "inc-20261123-uberweisungen-hangen"
 
 
 async def test_bad_input_changes_nothing(world: SlackWorld) -> None:
