@@ -360,6 +360,7 @@ class Rota:
         """Decide the next week's pair by hand (``/rota choose`` or the Choose… dialog);
         a choice that breaks a rule is refused with the reasons, and nothing changes."""
         now = self._clock.now()
+        created = False
         async with self._db.transaction() as session:
             if week_id is not None:
                 week = await session.get(SupportWeek, week_id, with_for_update=True)
@@ -377,10 +378,23 @@ class Rota:
                     .limit(1)
                     .with_for_update()
                 )
-            if week is None:
-                raise UsageError(
-                    "There is no upcoming week to choose for yet: the Monday pick creates it."
-                )
+                if week is None:
+                    # Nothing picked yet (a new rota): choosing creates the coming week now
+                    # rather than making the team wait for the pick ({team.pick_rule}).
+                    starts = next_occurrence(team.start_rule, team.tz, now)
+                    week = SupportWeek(
+                        team_id=team.id,
+                        starts_at=starts,
+                        ends_at=next_occurrence(team.start_rule, team.tz, starts),
+                        first=pair[0],
+                        second=pair[1],
+                        fallback_days=[],
+                        status="suggested",
+                    )
+                    session.add(week)
+                    await session.flush()
+                    await self._schedule_week(session, team, week, now)
+                    created = True
             candidates = {c.user: c for c in await self._candidates(session, team)}
             days = self._days(team, week.starts_at)
             pick = Pick(pair[0], pair[1], fallback)
@@ -395,9 +409,21 @@ class Rota:
             week.first, week.second, week.fallback = pair[0], pair[1], fallback
             week.fallback_days = gaps if fallback else []
             week.status, week.decided_by, week.decided_at = "accepted", ctx.user, now
-            self._edit_pick(session, team, week)
+            if created:
+                self._say(
+                    session,
+                    team,
+                    destination=team.channel_id,
+                    op="post",
+                    content=self._pick_message(team, week),
+                    key=f"rota:{team.id}:pick:{week.id}",
+                )
+            else:
+                self._edit_pick(session, team, week)
+            starts_local = week.starts_at.astimezone(ZoneInfo(team.tz))
         self._changes.committed(session)
-        return Content(text=f"Chosen: <@{pair[0]}> and <@{pair[1]}>.")
+        when = f" for the week from {starts_local:%a %d %b %H:%M}" if created else ""
+        return Content(text=f"Chosen: <@{pair[0]}> and <@{pair[1]}>{when}.")
 
     async def request_swap(
         self, ctx: CommandContext, out_user: str, in_user: str, week_of: date | None
@@ -751,6 +777,14 @@ class Rota:
             content=self._pick_message(team, week),
             key=f"rota:{team.id}:pick:{week.id}",
         )
+        await self._schedule_week(session, team, week, now)
+        return "sent"
+
+    async def _schedule_week(
+        self, session: AsyncSession, team: RotaTeam, week: SupportWeek, now: datetime
+    ) -> None:
+        """The week's reminders before it starts, and its start."""
+        starts = week.starts_at
         for step, rule in (("remind_pair", "Tue 12:00"), ("remind_lead", "Tue 17:00")):
             due = next_occurrence(rule, team.tz, now)
             if due < starts:
@@ -768,7 +802,6 @@ class Rota:
             step=f"start@{week.id}",
             due_at=starts,
         )
-        return "sent"
 
     async def press(self, *, action_id: str, value: str, user: str, workspace_id: str) -> Content:
         ident = button_id(value)

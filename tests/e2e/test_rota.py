@@ -233,6 +233,21 @@ async def test_swap_needs_both_and_keeps_the_rules(world: SlackWorld) -> None:
     )
 
 
+async def test_choose_before_the_first_pick_creates_the_week(world: SlackWorld) -> None:
+    await set_up(world)
+    assert "picks Fri 10:00" in await rota_cmd(world, "config pick=Fri 10:00")
+    # Monday 23 Nov, 15:00 Berlin: a new rota, nothing picked yet; no waiting for Friday.
+    chosen = await rota_cmd(world, f"choose <@{ANNA}> <@{BEN}>")
+    assert chosen == f"Chosen: <@{ANNA}> and <@{BEN}> for the week from Wed 25 Nov 09:00."
+    await world.settle()
+    [pick] = channel_posts(world)
+    assert f"<@{ANNA}> and <@{BEN}>" in pick.args["text"]
+    # The week starts on Wednesday as if it had been picked; the Friday pick adds the next.
+    world.clock.set(datetime(2026, 11, 25, 8, 0, tzinfo=UTC))
+    await world.settle()
+    assert f"<@{ANNA}> and <@{BEN}>" in await rota_cmd(world, "who", user=OPS)
+
+
 async def test_choose_dialog_refuses_a_pair_that_breaks_the_rules(world: SlackWorld) -> None:
     await set_up(world)
     await world.advance(minutes=120)
