@@ -105,8 +105,18 @@ def _parser() -> argparse.ArgumentParser:
     stats = sub.add_parser("stats", help="first-response figures")
     stats.add_argument("--channel", metavar="ID")
     stats.add_argument("--workspace")
-    stats.add_argument("--since", type=_iso, metavar="ISO", help="e.g. 2026-11-01")
-    stats.add_argument("--until", type=_iso, metavar="ISO")
+    stats.add_argument(
+        "--since",
+        metavar="DATE",
+        help="first day, e.g. 2026-11-01, from midnight in the channel's time zone (the "
+        "watched channels' zone if they share one, else UTC); or a time with an offset",
+    )
+    stats.add_argument(
+        "--until",
+        metavar="DATE",
+        help="last day, included: 2026-11-30 counts requests up to that day's end in the "
+        "same zone; a time (e.g. 2026-11-30T12:00+01:00) is excluded",
+    )
     stats.add_argument("--format", choices=["table", "json", "csv"], default="table")
     stats.add_argument(
         "--by", choices=["channel", "category"], default="channel", help="group rows by"
@@ -280,12 +290,16 @@ def _responders(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _stats(args: argparse.Namespace, settings: Settings) -> int:
-    if args.since and args.until and args.until <= args.since:
-        raise UsageError("--until must be after --since.")
+    from bot.stats import window_bound, window_zone
 
     by_category = args.by == "category"
 
     async def work(core: Core) -> int:
+        zone = await window_zone(core.db, workspace_id=args.workspace, channel_id=args.channel)
+        since = window_bound(args.since, tz=zone, end=False) if args.since else None
+        until = window_bound(args.until, tz=zone, end=True) if args.until else None
+        if since and until and until <= since:
+            raise UsageError("--until must not be before --since.")
         if by_category:
             from bot.triage.service import figures_by_category
 
@@ -297,8 +311,8 @@ def _stats(args: argparse.Namespace, settings: Settings) -> int:
             now=core.now(),
             workspace_id=args.workspace,
             channel_id=args.channel,
-            since=args.since,
-            until=args.until,
+            since=since,
+            until=until,
         )
         fmt = format_by_category if by_category else format_stats
         print(fmt(figures, args.format), end="")

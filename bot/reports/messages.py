@@ -55,7 +55,8 @@ def report_sections(report: WeeklyReport) -> list[tuple[str, list[str]]]:
             noun,
             [
                 f"{items.capitalize()}: {fig['requests']}{_delta_count(delta['requests'])} · "
-                f"answered {fig['responded']} · open {fig['open']}",
+                f"answered {fig['responded']} · unanswered {fig['unanswered']} · "
+                f"closed {fig['closed']}",
                 f"Within target: {fig['within_target']} of {decided} "
                 f"({_share(fig['within_target_ratio'])}){_delta_points(delta['within_target_ratio'])}",
                 f"p50 {_dur(fr['p50'])}{_delta_dur(delta['p50'])} · "

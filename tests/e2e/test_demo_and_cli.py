@@ -101,3 +101,26 @@ def test_cli_watch_import_stats(tmp_path: Path) -> None:
     csv_out = run_cli("stats", "--format", "csv", "--channel", "C1", db=db).stdout.splitlines()
     assert csv_out[0].startswith("channel,kind,requests") and csv_out[1].startswith("C1,requests,2")
     assert run_cli("stats", "--since", "yesterday", db=db).returncode == 2
+    # Dates are whole days in the channel's zone, --until's day included: a request at
+    # 00:30 Berlin on 1 December (23:30 UTC on 30 November) is not in November.
+    berlin = run_cli(
+        "watch", "C9", "--kind", "requests", "--target", "5m", "--tz", "Europe/Berlin",
+        "--workspace", "T1", db=db,
+    )  # fmt: skip
+    assert berlin.returncode == 0, berlin.stderr
+    late = tmp_path / "late.jsonl"
+    edges = ("1793489400.0", "1796081400.0")  # 2026-10-31 / 2026-11-30 23:30 UTC
+    late.write_text(
+        "\n".join(
+            json.dumps({"type": "message", "channel": "C9", "user": "U1", "text": "hi?",
+                        "ts": ts, "team": "T1"})
+            for ts in edges
+        )  # fmt: skip
+    )
+    assert run_cli("import", str(late), db=db).returncode == 0
+    november = run_cli(
+        "stats", "--channel", "C9", "--since", "2026-11-01", "--until", "2026-11-30",
+        "--format", "json", db=db,
+    )  # fmt: skip
+    assert json.loads(november.stdout)["requests"] == 1, november.stderr
+    assert "included" in run_cli("stats", "--help", db=db).stdout

@@ -178,6 +178,12 @@ async def test_a_seeded_month_gives_the_weekly_report_an_independent_count_agree
     assert f"p50 {format_duration(want['p50'])}" in text
     assert f"Within target: {want['within']} of {want['requests']}" in text
     assert f"Breaches ({want['breached']})" in text
+    mine = [s for s in seeded if week.bounds("Europe/Berlin")[0] <= s.posted_at < local(30, 0, 0)]
+    answered = sum(1 for s in mine if s.reply_at)
+    closed = sum(1 for s in mine if s.closed_at)
+    assert (
+        f"answered {answered} · unanswered {len(mine) - answered} · closed {closed}" in text
+    ), text
     assert f"<@{LEAD}> ×{want['pinged']}" in text
     assert "“How do I reset my password?” ×3" in text
     assert "#1 sev2 Checkout fails for EU: still open" in text
