@@ -162,6 +162,12 @@ def _parser() -> argparse.ArgumentParser:
     imp = sub.add_parser("import", help="backfill from Slack events (JSON lines) or an export")
     imp.add_argument("paths", nargs="+", metavar="PATH")
     imp.add_argument("--workspace", help="team id for exports that don't carry one")
+    imp.add_argument(
+        "--workspace-url",
+        metavar="URL",
+        help="the workspace's address, e.g. https://acme.slack.com/, for links to imported "
+        "requests (default: asked of Slack with SLACK_BOT_TOKEN)",
+    )
     imp.set_defaults(func=_import)
 
     package = sub.add_parser("teams-package", help="build the Microsoft Teams app package (zip)")
@@ -418,10 +424,24 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _import(args: argparse.Namespace, settings: Settings) -> int:
-    from handlers.slack.importer import import_paths
+    from handlers.slack.importer import import_paths, workspace_address
 
     async def work(core: Core) -> int:
-        summary = await import_paths(core, args.paths, workspace_id=args.workspace)
+        address: tuple[str | None, str] | None = None
+        if args.workspace_url:
+            if not args.workspace_url.startswith(("https://", "http://")):
+                raise UsageError(
+                    f"--workspace-url {args.workspace_url!r} is not an address. Write it as "
+                    "https://acme.slack.com/ (what your browser shows for the workspace)."
+                )
+            address = (None, args.workspace_url)
+        elif settings.slack_bot_token:
+            address = await workspace_address(
+                token=settings.slack_bot_token, api_url=settings.slack_api_url
+            )
+        summary = await import_paths(
+            core, args.paths, workspace_id=args.workspace, workspace_url=address
+        )
         print(summary.describe())
         return 0 if not summary.errors else 1
 

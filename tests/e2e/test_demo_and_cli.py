@@ -93,8 +93,18 @@ def test_cli_watch_import_stats(tmp_path: Path) -> None:
         and "opened 2" in imported.stdout
         and ":5: not JSON" in imported.stdout
     )
-    again = run_cli("import", str(events), db=db)
-    assert "duplicate 4" in again.stdout
+    assert "No links for T1" in imported.stdout and "--workspace-url" in imported.stdout
+    again = run_cli("import", str(events), "--workspace-url", "https://acme.slack.com", db=db)
+    assert "duplicate 4" in again.stdout and "No links" not in again.stdout
+    # Imported requests link to their messages, in the export and in the report's breaches.
+    exported = run_cli("export", "requests", "--since", "1970-01-01", "--format", "json", db=db)
+    links = [row["permalink"] for row in json.loads(exported.stdout)]
+    assert links == ["https://acme.slack.com/archives/C1/p10000", "https://acme.slack.com/archives/C1/p12000"]  # fmt: skip
+    report = run_cli("report", "--week", "1970-W01", "--channel", "C1", db=db)
+    assert "(https://acme.slack.com/archives/C1/p12000)" in report.stdout, report.stdout
+    assert "C1 1200.0" not in report.stdout
+    bad_url = run_cli("import", str(events), "--workspace-url", "acme", db=db)
+    assert bad_url.returncode == 2 and "https://acme.slack.com/" in bad_url.stderr
     stats = json.loads(run_cli("stats", "--format", "json", db=db).stdout)
     assert stats["requests"] == 2 and stats["within_target"] == 1 and stats["breached"] == 1
     assert stats["first_response_seconds"] == {"p50": 310.0, "p90": 462.0, "max": 500.0}
