@@ -29,10 +29,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
-from bot.content import ChatPort, button_id
+from bot.content import ChatPort
 from bot.core import Core
 from bot.errors import ConfigurationError, FirstlineError
 from bot.redaction import protect_secrets
+from bot.rota.service import TeamNotFound, WrongToken
 from handlers.slack.app import LinkBase, build_bolt_app
 from handlers.slack.chat import SlackChat
 from handlers.slack.install import INSTALL_PATH, REDIRECT_PATH, Installs
@@ -49,6 +50,7 @@ RUNNER: web.AppKey[Runner] = web.AppKey("runner", Runner)
 BOLT: web.AppKey[AsyncApp] = web.AppKey("bolt", AsyncApp)
 TEAMS: web.AppKey[Any] = web.AppKey("teams")
 STATE: web.AppKey[dict[str, object]] = web.AppKey("state", dict)
+CHATS: web.AppKey[dict[str, ChatPort]] = web.AppKey("chats", dict)
 
 
 def begin_drain(app: web.Application) -> None:
@@ -169,6 +171,7 @@ def build_server(settings: Settings, options: ServerOptions | None = None) -> we
             )
             chats["teams"] = teams.chat
             app[TEAMS] = teams
+        app[CHATS] = chats
         deliverer = Deliverer(
             db=core.db,
             clock=clock,
@@ -261,28 +264,36 @@ def build_server(settings: Settings, options: ServerOptions | None = None) -> we
         return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4"})
 
     async def rota_current(request: web.Request) -> web.Response:
-        """`/rota who` for scripts (the pair also deploys): Authorization: Bearer <team token>."""
+        """`/rota who` for scripts (the pair also deploys): the team by id or name,
+        Authorization: Bearer <team token>."""
         team = request.match_info["team"]
         auth = request.headers.get("Authorization", "")
         token = auth[7:] if auth.startswith("Bearer ") else request.query.get("token", "")
-        team_id = button_id(team)
-        if team_id is None or not token:
-            return web.json_response(
-                {"error": "send the team's token: Authorization: Bearer <token>"}, status=401
-            )
-        answer = await app[CORE].rota.api_current(team_id, token)
-        if answer is None:
-            return web.json_response({"error": "unknown team or wrong token"}, status=401)
+        try:
+            answer = await app[CORE].rota.api_current(team, token)
+        except TeamNotFound as error:
+            return web.json_response({"error": error.message}, status=404)
+        except WrongToken as error:
+            return web.json_response({"error": error.message}, status=401)
         return web.json_response(answer)
 
     async def rota_calendar(request: web.Request) -> web.Response:
         team = request.match_info["team"]
         token = request.query.get("token", "")
-        team_id = button_id(team)
-        body = await app[CORE].rota.calendar(team_id, token) if team_id and token else None
-        if body is None:
-            return web.Response(status=401, text="unknown team or wrong token\n")
+        try:
+            body = await app[CORE].rota.calendar(team, token, names=people_names)
+        except TeamNotFound as error:
+            return web.Response(status=404, text=error.message + "\n")
+        except WrongToken as error:
+            return web.Response(status=401, text=error.message + "\n")
         return web.Response(body=body, content_type="text/calendar", charset="utf-8")
+
+    async def people_names(workspace_id: str, users: list[str]) -> dict[str, str]:
+        """Display names from the chat that serves the workspace (its users.info cache)."""
+        chat = app[CHATS].get("slack") if CHATS in app else None
+        if not isinstance(chat, SlackChat):
+            return {}
+        return {user: await chat.display_name(workspace_id, user) for user in users}
 
     async def oauth(request: web.Request) -> web.StreamResponse:
         """/slack/install and /slack/oauth_redirect: Bolt's OAuth flow, pages from install.py."""

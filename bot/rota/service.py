@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -45,6 +46,9 @@ from storage.models import (
     Timer,
     WatchedChannel,
 )
+
+# (workspace, user ids) -> display names of those the platform knows; for text read outside chat.
+PeopleNames = Callable[[str, list[str]], Awaitable[dict[str, str]]]
 
 ACCEPT = "rota_accept"
 ANOTHER = "rota_another"
@@ -284,12 +288,31 @@ class Rota:
             "status": week.status,
         }
 
-    async def api_current(self, team_id: int, token: str) -> dict[str, Any] | None:
+    async def team_by_ref(self, ref: str, token: str) -> RotaTeam:
+        """The team a URL names, by id or by its name as people see it ("Payments team",
+        any case); ``TeamNotFound`` when no team has that id or name, ``WrongToken`` when
+        none of those that do has ``token`` (names may repeat across workspaces)."""
+        ident = button_id(ref)
         async with self._db.reading() as session:
-            team = await session.get(RotaTeam, team_id)
-        if team is None or not _token_matches(team.api_token, token):
-            return None
-        return await self.who(workspace_id=team.workspace_id, team_id=team_id)
+            if ident is not None:
+                found = [t for t in [await session.get(RotaTeam, ident)] if t is not None]
+            else:
+                wanted = " ".join(ref.split()).casefold()
+                found = [
+                    t
+                    for t in await session.scalars(select(RotaTeam).order_by(RotaTeam.id))
+                    if " ".join(t.name.split()).casefold() == wanted
+                ]
+        if not found:
+            raise TeamNotFound(ref)
+        for team in found:
+            if token and _token_matches(team.api_token, token):
+                return team
+        raise WrongToken(ref)
+
+    async def api_current(self, team_ref: str, token: str) -> dict[str, Any]:
+        team = await self.team_by_ref(team_ref, token)
+        return await self.who(workspace_id=team.workspace_id, team_id=team.id)
 
     async def show(self, ctx: CommandContext) -> Content:
         async with self._db.reading() as session:
@@ -631,14 +654,15 @@ class Rota:
         self._changes.committed(session)
         return Content(text="Sent you the calendar link in a DM.")
 
-    async def calendar(self, team_id: int, token: str) -> bytes | None:
-        """The team's weeks as iCalendar (the ``icalendar`` package), or None for a bad token."""
+    async def calendar(
+        self, team_ref: str, token: str, *, names: PeopleNames | None = None
+    ) -> bytes:
+        """The team's weeks as iCalendar (the ``icalendar`` package), people by name where
+        ``names`` knows them (a calendar app shows text, not Slack mentions)."""
         from icalendar import Calendar, Event
 
+        team = await self.team_by_ref(team_ref, token)
         async with self._db.reading() as session:
-            team = await session.get(RotaTeam, team_id)
-            if team is None or not _token_matches(team.api_token, token):
-                return None
             weeks = list(
                 await session.scalars(
                     select(SupportWeek)
@@ -646,6 +670,12 @@ class Rota:
                     .order_by(SupportWeek.starts_at)
                 )
             )
+        people = {u for w in weeks for u in (w.first, w.second, w.fallback, w.observer) if u}
+        known = await names(team.workspace_id, sorted(people)) if names and people else {}
+
+        def name(user: str) -> str:
+            return known.get(user) or user
+
         zone = ZoneInfo(team.tz)
         cal = Calendar()
         cal.add("prodid", "-//Firstline//support rota//EN")
@@ -654,15 +684,15 @@ class Rota:
         for w in weeks:
             event = Event()
             event.add("uid", f"firstline-week-{w.id}@{team.workspace_id}")
-            event.add("summary", f"Support: {w.first} & {w.second}")
+            event.add("summary", f"Support: {name(w.first)} & {name(w.second)}")
             event.add("dtstart", w.starts_at.astimezone(zone))
             event.add("dtend", w.ends_at.astimezone(zone))
             event.add("dtstamp", w.decided_at or w.starts_at)
-            details = [f"Pair: {w.first}, {w.second}", f"Status: {w.status}"]
+            details = [f"Pair: {name(w.first)}, {name(w.second)}", f"Status: {w.status}"]
             if w.fallback:
-                details.append(f"Fallback: {w.fallback} ({', '.join(w.fallback_days)})")
+                details.append(f"Fallback: {name(w.fallback)} ({', '.join(w.fallback_days)})")
             if w.observer:
-                details.append(f"Observer: {w.observer}")
+                details.append(f"Observer: {name(w.observer)}")
             event.add("description", "\n".join(details))
             cal.add_component(event)
         cal.add_missing_timezones()
@@ -1191,6 +1221,22 @@ def _weekdays(spec: str) -> frozenset[int]:
         b = _DAYS.index(last[:3]) if last else a
         result.update(range(a, b + 1) if a <= b else [*range(a, 7), *range(0, b + 1)])
     return frozenset(result)
+
+
+class TeamNotFound(UsageError):
+    def __init__(self, ref: str) -> None:
+        super().__init__(
+            f"There is no rota team {ref!r}. Use the team's name as /rota show gives it, or "
+            "the link /rota calendar sends you."
+        )
+
+
+class WrongToken(UsageError):
+    def __init__(self, ref: str) -> None:
+        super().__init__(
+            f"Wrong or missing token for rota team {ref!r}: send Authorization: Bearer <token> "
+            "(the token is in the link /rota calendar sends you)."
+        )
 
 
 def _token_matches(expected: str, given: str) -> bool:

@@ -255,14 +255,15 @@ class SlackChat:
         plain = topic
         for user in dict.fromkeys(_MENTION.findall(topic)):
             plain = re.sub(
-                rf"<@{user}(\|[^>]*)?>", f"@{await self._name(workspace_id, user)}", plain
+                rf"<@{user}(\|[^>]*)?>", f"@{await self.display_name(workspace_id, user)}", plain
             )
         await self._call(
             workspace_id, "conversations.setTopic", {"channel": channel, "topic": plain[:250]}
         )
         return Delivered(channel, "")
 
-    async def _name(self, workspace_id: str, user: str) -> str:
+    async def display_name(self, workspace_id: str, user: str) -> str:
+        """The person's name as Slack shows it (cached), or the id when Slack won't say."""
         key = (workspace_id, user)
         if key not in self._names:
             client = await self._client_for(workspace_id)
