@@ -61,6 +61,7 @@ UPDATE_EVERY = {
     "sev4": timedelta(minutes=60),
 }
 RECENT = timedelta(days=14)
+LINK_LOOK_BACK = timedelta(days=1)
 _SLUG = re.compile(r"[^a-z0-9]+")
 
 
@@ -149,12 +150,24 @@ class Incidents:
         if isinstance(command, cmd.ListIncidents):
             return await self._list(ctx)
         if isinstance(command, cmd.Declare):
+            source = None
+            if command.source is not None:
+                async with self._db.reading() as session:
+                    text = await session.scalar(
+                        select(Request.text).where(
+                            Request.workspace_id == ctx.workspace_id,
+                            Request.channel_id == command.source[0],
+                            Request.ts == command.source[1],
+                        )
+                    )
+                source = (*command.source, text or "")
             return await self.declare(
                 workspace_id=ctx.workspace_id,
                 user=ctx.user,
                 title=command.title,
                 severity=command.severity,
                 where=ctx.channel_id,
+                source=source,
             )
         incident_id = self.incident_in(ctx.workspace_id, ctx.channel_id)
         if incident_id is None:
@@ -389,12 +402,74 @@ class Incidents:
             )
             await self._topic(session, incident)
             await self._schedule_nudge(session, incident, due=now + UPDATE_EVERY[severity])
+            offer = None
+            if source is None and watched is not None and watched.kind == "requests":
+                offer = await self._latest_open_request(session, workspace_id, where, now)
         self._changes.committed(session)
-        return Content(
-            text=f"🔥 Declared *{title}* ({severity.upper()}): creating "
+        declared = (
+            f"🔥 Declared *{title}* ({severity.upper()}): creating "
             f"#{incident.channel_name} and inviting the support pair. You are the commander "
             "until you hand it over."
         )
+        if offer is None:
+            return Content(text=declared)
+        linkable = say.link_offer(
+            incident_id=incident.id, request_id=offer.id, requester=offer.requester, text=offer.text
+        )
+        return Content(text=f"{declared}\n{linkable.text}", buttons=linkable.buttons)
+
+    async def _latest_open_request(
+        self, session: AsyncSession, workspace_id: str, channel_id: str, now: datetime
+    ) -> Request | None:
+        """The request an incident declared by command most likely came from: the latest
+        one still open in the channel, from the last day."""
+        return await session.scalar(
+            select(Request)
+            .where(
+                Request.workspace_id == workspace_id,
+                Request.channel_id == channel_id,
+                Request.closed_at.is_(None),
+                Request.deleted.is_(False),
+                Request.posted_at >= now - LINK_LOOK_BACK,
+            )
+            .order_by(Request.posted_at.desc(), Request.id.desc())
+            .limit(1)
+        )
+
+    async def _link_request(self, *, value: str, user: str, workspace_id: str) -> Content:
+        """ "Link this request": the incident's ticket starts with that request."""
+        ident_text, _, request_text = value.partition(":")
+        ident, request_id = button_id(ident_text), button_id(request_text)
+        if ident is None or request_id is None:
+            return Content(text="This button has nothing attached.")
+        now = self._clock.now()
+        async with self._db.transaction() as session:
+            incident = await session.get(Incident, ident, with_for_update=True)
+            request = await session.get(Request, request_id)
+            if (
+                incident is None
+                or request is None
+                or incident.workspace_id != workspace_id
+                or request.workspace_id != workspace_id
+            ):
+                return Content(text="That incident or request no longer exists.")
+            if incident.source_ts is not None:
+                return Content(text="The ticket already starts with its original request.")
+            incident.source_channel, incident.source_ts = request.channel_id, request.ts
+            incident.source_text = truncate(request.text)
+            self._timeline(
+                session,
+                incident,
+                now,
+                user,
+                "ticket",
+                "Original request linked",
+                channel=request.channel_id,
+                ts=request.ts,
+            )
+            await self._edit_ticket(session, incident)
+        self._changes.committed(session)
+        return Content(text="Linked: the ticket now starts with that request.")
 
     # -- messages, reactions and buttons --------------------------------------------------
 
@@ -502,6 +577,8 @@ class Incidents:
         self, *, action_id: str, value: str, user: str, workspace_id: str, channel_id: str
     ) -> Content | None:
         """A button on an incident message; returns what to tell the presser (ephemeral)."""
+        if action_id == say.LINK_REQUEST:
+            return await self._link_request(value=value, user=user, workspace_id=workspace_id)
         if action_id == say.DECLARE_FROM_MESSAGE:
             source_channel, _, ts = value.partition(":")
             async with self._db.reading() as session:

@@ -56,10 +56,9 @@ def heatmap_figure(matrix: list[list[int]], *, title: str) -> Figure:
     shades = colormaps["YlOrRd"](np.linspace(_FIRST_SHADE, 1.0, 256))
     cmap = ListedColormap(shades).with_extremes(bad=EMPTY)
     masked = np.ma.masked_equal(np.array(matrix, dtype=float), 0)
-    # Counts 1..peak span the scale (a one-request week still gets its colour).
-    image = axes.imshow(
-        masked, aspect="auto", cmap=cmap, vmin=1, vmax=max(peak, 2), interpolation="nearest"
-    )
+    # Counts 1..top span the scale (a one-request week still gets its colour).
+    top = max(peak, 2)
+    image = axes.imshow(masked, aspect="auto", cmap=cmap, vmin=1, vmax=top, interpolation="nearest")
     axes.set_yticks(range(7), labels=list(DAYS))
     axes.set_xticks(range(0, 24, 2), labels=[f"{h:02d}" for h in range(0, 24, 2)])
     axes.set_xlabel("hour (local time)")
@@ -67,10 +66,8 @@ def heatmap_figure(matrix: list[list[int]], *, title: str) -> Figure:
     for day, row in enumerate(matrix):
         for hour, count in enumerate(row):
             if count:
-                colour = text_colour(cmap(image.norm(count)))
-                axes.text(
-                    hour, day, str(count), ha="center", va="center", fontsize=7, color=colour
-                )
+                colour = text_colour(cmap((count - 1) / (top - 1)))
+                axes.text(hour, day, str(count), ha="center", va="center", fontsize=7, color=colour)
     bar = figure.colorbar(image, ax=axes, label="requests")
     bar.locator = MaxNLocator(integer=True)
     bar.update_ticks()

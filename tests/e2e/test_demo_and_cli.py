@@ -99,7 +99,8 @@ def test_cli_watch_import_stats(tmp_path: Path) -> None:
     # Imported requests link to their messages, in the export and in the report's breaches.
     exported = run_cli("export", "requests", "--since", "1970-01-01", "--format", "json", db=db)
     links = [row["permalink"] for row in json.loads(exported.stdout)]
-    assert links == ["https://acme.slack.com/archives/C1/p10000", "https://acme.slack.com/archives/C1/p12000"]  # fmt: skip
+    base = "https://acme.slack.com/archives/C1/"
+    assert links == [f"{base}p10000", f"{base}p12000"]
     report = run_cli("report", "--week", "1970-W01", "--channel", "C1", db=db)
     assert "(https://acme.slack.com/archives/C1/p12000)" in report.stdout, report.stdout
     assert "C1 1200.0" not in report.stdout
@@ -120,13 +121,8 @@ def test_cli_watch_import_stats(tmp_path: Path) -> None:
     assert berlin.returncode == 0, berlin.stderr
     late = tmp_path / "late.jsonl"
     edges = ("1793489400.0", "1796081400.0")  # 2026-10-31 / 2026-11-30 23:30 UTC
-    late.write_text(
-        "\n".join(
-            json.dumps({"type": "message", "channel": "C9", "user": "U1", "text": "hi?",
-                        "ts": ts, "team": "T1"})
-            for ts in edges
-        )  # fmt: skip
-    )
+    message = {"type": "message", "channel": "C9", "user": "U1", "text": "hi?", "team": "T1"}
+    late.write_text("\n".join(json.dumps({**message, "ts": ts}) for ts in edges))
     assert run_cli("import", str(late), db=db).returncode == 0
     november = run_cli(
         "stats", "--channel", "C9", "--since", "2026-11-01", "--until", "2026-11-30",

@@ -289,3 +289,42 @@ def test_bad_role_configuration_is_explained() -> None:
         assert "must include commander" in error.message
     else:
         raise AssertionError("accepted roles without a commander")
+
+
+async def test_declared_by_command_offers_the_latest_open_request(world: SlackWorld) -> None:
+    await world.command("watch requests target=5m")
+    await world.post(BEN, "An older question, still open")
+    request = await world.post(OPS, "Payments in Munich hang at 'pending' since 10:02")
+    assert world.sender is not None
+    reply = await world.sender.command(
+        command="/incident", text="declare Payments hang sev2", user=LEAD, channel=SUPPORT
+    )
+    body = reply.json()
+    assert "Declared *Payments hang*" in body["text"]
+    assert "latest open request here, from <@UOPS1>" in body["text"]
+    [button] = [e for b in body["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    await world.settle()
+    ticket = next(
+        c for c in world.sent("chat.postMessage") if "Production support ticket" in c.args["text"]
+    )
+    assert "no original message" in ticket.args["text"]
+    await world.press(button["action_id"], button["value"], user=LEAD, channel=SUPPORT)
+    assert "ticket now starts with that request" in world.last_ephemeral(LEAD)
+    edited = world.sent("chat.update")[-1].args["text"]
+    assert "> Payments in Munich hang at 'pending' since 10:02" in edited
+    assert f"archives/{SUPPORT}/p{request.replace('.', '')}" in edited
+    await world.press(button["action_id"], button["value"], user=LEAD, channel=SUPPORT)
+    assert "already starts with" in world.last_ephemeral(LEAD)
+
+
+async def test_declare_accepts_a_message_link(world: SlackWorld) -> None:
+    await world.command("watch requests target=5m")
+    request = await world.post(OPS, "Exports are empty for every merchant")
+    link = f"<https://demo.slack.com/archives/{SUPPORT}/p{request.replace('.', '')}>"
+    text = await world.incident(f"declare Exports empty sev3 {link}", user=LEAD, channel=SUPPORT)
+    assert "Declared *Exports empty*" in text and "latest open request" not in text
+    await world.settle()
+    ticket = next(
+        c for c in world.sent("chat.postMessage") if "Production support ticket" in c.args["text"]
+    )
+    assert "> Exports are empty for every merchant" in ticket.args["text"]

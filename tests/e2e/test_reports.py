@@ -181,9 +181,9 @@ async def test_a_seeded_month_gives_the_weekly_report_an_independent_count_agree
     mine = [s for s in seeded if week.bounds("Europe/Berlin")[0] <= s.posted_at < local(30, 0, 0)]
     answered = sum(1 for s in mine if s.reply_at)
     closed = sum(1 for s in mine if s.closed_at)
-    assert (
-        f"answered {answered} · unanswered {len(mine) - answered} · closed {closed}" in text
-    ), text
+    assert f"answered {answered} · unanswered {len(mine) - answered} · closed {closed}" in text, (
+        text
+    )
     assert f"<@{LEAD}> ×{want['pinged']}" in text
     assert "“How do I reset my password?” ×3" in text
     assert "#1 sev2 Checkout fails for EU: still open" in text
