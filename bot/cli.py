@@ -363,8 +363,19 @@ def _toil(args: argparse.Namespace, settings: Settings) -> int:
     return _with_core(settings, work)
 
 
+def _with_names(settings: Settings, core: Core) -> None:
+    """With a bot token, Markdown printed here names people and channels as Slack does."""
+    if not settings.slack_bot_token:
+        return
+    from handlers.slack.chat import slack_directory
+
+    directory = slack_directory(token=settings.slack_bot_token, api_url=settings.slack_api_url)
+    core.reports.directory = core.incidents.directory = directory
+
+
 def _incident_export(args: argparse.Namespace, settings: Settings) -> int:
     async def work(core: Core) -> int:
+        _with_names(settings, core)
         base = ""
         incident_ws = await core.incident_workspace(args.incident_id)
         if incident_ws:
@@ -380,6 +391,7 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
     from bot.reports.weeks import IsoWeek
 
     async def work(core: Core) -> int:
+        _with_names(settings, core)
         workspace = await core.default_workspace(args.workspace)
         week = (
             IsoWeek.parse(args.week)

@@ -32,6 +32,7 @@ from bot.config import Settings
 from bot.content import ChatPort
 from bot.core import Core
 from bot.errors import ConfigurationError, FirstlineError
+from bot.people import Directory
 from bot.redaction import protect_secrets
 from bot.rota.service import TeamNotFound, WrongToken
 from handlers.slack.app import LinkBase, build_bolt_app
@@ -50,7 +51,6 @@ RUNNER: web.AppKey[Runner] = web.AppKey("runner", Runner)
 BOLT: web.AppKey[AsyncApp] = web.AppKey("bolt", AsyncApp)
 TEAMS: web.AppKey[Any] = web.AppKey("teams")
 STATE: web.AppKey[dict[str, object]] = web.AppKey("state", dict)
-CHATS: web.AppKey[dict[str, ChatPort]] = web.AppKey("chats", dict)
 
 
 def begin_drain(app: web.Application) -> None:
@@ -171,7 +171,10 @@ def build_server(settings: Settings, options: ServerOptions | None = None) -> we
             )
             chats["teams"] = teams.chat
             app[TEAMS] = teams
-        app[CHATS] = chats
+        slack_chat = chats.get("slack")
+        if isinstance(slack_chat, SlackChat):
+            directory = Directory(people=slack_chat.people_names, channel=slack_chat.channel_name)
+            core.rota.directory = core.reports.directory = core.incidents.directory = directory
         deliverer = Deliverer(
             db=core.db,
             clock=clock,
@@ -281,19 +284,12 @@ def build_server(settings: Settings, options: ServerOptions | None = None) -> we
         team = request.match_info["team"]
         token = request.query.get("token", "")
         try:
-            body = await app[CORE].rota.calendar(team, token, names=people_names)
+            body = await app[CORE].rota.calendar(team, token)
         except TeamNotFound as error:
             return web.Response(status=404, text=error.message + "\n")
         except WrongToken as error:
             return web.Response(status=401, text=error.message + "\n")
         return web.Response(body=body, content_type="text/calendar", charset="utf-8")
-
-    async def people_names(workspace_id: str, users: list[str]) -> dict[str, str]:
-        """Display names from the chat that serves the workspace (its users.info cache)."""
-        chat = app[CHATS].get("slack") if CHATS in app else None
-        if not isinstance(chat, SlackChat):
-            return {}
-        return {user: await chat.display_name(workspace_id, user) for user in users}
 
     async def oauth(request: web.Request) -> web.StreamResponse:
         """/slack/install and /slack/oauth_redirect: Bolt's OAuth flow, pages from install.py."""

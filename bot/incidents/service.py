@@ -38,6 +38,7 @@ from bot.incidents.postmortem import (
     render_postmortem,
 )
 from bot.outgoing import say as enqueue_say
+from bot.people import Directory
 from storage import inbox, outbox, timers
 from storage.engine import Database
 from storage.models import (
@@ -63,6 +64,7 @@ UPDATE_EVERY = {
 RECENT = timedelta(days=14)
 LINK_LOOK_BACK = timedelta(days=1)
 _SLUG = re.compile(r"[^a-z0-9]+")
+_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 
 
 def channel_name(title: str, at: datetime) -> str:
@@ -103,6 +105,7 @@ class Incidents:
         self._channels = channels
         self._changes = changes
         self._view: dict[tuple[str, str], int] = {}
+        self.directory = Directory()  # names for the postmortem file; the server sets it
 
     # -- the channel view -------------------------------------------------------------
 
@@ -174,12 +177,14 @@ class Incidents:
             raise UsageError(
                 "Run this inside the incident's channel (#inc-…). /incident list shows them."
             )
+        # Names for the postmortem file, asked of the platform before the transaction.
+        names = await self._names(incident_id) if isinstance(command, cmd.Resolve) else {}
         async with self._db.transaction() as session:
             incident = await session.get(Incident, incident_id, with_for_update=True)
             assert incident is not None
             if incident.status == "resolved" and not isinstance(command, cmd.Note):
                 raise UsageError("This incident is resolved; only /incident note still works here.")
-            reply = await self._apply(session, incident, command, ctx)
+            reply = await self._apply(session, incident, command, ctx, names=names)
         self._changes.committed(session)
         return reply
 
@@ -189,6 +194,8 @@ class Incidents:
         incident: Incident,
         command: cmd.IncidentCommand,
         ctx: CommandContext,
+        *,
+        names: dict[str, str],
     ) -> Content:
         now = self._clock.now()
         user = ctx.user
@@ -304,7 +311,9 @@ class Incidents:
             await self._updated(session, incident, now)
             return Content(text="Update posted and added to the timeline.")
         if isinstance(command, cmd.Resolve):
-            return await self._resolve(session, incident, summary=command.summary, by=user, now=now)
+            return await self._resolve(
+                session, incident, summary=command.summary, by=user, now=now, names=names
+            )
         raise UsageError("I don't know that command. Type /incident help.")
 
     async def declare(
@@ -761,11 +770,47 @@ class Incidents:
     # -- export ---------------------------------------------------------------------------
 
     async def export(self, incident_id: int, *, tz: str = "UTC", base_url: str = "") -> str:
+        names = await self._names(incident_id)
         async with self._db.reading() as session:
             incident = await session.get(Incident, incident_id)
             if incident is None:
                 raise UsageError(f"There is no incident {incident_id}; /incident list shows them.")
-            return await self._postmortem(session, incident, tz=tz, base_url=base_url)
+            return await self._postmortem(session, incident, tz=tz, base_url=base_url, names=names)
+
+    async def _names(self, incident_id: int) -> dict[str, str]:
+        """ "@name" of everyone the postmortem mentions, as far as the directory knows."""
+        async with self._db.reading() as session:
+            incident = await session.get(Incident, incident_id)
+            if incident is None:
+                return {}
+            people: set[str | None] = {incident.declared_by}
+            people |= set(
+                await session.scalars(
+                    select(TimelineEntry.who).where(TimelineEntry.incident_id == incident_id)
+                )
+            )
+            people |= set(
+                await session.scalars(
+                    select(RoleAssignment.user).where(RoleAssignment.incident_id == incident_id)
+                )
+            )
+            for giver, taker in await session.execute(
+                select(Handoff.giver, Handoff.taker).where(Handoff.incident_id == incident_id)
+            ):
+                people |= {giver, taker}
+            people |= set(
+                await session.scalars(
+                    select(IncidentAction.owner).where(IncidentAction.incident_id == incident_id)
+                )
+            )
+            for text in await session.scalars(
+                select(TimelineEntry.text).where(TimelineEntry.incident_id == incident_id)
+            ):
+                people |= set(_MENTION.findall(text or ""))
+            people |= set(_MENTION.findall(incident.source_text or ""))
+            workspace_id = incident.workspace_id
+        found = await self.directory.people(workspace_id, {p for p in people if p})
+        return {user: f"@{name}" for user, name in found.items()}
 
     # -- internals ------------------------------------------------------------------------
 
@@ -1066,7 +1111,14 @@ class Incidents:
         )
 
     async def _resolve(
-        self, session: AsyncSession, incident: Incident, *, summary: str, by: str, now: datetime
+        self,
+        session: AsyncSession,
+        incident: Incident,
+        *,
+        summary: str,
+        by: str,
+        now: datetime,
+        names: dict[str, str],
     ) -> Content:
         incident.status = "resolved"
         incident.resolved_at = now
@@ -1099,7 +1151,7 @@ class Incidents:
         await session.flush()
         workspace = await session.get(Workspace, incident.workspace_id)
         markdown = await self._postmortem(
-            session, incident, tz="UTC", base_url=workspace.url if workspace else ""
+            session, incident, tz="UTC", base_url=workspace.url if workspace else "", names=names
         )
         self._say(
             session,
@@ -1119,7 +1171,13 @@ class Incidents:
         )
 
     async def _postmortem(
-        self, session: AsyncSession, incident: Incident, *, tz: str, base_url: str
+        self,
+        session: AsyncSession,
+        incident: Incident,
+        *,
+        tz: str,
+        base_url: str,
+        names: dict[str, str],
     ) -> str:
         def link(channel: str | None, ts: str | None) -> str | None:
             if not (channel and ts and base_url):
@@ -1174,6 +1232,7 @@ class Incidents:
             timeline=[
                 TimelineItem(e.at, e.who, e.kind, e.text, link(e.channel_id, e.ts)) for e in entries
             ],
+            names=names,
         )
         return render_postmortem(data)
 

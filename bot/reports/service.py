@@ -34,6 +34,7 @@ from bot.content import Content, message_ref
 from bot.durations import format_duration
 from bot.errors import NotAllowedError, UsageError
 from bot.outgoing import say
+from bot.people import Directory
 from bot.reports import charts
 from bot.reports import messages as say_text
 from bot.reports.commands import ReportCommand, ReportContext
@@ -80,6 +81,7 @@ class Reports:
         self._channels = channels
         self._changes = changes
         self._pending: dict[str, datetime] = {}  # workspace -> due time of its refresh timer
+        self.directory = Directory()  # names for charts and Markdown; the server sets it
 
     # -- schedules ---------------------------------------------------------------------------
 
@@ -242,20 +244,24 @@ class Reports:
         report.slo = budget.to_dict()
         workspace = await session.get(Workspace, watch.workspace_id)
         report.base_url = workspace.url if workspace is not None else ""
+        report.channel_label = await self.directory.channel(watch.workspace_id, watch.channel_id)
+        report.names = await self.directory.people(watch.workspace_id, report.people())
         if charts_too:
             noun = "alerts" if watch.kind == "alerts" else "requests"
+            where = report.channel_label
             # Drawing takes a few hundred milliseconds: off the event loop, so Slack's
             # events keep being answered within their 3 seconds meanwhile.
             report.charts = {
                 "per_day": await asyncio.to_thread(
                     charts.per_day_png,
                     report.per_day,
-                    title=f"{noun.capitalize()} per day, {week}",
+                    title=f"{noun.capitalize()} per day in {where}, {week}",
                 ),
                 "heatmap": await asyncio.to_thread(
                     charts.heatmap_png,
                     report.heatmap,
-                    title=f"{noun.capitalize()} by hour of week, {watch.settings.tz}",
+                    title=f"{noun.capitalize()} by hour of week in {where}, {week} "
+                    f"({watch.settings.tz})",
                 ),
             }
         return report

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -31,6 +30,7 @@ from bot.durations import format_duration
 from bot.errors import UsageError
 from bot.hours import BusinessHours
 from bot.outgoing import say
+from bot.people import Directory
 from bot.rota.pick import Candidate, Pick, problems, suggest, week_days
 from bot.stats import compute_stats
 from storage import timers
@@ -46,9 +46,6 @@ from storage.models import (
     Timer,
     WatchedChannel,
 )
-
-# (workspace, user ids) -> display names of those the platform knows; for text read outside chat.
-PeopleNames = Callable[[str, list[str]], Awaitable[dict[str, str]]]
 
 ACCEPT = "rota_accept"
 ANOTHER = "rota_another"
@@ -99,6 +96,7 @@ class Rota:
         self._channels = channels
         self._changes = changes
         self.public_url = "http://localhost:3000"  # set from FIRSTLINE_PUBLIC_URL by the server
+        self.directory = Directory()  # names for the calendar; the server sets the platform's
 
     # -- configuration --------------------------------------------------------------------
 
@@ -654,11 +652,9 @@ class Rota:
         self._changes.committed(session)
         return Content(text="Sent you the calendar link in a DM.")
 
-    async def calendar(
-        self, team_ref: str, token: str, *, names: PeopleNames | None = None
-    ) -> bytes:
+    async def calendar(self, team_ref: str, token: str) -> bytes:
         """The team's weeks as iCalendar (the ``icalendar`` package), people by name where
-        ``names`` knows them (a calendar app shows text, not Slack mentions)."""
+        the directory knows them (a calendar app shows text, not Slack mentions)."""
         from icalendar import Calendar, Event
 
         team = await self.team_by_ref(team_ref, token)
@@ -671,7 +667,7 @@ class Rota:
                 )
             )
         people = {u for w in weeks for u in (w.first, w.second, w.fallback, w.observer) if u}
-        known = await names(team.workspace_id, sorted(people)) if names and people else {}
+        known = await self.directory.people(team.workspace_id, people)
 
         def name(user: str) -> str:
             return known.get(user) or user

@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.content import Content, Delivered, DeliveryError
+from bot.people import Directory
 from handlers.slack.blocks import render, render_blocks
 
 log = logging.getLogger(__name__)
@@ -277,6 +278,24 @@ class SlackChat:
             )
         return self._names[key]
 
+    async def people_names(self, workspace_id: str, users: list[str]) -> dict[str, str]:
+        """``display_name`` of each user (the ``bot.people.Directory`` lookup)."""
+        return {user: await self.display_name(workspace_id, user) for user in users}
+
+    async def channel_name(self, workspace_id: str, channel: str) -> str | None:
+        """The channel's name (cached), or None when Slack won't say."""
+        key = (workspace_id, f"#{channel}")
+        if key not in self._names:
+            client = await self._client_for(workspace_id)
+            try:
+                info = (await client.conversations_info(channel=channel)).get("channel") or {}
+            except SlackApiError:
+                return None
+            if not info.get("name"):
+                return None
+            self._names[key] = str(info["name"])
+        return self._names[key]
+
     async def set_group_members(
         self, *, workspace_id: str, group: str, users: list[str]
     ) -> Delivered:
@@ -384,3 +403,9 @@ def _delivery_error(error: SlackApiError, code: str | None) -> DeliveryError:
     if code in PERMANENT_ERRORS:
         return DeliveryError(f"Slack refused: {code}", permanent=True)
     return DeliveryError(f"Slack error: {code or status}")
+
+
+def slack_directory(*, token: str, api_url: str) -> Directory:
+    """Names from Slack for a process without a server (the CLI)."""
+    chat = SlackChat(client=AsyncWebClient(token=token, base_url=api_url))
+    return Directory(people=chat.people_names, channel=chat.channel_name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -184,6 +185,8 @@ async def test_pushpin_and_note_make_the_timeline_and_resolve_exports(world: Sla
     [uploaded] = [f for f in world.slack.uploaded_files() if f["name"].startswith("postmortem-")]
     posted = uploaded["content"].decode()
     assert f"https://demo.slack.com/archives/{inc}/p{said.replace('.', '')}" in posted
+    # …and names people as Slack shows them, not by id.
+    assert "by @lead" in posted and "| @anna |" in posted and "@ULEAD" not in posted
     cli = subprocess.run(  # noqa: ASYNC221 - the CLI, as an operator runs it
         [sys.executable, "-m", "bot.cli", "incident", "export", "1", "--tz", "Europe/Berlin"],
         capture_output=True,
@@ -193,6 +196,21 @@ async def test_pushpin_and_note_make_the_timeline_and_resolve_exports(world: Sla
     )
     assert cli.stdout.startswith("# Postmortem: Checkout fails for EU")
     assert "CET by @ULEAD" in cli.stdout and "https://demo.slack.com/archives/" in cli.stdout
+    # With a bot token the CLI names people too.
+    named = await asyncio.to_thread(  # the emulator answers from this event loop meanwhile
+        subprocess.run,
+        [sys.executable, "-m", "bot.cli", "incident", "export", "1", "--tz", "Europe/Berlin"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={
+            **os.environ,
+            "DATABASE_URL": world.database_url,
+            "SLACK_BOT_TOKEN": "xoxb-test-token",
+            "SLACK_API_URL": world.slack.base_url,
+        },
+    )
+    assert "CET by @lead" in named.stdout
     missing = subprocess.run(  # noqa: ASYNC221
         [sys.executable, "-m", "bot.cli", "incident", "export", "99"],
         capture_output=True,

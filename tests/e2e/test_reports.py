@@ -18,6 +18,7 @@ import pytest
 from bot.clock import FakeClock
 from bot.durations import format_duration
 from bot.facts import ts_to_datetime
+from bot.reports.messages import report_markdown
 from bot.reports.weeks import IsoWeek
 from tests.harness import ALERTS, ANNA, BEN, LEAD, OPS2, SUPPORT, TEAM, SlackWorld
 
@@ -253,6 +254,12 @@ async def test_a_seeded_month_gives_the_weekly_report_an_independent_count_agree
     assert past.slo is not None and report.slo is not None
     assert (past.slo["decided"], past.slo["missed"]) == (decided, missed)
     assert past.slo["decided"] < report.slo["decided"]  # today's window holds more
+
+    # Read outside Slack (Markdown, charts), the report names the channel and people.
+    assert report.channel_label == "#support"
+    markdown = report_markdown([report])
+    assert "channel #support (requests)" in markdown
+    assert f"- @lead ×{want['pinged']}" in markdown and "@ULEAD" not in markdown
 
     # The heatmap PNG decodes to a picture whose hottest cell is Tuesday 16:00.
     import matplotlib.image
