@@ -9,6 +9,7 @@ application's ``cleanup_ctx``, never at import time.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import logging
 from collections.abc import AsyncIterator, Mapping
@@ -29,7 +30,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
-from bot.content import ChatPort
+from bot.content import ChatPort, DeliveryError
 from bot.core import Core
 from bot.errors import ConfigurationError, FirstlineError
 from bot.people import Directory
@@ -171,10 +172,8 @@ def build_server(settings: Settings, options: ServerOptions | None = None) -> we
             )
             chats["teams"] = teams.chat
             app[TEAMS] = teams
-        slack_chat = chats.get("slack")
-        if isinstance(slack_chat, SlackChat):
-            directory = Directory(people=slack_chat.people_names, channel=slack_chat.channel_name)
-            core.rota.directory = core.reports.directory = core.incidents.directory = directory
+        directory = _directory(chats.get("slack"), teams)
+        core.rota.directory = core.reports.directory = core.incidents.directory = directory
         deliverer = Deliverer(
             db=core.db,
             clock=clock,
@@ -366,3 +365,33 @@ def _signed_by_slack(verifier: SignatureVerifier, headers: Mapping[str, str], bo
     if not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12 or not signature:
         return False
     return verifier.is_valid(body=body, timestamp=timestamp, signature=signature)
+
+
+def _directory(slack: ChatPort | None, teams: Any) -> Directory:
+    """Names from Teams' directory (people and channels it has seen), then from Slack."""
+    slack_chat = slack if isinstance(slack, SlackChat) else None
+
+    async def people(workspace_id: str, users: list[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for user in users:
+            person = teams.directory.person(workspace_id, user) if teams is not None else None
+            if person is not None and person.name:
+                found[user] = person.name
+        rest = [u for u in users if u not in found]
+        if slack_chat is not None and rest:
+            # Not a Slack workspace Firstline has a token for: ids it is.
+            with contextlib.suppress(DeliveryError):
+                found |= await slack_chat.people_names(workspace_id, rest)
+        return found
+
+    async def channel(workspace_id: str, channel_id: str) -> str | None:
+        if teams is not None and (name := teams.directory.channel_name(workspace_id, channel_id)):
+            return str(name)
+        if slack_chat is None:
+            return None
+        try:
+            return await slack_chat.channel_name(workspace_id, channel_id)
+        except DeliveryError:
+            return None
+
+    return Directory(people=people, channel=channel)
