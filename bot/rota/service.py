@@ -431,14 +431,7 @@ class Rota:
             week.fallback_days = gaps if fallback else []
             week.status, week.decided_by, week.decided_at = "accepted", ctx.user, now
             if created:
-                self._say(
-                    session,
-                    team,
-                    destination=team.channel_id,
-                    op="post",
-                    content=self._pick_message(team, week),
-                    key=f"rota:{team.id}:pick:{week.id}",
-                )
+                self._post_pick(session, team, week)
             else:
                 self._edit_pick(session, team, week)
             starts_local = week.starts_at.astimezone(ZoneInfo(team.tz))
@@ -795,6 +788,12 @@ class Rota:
         )
         session.add(week)
         await session.flush()
+        self._post_pick(session, team, week)
+        await self._schedule_week(session, team, week, now)
+        return "sent"
+
+    def _post_pick(self, session: AsyncSession, team: RotaTeam, week: SupportWeek) -> None:
+        """The pick message, once per week (later changes edit it: ``_edit_pick``)."""
         self._say(
             session,
             team,
@@ -803,8 +802,6 @@ class Rota:
             content=self._pick_message(team, week),
             key=f"rota:{team.id}:pick:{week.id}",
         )
-        await self._schedule_week(session, team, week, now)
-        return "sent"
 
     async def _schedule_week(
         self, session: AsyncSession, team: RotaTeam, week: SupportWeek, now: datetime
