@@ -155,11 +155,11 @@ async def compute_stats(
     return StatsReport(since=since, until=until, total=total, channels=channels)
 
 
-def window_bound(text: str, *, tz: str, end: bool) -> datetime:
+def window_bound(text: str, *, tz: str, end: bool, name: str = "") -> datetime:
     """A ``--since``/``--until`` value as the instant it means: a date is a whole day in the
     channel's zone ``tz`` (``--until``'s day included, so the bound is the next midnight);
     a time without an offset is read in ``tz`` too; one with an offset is taken as given."""
-    name = "--until" if end else "--since"
+    name = name or ("--until" if end else "--since")
     try:
         day = date.fromisoformat(text)
     except ValueError:

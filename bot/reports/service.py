@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -49,7 +49,7 @@ from bot.reports.slo import (
 )
 from bot.reports.weeks import IsoWeek
 from bot.rota.service import next_occurrence
-from bot.stats import Figures, compute_stats, percentile
+from bot.stats import Figures, compute_stats, percentile, window_bound, window_zone
 from storage import outbox, timers
 from storage.engine import Database
 from storage.models import (
@@ -328,10 +328,18 @@ class Reports:
     ) -> dict[str, Any]:
         """`GET /api/stats`: the figures of ``bot.stats``, plus the error budget of a channel."""
         now = self._clock.now()
-        start = _instant(since, name="since") if since else now - timedelta(days=7)
-        end = _instant(until, name="until") if until else None
+        # Dates are whole days in the channel's zone, until's day included (as the CLI).
+        zone = await window_zone(self._db, workspace_id=workspace_id, channel_id=channel_id)
+        start = (
+            window_bound(since, tz=zone, end=False, name="since=")
+            if since
+            else now - timedelta(days=7)
+        )
+        end = window_bound(until, tz=zone, end=True, name="until=") if until else None
         if end is not None and end <= start:
-            raise UsageError("until must be after since, e.g. since=2026-11-01&until=2026-11-15.")
+            raise UsageError(
+                "until must not be before since, e.g. since=2026-11-01&until=2026-11-15."
+            )
         async with self._db.reading() as session:
             report = await compute_stats(
                 self._db,
@@ -707,14 +715,6 @@ class Reports:
 def _pair(week: SupportWeek) -> str:
     fallback = f" (fallback <@{week.fallback}>)" if week.fallback else ""
     return f"<@{week.first}> and <@{week.second}>{fallback}"
-
-
-def _instant(text: str, *, name: str) -> datetime:
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f'{name}="{text}" is not a date. Write it as 2026-11-01.') from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _weekly_subject(workspace_id: str, channel_id: str) -> str:

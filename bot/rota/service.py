@@ -580,7 +580,7 @@ class Rota:
         start = next_occurrence(team.start_rule, team.tz, max(now, last or now))
         lines = [
             f"*Proposed rota for the next {weeks} weeks* "
-            "(nothing is decided until each Monday pick)"
+            f"(nothing is decided until each week's pick, {team.pick_rule})"
         ]
         for _ in range(weeks):
             local = start.astimezone(zone).date()
