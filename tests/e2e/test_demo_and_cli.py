@@ -130,3 +130,48 @@ def test_cli_watch_import_stats(tmp_path: Path) -> None:
     )  # fmt: skip
     assert json.loads(november.stdout)["requests"] == 1, november.stderr
     assert "included" in run_cli("stats", "--help", db=db).stdout
+
+
+async def test_import_learns_the_workspace_address_from_auth_test(tmp_path: Path) -> None:
+    import asyncio
+
+    from handlers.slack.emulator import SlackEmulator
+
+    slack = SlackEmulator(team_id="T0DEMO")
+    await slack.start()
+    try:
+        db = tmp_path / "auth.db"
+        env = {
+            **os.environ,
+            "DATABASE_URL": f"sqlite+aiosqlite:///{db}",
+            "SLACK_BOT_TOKEN": "xoxb-test-token",
+            "SLACK_API_URL": slack.base_url,
+        }
+        events = tmp_path / "events.jsonl"
+        event = {"type": "message", "channel": "C1", "user": "U1", "text": "help?"}
+        events.write_text(json.dumps({**event, "ts": "1000.000100", "team": "T0DEMO"}))
+
+        def cli(*args: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                [sys.executable, "-m", "bot.cli", *args],
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=120,
+            )
+
+        # The emulator answers from this event loop, so the CLI runs in a thread meanwhile.
+        watched = await asyncio.to_thread(
+            cli, "watch", "C1", "--kind", "requests", "--target", "5m", "--workspace", "T0DEMO"
+        )
+        assert watched.returncode == 0, watched.stderr
+        imported = await asyncio.to_thread(cli, "import", str(events))
+        assert imported.returncode == 0 and "No links" not in imported.stdout, imported.stdout
+        exported = await asyncio.to_thread(
+            cli, "export", "requests", "--since", "1970-01-01", "--format", "json"
+        )
+        [row] = json.loads(exported.stdout)
+        assert row["permalink"] == f"{slack.url}archives/C1/p1000000100"
+        assert [c.method for c in slack.calls].count("auth.test") == 1
+    finally:
+        await slack.stop()
