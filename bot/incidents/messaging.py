@@ -47,9 +47,11 @@ def ticket(
 ) -> Content:
     lines = [f"*🎫 Production support ticket: {title}* ({severity.upper()}, {status})", ""]
     lines.append("*Original request*")
-    if source_text and source_channel and source_ts:
-        quoted = "\n".join(f"> {line}" for line in source_text.splitlines()[:6]) or "> (empty)"
-        lines += [quoted, message_ref(source_channel, source_ts, "original message")]
+    if source_channel and source_ts:
+        # A linked message Firstline never saw (not a request) has a link but no text.
+        if source_text:
+            lines += [f"> {line}" for line in source_text.splitlines()[:6]]
+        lines.append(message_ref(source_channel, source_ts, "original message"))
     else:
         lines.append(
             "_Declared by command; no original message. Link one with /incident declare … "

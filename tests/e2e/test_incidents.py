@@ -346,3 +346,12 @@ async def test_declare_accepts_a_message_link(world: SlackWorld) -> None:
         c for c in world.sent("chat.postMessage") if "Production support ticket" in c.args["text"]
     )
     assert "> Exports are empty for every merchant" in ticket.args["text"]
+    # A link to a message that is not a request: the ticket links it, without a quote.
+    other = f"https://demo.slack.com/archives/{SUPPORT}/p1795000000000100"
+    await world.incident(f"declare Search down {other}", user=LEAD, channel=SUPPORT)
+    await world.settle()
+    second = next(
+        c for c in world.sent("chat.postMessage") if "ticket: Search down" in c.args["text"]
+    )
+    assert f"archives/{SUPPORT}/p1795000000000100" in second.args["text"]
+    assert "no original message" not in second.args["text"]
