@@ -22,10 +22,15 @@ async def test_demo_tells_a_whole_afternoon() -> None:
     assert "#support          requests  4         4          3              1" in transcript
 
 
-def run_cli(*args: str, db: Path, **env: str) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, db: Path, slack_api_url: str | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """The CLI on ``db``; with ``slack_api_url`` it has a bot token for that (fake) Slack."""
     full_env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{db}", **env}
     full_env.pop("SLACK_BOT_TOKEN", None)
     full_env.pop("SLACK_SIGNING_SECRET", None)
+    if slack_api_url:
+        full_env |= {"SLACK_BOT_TOKEN": "xoxb-test-token", "SLACK_API_URL": slack_api_url}
     return subprocess.run(
         [sys.executable, "-m", "bot.cli", *args],
         capture_output=True,
@@ -141,24 +146,12 @@ async def test_import_learns_the_workspace_address_from_auth_test(tmp_path: Path
     await slack.start()
     try:
         db = tmp_path / "auth.db"
-        env = {
-            **os.environ,
-            "DATABASE_URL": f"sqlite+aiosqlite:///{db}",
-            "SLACK_BOT_TOKEN": "xoxb-test-token",
-            "SLACK_API_URL": slack.base_url,
-        }
         events = tmp_path / "events.jsonl"
         event = {"type": "message", "channel": "C1", "user": "U1", "text": "help?"}
         events.write_text(json.dumps({**event, "ts": "1000.000100", "team": "T0DEMO"}))
 
         def cli(*args: str) -> subprocess.CompletedProcess[str]:
-            return subprocess.run(
-                [sys.executable, "-m", "bot.cli", *args],
-                capture_output=True,
-                text=True,
-                env=env,
-                timeout=120,
-            )
+            return run_cli(*args, db=db, slack_api_url=slack.base_url)
 
         # The emulator answers from this event loop, so the CLI runs in a thread meanwhile.
         watched = await asyncio.to_thread(
