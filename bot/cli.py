@@ -200,8 +200,18 @@ def _parser() -> argparse.ArgumentParser:
     stats = sub.add_parser("stats", help="first-response figures", epilog=_DATABASE_ENV)
     stats.add_argument("--channel", metavar="ID", type=channel_id)
     stats.add_argument("--workspace", type=workspace_id)
-    stats.add_argument("--since", type=_iso, metavar="ISO", help="e.g. 2026-11-01")
-    stats.add_argument("--until", type=_iso, metavar="ISO")
+    stats.add_argument(
+        "--since",
+        metavar="DATE",
+        help="first day, e.g. 2026-11-01, from midnight in the channel's time zone (the "
+        "watched channels' zone if they share one, else UTC); or a time with an offset",
+    )
+    stats.add_argument(
+        "--until",
+        metavar="DATE",
+        help="last day, included: 2026-11-30 counts requests up to that day's end in the "
+        "same zone; a time (e.g. 2026-11-30T12:00+01:00) is excluded",
+    )
     stats.add_argument("--format", choices=["table", "json", "csv"], default="table")
     stats.add_argument(
         "--by", choices=["channel", "category"], default="channel", help="group rows by"
@@ -261,6 +271,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     imp.add_argument("paths", nargs="+", metavar="PATH")
     imp.add_argument("--workspace", help="team id for exports that don't carry one")
+    imp.add_argument(
+        "--workspace-url",
+        metavar="URL",
+        help="the workspace's address, e.g. https://acme.slack.com/, for links to imported "
+        "requests (default: asked of Slack with SLACK_BOT_TOKEN)",
+    )
     imp.set_defaults(func=_import)
 
     pager = sub.add_parser(
@@ -438,12 +454,16 @@ def _responders(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _stats(args: argparse.Namespace, settings: Settings) -> int:
-    if args.since and args.until and args.until <= args.since:
-        raise UsageError("--until must be after --since.")
+    from bot.stats import window_bound, window_zone
 
     by_category = args.by == "category"
 
     async def work(core: Core) -> int:
+        zone = await window_zone(core.db, workspace_id=args.workspace, channel_id=args.channel)
+        since = window_bound(args.since, tz=zone, end=False) if args.since else None
+        until = window_bound(args.until, tz=zone, end=True) if args.until else None
+        if since and until and until <= since:
+            raise UsageError("--until must not be before --since.")
         if by_category:
             from bot.triage.service import figures_by_category
 
@@ -454,8 +474,8 @@ def _stats(args: argparse.Namespace, settings: Settings) -> int:
             "now": core.now(),
             "workspace_id": args.workspace,
             "channel_id": args.channel,
-            "since": args.since,
-            "until": args.until,
+            "since": since,
+            "until": until,
         }
         figures = await compute(core.db, **scope)
         fmt = format_by_category if by_category else format_stats
@@ -509,8 +529,19 @@ def _toil(args: argparse.Namespace, settings: Settings) -> int:
     return _with_core(settings, work)
 
 
+def _with_names(settings: Settings, core: Core) -> None:
+    """With a bot token, Markdown printed here names people and channels as Slack does."""
+    if not settings.slack_bot_token:
+        return
+    from handlers.slack.chat import slack_directory
+
+    directory = slack_directory(token=settings.slack_bot_token, api_url=settings.slack_api_url)
+    core.reports.directory = core.incidents.directory = directory
+
+
 def _incident_export(args: argparse.Namespace, settings: Settings) -> int:
     async def work(core: Core) -> int:
+        _with_names(settings, core)
         base = ""
         incident_ws = await core.incident_workspace(args.incident_id)
         if incident_ws:
@@ -526,6 +557,7 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
     from bot.reports.weeks import IsoWeek
 
     async def work(core: Core) -> int:
+        _with_names(settings, core)
         workspace = await core.default_workspace(args.workspace)
         week = (
             IsoWeek.parse(args.week)
@@ -570,10 +602,24 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _import(args: argparse.Namespace, settings: Settings) -> int:
-    from handlers.slack.importer import check_sources, import_paths
+    from handlers.slack.importer import check_sources, import_paths, workspace_address
 
     async def work(core: Core) -> int:
-        summary = await import_paths(core, args.paths, workspace_id=args.workspace)
+        address: tuple[str | None, str] | None = None
+        if args.workspace_url:
+            if not args.workspace_url.startswith(("https://", "http://")):
+                raise UsageError(
+                    f"--workspace-url {args.workspace_url!r} is not an address. Write it as "
+                    "https://acme.slack.com/ (what your browser shows for the workspace)."
+                )
+            address = (None, args.workspace_url)
+        elif settings.slack_bot_token:
+            address = await workspace_address(
+                token=settings.slack_bot_token, api_url=settings.slack_api_url
+            )
+        summary = await import_paths(
+            core, args.paths, workspace_id=args.workspace, workspace_url=address
+        )
         print(summary.describe())
         return 0 if not summary.errors else 1
 

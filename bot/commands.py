@@ -286,7 +286,8 @@ def summary(figures: Figures) -> str:
 
     share = "–" if ratio is None else f"{ratio:.0%}"
     return (
-        f"Requests: {data['requests']} · answered: {data['responded']} · within target: "
+        f"Requests: {data['requests']} · answered: {data['responded']} · unanswered: "
+        f"{data['unanswered']} · within target: "
         f"{data['within_target']} ({share}) · breached: {data['breached']}\n"
         f"First response p50 {dur(fr['p50'])} · p90 {dur(fr['p90'])} · max {dur(fr['max'])}"
     )

@@ -14,14 +14,16 @@ from __future__ import annotations
 import math
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.errors import UsageError
 from storage.engine import Database
-from storage.models import Request
+from storage.models import Request, WatchedChannel
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -40,7 +42,7 @@ class Figures:
     responded: int = 0
     within_target: int = 0
     breached: int = 0
-    open: int = 0
+    not_closed: int = 0
     closed: int = 0
     times: list[float] = field(default_factory=list)
     close_times: list[float] = field(default_factory=list)
@@ -63,7 +65,12 @@ class Figures:
             if row.close_seconds is not None:
                 self.close_times.append(row.close_seconds)
         else:
-            self.open += 1
+            self.not_closed += 1
+
+    @property
+    def unanswered(self) -> int:
+        """Requests with no first response yet ("open" in the sense a support lead means)."""
+        return self.requests - self.responded
 
     def to_dict(self) -> dict[str, Any]:
         decided = self.within_target + self.breached
@@ -72,8 +79,9 @@ class Figures:
             "responded": self.responded,
             "within_target": self.within_target,
             "breached": self.breached,
-            "open": self.open,
+            "unanswered": self.unanswered,
             "closed": self.closed,
+            "not_closed": self.not_closed,
             "first_response_seconds": {
                 "p50": _round(percentile(self.times, 50)),
                 "p90": _round(percentile(self.times, 90)),
@@ -145,6 +153,38 @@ async def compute_stats(
                 row, now
             )
     return StatsReport(since=since, until=until, total=total, channels=channels)
+
+
+def window_bound(text: str, *, tz: str, end: bool, name: str = "") -> datetime:
+    """A ``--since``/``--until`` value as the instant it means: a date is a whole day in the
+    channel's zone ``tz`` (``--until``'s day included, so the bound is the next midnight);
+    a time without an offset is read in ``tz`` too; one with an offset is taken as given."""
+    name = name or ("--until" if end else "--since")
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise UsageError(
+                f"{name} {text!r} is not a date. Write it as 2026-11-01 (a whole day in the "
+                "channel's time zone) or 2026-11-01T09:30+01:00."
+            ) from None
+        return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(tz))
+    return datetime.combine(day + timedelta(days=1 if end else 0), time(0), ZoneInfo(tz))
+
+
+async def window_zone(db: Database, *, workspace_id: str | None, channel_id: str | None) -> str:
+    """The zone dates are read in: the channel's, or the one zone all watched channels
+    share; UTC when they differ (say ``--channel`` to use one's)."""
+    query = select(WatchedChannel.tz).where(WatchedChannel.active.is_(True)).distinct()
+    if workspace_id:
+        query = query.where(WatchedChannel.workspace_id == workspace_id)
+    if channel_id:
+        query = query.where(WatchedChannel.channel_id == channel_id)
+    async with db.reading() as session:
+        zones = (await session.scalars(query)).all()
+    return zones[0] if len(zones) == 1 else "UTC"
 
 
 def _round(value: float | None) -> float | None:

@@ -313,6 +313,10 @@ def _no_args(verb: str, args: list[str]) -> None:
         raise UsageError(f'/support {verb} takes no arguments (got "{" ".join(args)}").')
 
 
+# A Slack message link (Copy link), bare or as Slack escapes it: …/archives/C123/p1700000000123456
+_MESSAGE_LINK = re.compile(r"^<?https?://[^/\s]+/archives/([A-Z0-9]+)/p(\d{7,})(?:[?|][^>]*)?>?$")
+
+
 def parse_incident(
     text: str, *, roles: Mapping[str, Sequence[str]] = DEFAULT_ROLES
 ) -> IncidentCommand:
@@ -326,14 +330,19 @@ def parse_incident(
     if verb == "declare":
         severity = "sev3"
         words = []
+        source = None
         for token in args:
+            link = _MESSAGE_LINK.match(token)
             if token.lower() in inc.SEVERITIES:
                 severity = token.lower()
+            elif link:
+                seconds = link.group(2)
+                source = (link.group(1), f"{seconds[:-6]}.{seconds[-6:]}")
             else:
                 words.append(token)
         if not words:
             raise UsageError("Give the incident a title: /incident declare Checkout fails sev2")
-        return inc.Declare(title=" ".join(words)[:200], severity=severity)
+        return inc.Declare(title=" ".join(words)[:200], severity=severity, source=source)
     if verb == "set":
         if len(args) < 2 or args[0].lower() not in inc.SECTIONS:
             raise UsageError(

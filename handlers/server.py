@@ -9,6 +9,7 @@ application's ``cleanup_ctx``, never at import time.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import logging
 from collections.abc import AsyncIterator, Mapping
@@ -29,10 +30,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import paging
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
-from bot.content import ChatPort, button_id
+from bot.content import ChatPort, DeliveryError
 from bot.core import Core
 from bot.errors import ConfigurationError, FirstlineError
+from bot.people import Directory
 from bot.redaction import protect_secrets
+from bot.rota.service import TeamNotFound, WrongToken
 from handlers.operator_errors import slack_failure
 from handlers.paging import Pager
 from handlers.slack.app import LinkBase, build_bolt_app
@@ -161,6 +164,8 @@ def build_server(settings: Settings, options: ServerOptions | None = None) -> we
             teams = await TeamsEndpoint.open(core=core, settings=settings)
             chats["teams"] = teams.chat
             app[TEAMS] = teams
+        directory = _directory(chats.get("slack"), teams)
+        core.rota.directory = core.reports.directory = core.incidents.directory = directory
         deliverer = Deliverer(
             db=core.db,
             clock=clock,
@@ -256,27 +261,28 @@ def build_server(settings: Settings, options: ServerOptions | None = None) -> we
         return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4"})
 
     async def rota_current(request: web.Request) -> web.Response:
-        """`/rota who` for scripts (the pair also deploys): Authorization: Bearer <team token>."""
+        """`/rota who` for scripts (the pair also deploys): the team by id or name,
+        Authorization: Bearer <team token>."""
         team = request.match_info["team"]
         auth = request.headers.get("Authorization", "")
         token = auth[7:] if auth.startswith("Bearer ") else request.query.get("token", "")
-        team_id = button_id(team)
-        if team_id is None or not token:
-            return web.json_response(
-                {"error": "send the team's token: Authorization: Bearer <token>"}, status=401
-            )
-        answer = await app[CORE].rota.api_current(team_id, token)
-        if answer is None:
-            return web.json_response({"error": "unknown team or wrong token"}, status=401)
+        try:
+            answer = await app[CORE].rota.api_current(team, token)
+        except TeamNotFound as error:
+            return web.json_response({"error": error.message}, status=404)
+        except WrongToken as error:
+            return web.json_response({"error": error.message}, status=401)
         return web.json_response(answer)
 
     async def rota_calendar(request: web.Request) -> web.Response:
         team = request.match_info["team"]
         token = request.query.get("token", "")
-        team_id = button_id(team)
-        body = await app[CORE].rota.calendar(team_id, token) if team_id and token else None
-        if body is None:
-            return web.Response(status=401, text="unknown team or wrong token\n")
+        try:
+            body = await app[CORE].rota.calendar(team, token)
+        except TeamNotFound as error:
+            return web.Response(status=404, text=error.message + "\n")
+        except WrongToken as error:
+            return web.Response(status=401, text=error.message + "\n")
         return web.Response(body=body, content_type="text/calendar", charset="utf-8")
 
     async def oauth(request: web.Request) -> web.StreamResponse:
@@ -357,3 +363,33 @@ def _signed_by_slack(verifier: SignatureVerifier, headers: Mapping[str, str], bo
     if not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12 or not signature:
         return False
     return verifier.is_valid(body=body, timestamp=timestamp, signature=signature)
+
+
+def _directory(slack: ChatPort | None, teams: Any) -> Directory:
+    """Names from Teams' directory (people and channels it has seen), then from Slack."""
+    slack_chat = slack if isinstance(slack, SlackChat) else None
+
+    async def people(workspace_id: str, users: list[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for user in users:
+            person = teams.directory.person(workspace_id, user) if teams is not None else None
+            if person is not None and person.name:
+                found[user] = person.name
+        rest = [u for u in users if u not in found]
+        if slack_chat is not None and rest:
+            # Not a Slack workspace Firstline has a token for: ids it is.
+            with contextlib.suppress(DeliveryError):
+                found |= await slack_chat.people_names(workspace_id, rest)
+        return found
+
+    async def channel(workspace_id: str, channel_id: str) -> str | None:
+        if teams is not None and (name := teams.directory.channel_name(workspace_id, channel_id)):
+            return str(name)
+        if slack_chat is None:
+            return None
+        try:
+            return await slack_chat.channel_name(workspace_id, channel_id)
+        except DeliveryError:
+            return None
+
+    return Directory(people=people, channel=channel)

@@ -45,6 +45,7 @@ SECTIONS = {
 class Declare:
     title: str
     severity: str = "sev3"
+    source: tuple[str, str] | None = None  # (channel, ts) of a message link given with it
 
 
 @dataclass(frozen=True)
@@ -131,8 +132,9 @@ IncidentCommand = (
 HELP = "\n".join(
     [
         "*Firstline: /incident*",
-        "• `/incident declare <title> [sev1|sev2|sev3|sev4]`: open #inc-YYYYMMDD-title, invite "
-        "the support pair, pin the ticket (or react :fire: on a request)",
+        "• `/incident declare <title> [sev1|sev2|sev3|sev4] [message link]`: open "
+        "#inc-YYYYMMDD-title, invite the support pair, pin the ticket starting with the linked "
+        "request (or react :fire: on a request)",
         "• `/incident set symptoms|scope|cause|fixes|rootfix|prevention <text>`: edit the ticket",
         '• `/incident action add "text" @owner`, `/incident action done 2`, `/incident why "text"`',
         "• `/incident severity sev1`, `/incident update <text>` (a status update), "

@@ -13,6 +13,7 @@ CONFIRM_HANDOFF = "incident_take_over"
 DECLINE_HANDOFF = "incident_not_now"
 SNOOZE = "incident_snooze"
 DECLARE_FROM_MESSAGE = "incident_declare_from_message"
+LINK_REQUEST = "incident_link_request"
 ROLE_LABEL = {"commander": "Commander", "operations": "Operations", "communications": "Comms"}
 
 
@@ -46,11 +47,16 @@ def ticket(
 ) -> Content:
     lines = [f"*🎫 Production support ticket: {title}* ({severity.upper()}, {status})", ""]
     lines.append("*Original request*")
-    if source_text and source_channel and source_ts:
-        quoted = "\n".join(f"> {line}" for line in source_text.splitlines()[:6]) or "> (empty)"
-        lines += [quoted, message_ref(source_channel, source_ts, "original message")]
+    if source_channel and source_ts:
+        # A linked message Firstline never saw (not a request) has a link but no text.
+        if source_text:
+            lines += [f"> {line}" for line in source_text.splitlines()[:6]]
+        lines.append(message_ref(source_channel, source_ts, "original message"))
     else:
-        lines.append("_Declared by command; no original message._")
+        lines.append(
+            "_Declared by command; no original message. Link one with /incident declare … "
+            "<message link>, or the button offered when it was declared._"
+        )
     order = ["symptoms", "scope", "cause"]
     for key in order:
         lines += ["", f"*{SECTIONS[key]}*", sections.get(key) or "TBD"]
@@ -171,6 +177,29 @@ def resolved(*, channel_id: str, title: str, summary: str, lasted: float, roles:
     if summary:
         text += f"\n{summary}"
     return Content(text=text, context=f"Roles at the end: {roles}")
+
+
+def link_offer(*, incident_id: int, request_id: int, requester: str, text: str) -> Content:
+    """Declared by command where a request is open: start the ticket with it?"""
+    snippet = " ".join(text.split())
+    snippet = snippet[:100] + ("…" if len(snippet) > 100 else "")
+    return Content(
+        text=f"The latest open request here, from <@{requester}>: “{snippet}”. "
+        "Start the ticket with it?",
+        buttons=(Button("Link this request", LINK_REQUEST, f"{incident_id}:{request_id}"),),
+    )
+
+
+def already_declared(
+    *, channel_id: str | None, channel_name: str, title: str, status: str
+) -> Content:
+    """A :fire: on a request that already has an incident: point there, no second one."""
+    where = f"<#{channel_id}>" if channel_id else f"#{channel_name}"
+    state = "resolved" if status == "resolved" else "open"
+    return Content(
+        text=f"🔥 This request already has an incident: {where} (*{title}*, {state}). "
+        "Follow it there."
+    )
 
 
 def declare_offer(*, channel_id: str, ts: str) -> Content:

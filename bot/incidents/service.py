@@ -10,6 +10,7 @@ incident learns its id when Slack answers (``channel_created``).
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,6 +38,7 @@ from bot.incidents.postmortem import (
     render_postmortem,
 )
 from bot.outgoing import say as enqueue_say
+from bot.people import Directory
 from storage import inbox, outbox, timers
 from storage.engine import Database
 from storage.models import (
@@ -49,6 +51,7 @@ from storage.models import (
     Request,
     RoleAssignment,
     TimelineEntry,
+    Workspace,
 )
 
 HANDOFF_TIMEOUT = timedelta(minutes=10)
@@ -59,11 +62,16 @@ UPDATE_EVERY = {
     "sev4": timedelta(minutes=60),
 }
 RECENT = timedelta(days=14)
+LINK_LOOK_BACK = timedelta(days=1)
 _SLUG = re.compile(r"[^a-z0-9]+")
+_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 
 
 def channel_name(title: str, at: datetime) -> str:
-    slug = _SLUG.sub("-", title.lower()).strip("-")[:50].strip("-") or "incident"
+    # Letters with accents keep their base letter ("Überweisungen" → "uberweisungen"),
+    # since Slack channel names are lower-case ASCII and dropping them garbles words.
+    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    slug = _SLUG.sub("-", ascii_title.lower()).strip("-")[:50].strip("-") or "incident"
     return f"inc-{at:%Y%m%d}-{slug}"
 
 
@@ -97,6 +105,7 @@ class Incidents:
         self._channels = channels
         self._changes = changes
         self._view: dict[tuple[str, str], int] = {}
+        self.directory = Directory()  # names for the postmortem file; the server sets it
 
     # -- the channel view -------------------------------------------------------------
 
@@ -144,24 +153,38 @@ class Incidents:
         if isinstance(command, cmd.ListIncidents):
             return await self._list(ctx)
         if isinstance(command, cmd.Declare):
+            source = None
+            if command.source is not None:
+                async with self._db.reading() as session:
+                    text = await session.scalar(
+                        select(Request.text).where(
+                            Request.workspace_id == ctx.workspace_id,
+                            Request.channel_id == command.source[0],
+                            Request.ts == command.source[1],
+                        )
+                    )
+                source = (*command.source, text or "")
             return await self.declare(
                 workspace_id=ctx.workspace_id,
                 user=ctx.user,
                 title=command.title,
                 severity=command.severity,
                 where=ctx.channel_id,
+                source=source,
             )
         incident_id = self.incident_in(ctx.workspace_id, ctx.channel_id)
         if incident_id is None:
             raise UsageError(
                 "Run this inside the incident's channel (#inc-…). /incident list shows them."
             )
+        # Names for the postmortem file, asked of the platform before the transaction.
+        names = await self._names(incident_id) if isinstance(command, cmd.Resolve) else {}
         async with self._db.transaction() as session:
             incident = await session.get(Incident, incident_id, with_for_update=True)
             assert incident is not None
             if incident.status == "resolved" and not isinstance(command, cmd.Note):
                 raise UsageError("This incident is resolved; only /incident note still works here.")
-            reply = await self._apply(session, incident, command, ctx)
+            reply = await self._apply(session, incident, command, ctx, names=names)
         self._changes.committed(session)
         return reply
 
@@ -171,6 +194,8 @@ class Incidents:
         incident: Incident,
         command: cmd.IncidentCommand,
         ctx: CommandContext,
+        *,
+        names: dict[str, str],
     ) -> Content:
         now = self._clock.now()
         user = ctx.user
@@ -286,7 +311,9 @@ class Incidents:
             await self._updated(session, incident, now)
             return Content(text="Update posted and added to the timeline.")
         if isinstance(command, cmd.Resolve):
-            return await self._resolve(session, incident, summary=command.summary, by=user, now=now)
+            return await self._resolve(
+                session, incident, summary=command.summary, by=user, now=now, names=names
+            )
         raise UsageError("I don't know that command. Type /incident help.")
 
     async def declare(
@@ -384,12 +411,74 @@ class Incidents:
             )
             await self._topic(session, incident)
             await self._schedule_nudge(session, incident, due=now + UPDATE_EVERY[severity])
+            offer = None
+            if source is None and watched is not None and watched.kind == "requests":
+                offer = await self._latest_open_request(session, workspace_id, where, now)
         self._changes.committed(session)
-        return Content(
-            text=f"🔥 Declared *{title}* ({severity.upper()}): creating "
+        declared = (
+            f"🔥 Declared *{title}* ({severity.upper()}): creating "
             f"#{incident.channel_name} and inviting the support pair. You are the commander "
             "until you hand it over."
         )
+        if offer is None:
+            return Content(text=declared)
+        linkable = say.link_offer(
+            incident_id=incident.id, request_id=offer.id, requester=offer.requester, text=offer.text
+        )
+        return Content(text=f"{declared}\n{linkable.text}", buttons=linkable.buttons)
+
+    async def _latest_open_request(
+        self, session: AsyncSession, workspace_id: str, channel_id: str, now: datetime
+    ) -> Request | None:
+        """The request an incident declared by command most likely came from: the latest
+        one still open in the channel, from the last day."""
+        return await session.scalar(
+            select(Request)
+            .where(
+                Request.workspace_id == workspace_id,
+                Request.channel_id == channel_id,
+                Request.closed_at.is_(None),
+                Request.deleted.is_(False),
+                Request.posted_at >= now - LINK_LOOK_BACK,
+            )
+            .order_by(Request.posted_at.desc(), Request.id.desc())
+            .limit(1)
+        )
+
+    async def _link_request(self, *, value: str, user: str, workspace_id: str) -> Content:
+        """ "Link this request": the incident's ticket starts with that request."""
+        ident_text, _, request_text = value.partition(":")
+        ident, request_id = button_id(ident_text), button_id(request_text)
+        if ident is None or request_id is None:
+            return Content(text="This button has nothing attached.")
+        now = self._clock.now()
+        async with self._db.transaction() as session:
+            incident = await session.get(Incident, ident, with_for_update=True)
+            request = await session.get(Request, request_id)
+            if (
+                incident is None
+                or request is None
+                or incident.workspace_id != workspace_id
+                or request.workspace_id != workspace_id
+            ):
+                return Content(text="That incident or request no longer exists.")
+            if incident.source_ts is not None:
+                return Content(text="The ticket already starts with its original request.")
+            incident.source_channel, incident.source_ts = request.channel_id, request.ts
+            incident.source_text = truncate(request.text)
+            self._timeline(
+                session,
+                incident,
+                now,
+                user,
+                "ticket",
+                "Original request linked",
+                channel=request.channel_id,
+                ts=request.ts,
+            )
+            await self._edit_ticket(session, incident)
+        self._changes.committed(session)
+        return Content(text="Linked: the ticket now starts with that request.")
 
     # -- messages, reactions and buttons --------------------------------------------------
 
@@ -497,6 +586,8 @@ class Incidents:
         self, *, action_id: str, value: str, user: str, workspace_id: str, channel_id: str
     ) -> Content | None:
         """A button on an incident message; returns what to tell the presser (ephemeral)."""
+        if action_id == say.LINK_REQUEST:
+            return await self._link_request(value=value, user=user, workspace_id=workspace_id)
         if action_id == say.DECLARE_FROM_MESSAGE:
             source_channel, _, ts = value.partition(":")
             async with self._db.reading() as session:
@@ -679,11 +770,47 @@ class Incidents:
     # -- export ---------------------------------------------------------------------------
 
     async def export(self, incident_id: int, *, tz: str = "UTC", base_url: str = "") -> str:
+        names = await self._names(incident_id)
         async with self._db.reading() as session:
             incident = await session.get(Incident, incident_id)
             if incident is None:
                 raise UsageError(f"There is no incident {incident_id}; /incident list shows them.")
-            return await self._postmortem(session, incident, tz=tz, base_url=base_url)
+            return await self._postmortem(session, incident, tz=tz, base_url=base_url, names=names)
+
+    async def _names(self, incident_id: int) -> dict[str, str]:
+        """ "@name" of everyone the postmortem mentions, as far as the directory knows."""
+        async with self._db.reading() as session:
+            incident = await session.get(Incident, incident_id)
+            if incident is None:
+                return {}
+            people: set[str | None] = {incident.declared_by}
+            people |= set(
+                await session.scalars(
+                    select(TimelineEntry.who).where(TimelineEntry.incident_id == incident_id)
+                )
+            )
+            people |= set(
+                await session.scalars(
+                    select(RoleAssignment.user).where(RoleAssignment.incident_id == incident_id)
+                )
+            )
+            for giver, taker in await session.execute(
+                select(Handoff.giver, Handoff.taker).where(Handoff.incident_id == incident_id)
+            ):
+                people |= {giver, taker}
+            people |= set(
+                await session.scalars(
+                    select(IncidentAction.owner).where(IncidentAction.incident_id == incident_id)
+                )
+            )
+            for text in await session.scalars(
+                select(TimelineEntry.text).where(TimelineEntry.incident_id == incident_id)
+            ):
+                people |= set(_MENTION.findall(text or ""))
+            people |= set(_MENTION.findall(incident.source_text or ""))
+            workspace_id = incident.workspace_id
+        found = await self.directory.people(workspace_id, {p for p in people if p})
+        return {user: f"@{name}" for user, name in found.items()}
 
     # -- internals ------------------------------------------------------------------------
 
@@ -984,7 +1111,14 @@ class Incidents:
         )
 
     async def _resolve(
-        self, session: AsyncSession, incident: Incident, *, summary: str, by: str, now: datetime
+        self,
+        session: AsyncSession,
+        incident: Incident,
+        *,
+        summary: str,
+        by: str,
+        now: datetime,
+        names: dict[str, str],
     ) -> Content:
         incident.status = "resolved"
         incident.resolved_at = now
@@ -1015,7 +1149,10 @@ class Incidents:
         await self._edit_ticket(session, incident)
         await self._topic(session, incident)
         await session.flush()
-        markdown = await self._postmortem(session, incident, tz="UTC", base_url="")
+        workspace = await session.get(Workspace, incident.workspace_id)
+        markdown = await self._postmortem(
+            session, incident, tz="UTC", base_url=workspace.url if workspace else "", names=names
+        )
         self._say(
             session,
             incident,
@@ -1034,7 +1171,13 @@ class Incidents:
         )
 
     async def _postmortem(
-        self, session: AsyncSession, incident: Incident, *, tz: str, base_url: str
+        self,
+        session: AsyncSession,
+        incident: Incident,
+        *,
+        tz: str,
+        base_url: str,
+        names: dict[str, str],
     ) -> str:
         def link(channel: str | None, ts: str | None) -> str | None:
             if not (channel and ts and base_url):
@@ -1089,6 +1232,7 @@ class Incidents:
             timeline=[
                 TimelineItem(e.at, e.who, e.kind, e.text, link(e.channel_id, e.ts)) for e in entries
             ],
+            names=names,
         )
         return render_postmortem(data)
 
@@ -1108,19 +1252,33 @@ class Incidents:
             )
             if request is None:
                 return Outcome("ignored")
+            existing = await session.scalar(
+                select(Incident).where(
+                    Incident.workspace_id == fact.workspace_id,
+                    Incident.source_channel == fact.channel_id,
+                    Incident.source_ts == fact.item_ts,
+                )
+            )
+            offer = (
+                say.declare_offer(channel_id=fact.channel_id, ts=fact.item_ts)
+                if existing is None
+                else say.already_declared(
+                    channel_id=existing.channel_id,
+                    channel_name=existing.channel_name,
+                    title=existing.title,
+                    status=existing.status,
+                )
+            )
             outbox.enqueue(
                 session,
                 workspace_id=fact.workspace_id,
                 destination=fact.channel_id,
                 op="ephemeral",
-                payload={
-                    **say.declare_offer(channel_id=fact.channel_id, ts=fact.item_ts).to_payload(),
-                    "user": fact.user,
-                },
+                payload={**offer.to_payload(), "user": fact.user},
                 at=now,
             )
         self._changes.committed(session)
-        return Outcome("offered")
+        return Outcome("offered" if existing is None else "already_declared")
 
     async def _list(self, ctx: CommandContext) -> Content:
         since = self._clock.now() - RECENT

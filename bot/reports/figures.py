@@ -31,6 +31,7 @@ _MARKUP = re.compile(r"<[^>]*>|https?://\S+")
 _NOISE = re.compile(r"[^a-z0-9äöüßéèàç ]+")
 _NUMBER = re.compile(r"\b\d+\b")
 _ESCALATED = re.compile(r"^(<[@!][^>]+>):")
+_PERSON = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")
 _STOP = (
     "a an and are as at be but by can could do does for from have hello hey hi how i in is it "
     "its me my no not of on or our please pls so that the there this to we what when where "
@@ -87,7 +88,17 @@ class WeeklyReport:
     alerts: list[dict[str, Any]] = field(default_factory=list)
     slo: dict[str, Any] | None = None
     base_url: str = ""
+    channel_label: str = ""  # "#support" when the platform says, else the channel id
+    names: dict[str, str] = field(default_factory=dict)  # user id -> name, for Markdown
     charts: dict[str, bytes] = field(default_factory=dict)
+
+    def people(self) -> set[str]:
+        """Everyone the report names: requesters and responders of breaches, escalations."""
+        found = {b.requester for b in self.breaches} | {
+            b.responder for b in self.breaches if b.responder
+        }
+        found |= {m.group(1) for who, _ in self.escalations if (m := _PERSON.match(who))}
+        return found
 
     @property
     def complete(self) -> bool:

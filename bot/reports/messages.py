@@ -55,7 +55,8 @@ def report_sections(report: WeeklyReport) -> list[tuple[str, list[str]]]:
             noun,
             [
                 f"{items.capitalize()}: {fig['requests']}{_delta_count(delta['requests'])} · "
-                f"answered {fig['responded']} · open {fig['open']}",
+                f"answered {fig['responded']} · unanswered {fig['unanswered']} · "
+                f"closed {fig['closed']}",
                 f"Within target: {fig['within_target']} of {decided} "
                 f"({_share(fig['within_target_ratio'])}){_delta_points(delta['within_target_ratio'])}",
                 f"p50 {_dur(fr['p50'])}{_delta_dur(delta['p50'])} · "
@@ -165,17 +166,21 @@ def report_content(report: WeeklyReport) -> Content:
 
 
 def report_markdown(reports: list[WeeklyReport], *, base_url: str = "") -> str:
+    """The reports as Markdown: links to messages, people by name where known (else id)."""
     out: list[str] = []
     for report in reports:
-        out.append(f"# {_title(report)}: channel {report.channel_id} ({report.kind})\n")
+        where = report.channel_label or report.channel_id
+        out.append(f"# {_title(report)}: channel {where} ({report.kind})\n")
         for heading, body in report_sections(report):
             out.append(f"## {heading}\n")
-            out.extend(_markdown_line(line, base_url) for line in body)
+            out.extend(
+                _markdown_line(line, report.base_url or base_url, report.names) for line in body
+            )
             out.append("")
     return "\n".join(out).rstrip() + "\n"
 
 
-def _markdown_line(line: str, base_url: str) -> str:
+def _markdown_line(line: str, base_url: str, names: dict[str, str]) -> str:
     def link(match: re.Match[str]) -> str:
         channel, ts, label = match.group(1), match.group(2), match.group(3)
         if not base_url:
@@ -184,7 +189,9 @@ def _markdown_line(line: str, base_url: str) -> str:
         return f"[{label}]({base}archives/{channel}/p{ts.replace('.', '')})"
 
     line = re.sub(r"<ref:([A-Z0-9]+):(\d+\.\d+)\|([^>]*)>", link, line)
-    line = re.sub(r"<@([A-Z0-9]+)(?:\|[^>]*)?>", r"@\1", line)
+    line = re.sub(
+        r"<@([A-Z0-9]+)(?:\|[^>]*)?>", lambda m: f"@{names.get(m.group(1), m.group(1))}", line
+    )
     line = re.sub(r"<!subteam\^([A-Z0-9]+)(?:\|[^>]*)?>", r"@\1", line)
     return "- " + line[2:] if line.startswith("• ") else line
 

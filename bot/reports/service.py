@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -34,6 +34,7 @@ from bot.content import Content, message_ref
 from bot.durations import format_duration
 from bot.errors import NotAllowedError, UsageError
 from bot.outgoing import say
+from bot.people import Directory
 from bot.reports import charts
 from bot.reports import messages as say_text
 from bot.reports.commands import ReportCommand, ReportContext
@@ -48,7 +49,7 @@ from bot.reports.slo import (
 )
 from bot.reports.weeks import IsoWeek
 from bot.rota.service import next_occurrence
-from bot.stats import Figures, compute_stats, percentile
+from bot.stats import Figures, compute_stats, percentile, window_bound, window_zone
 from storage import outbox, timers
 from storage.engine import Database
 from storage.models import (
@@ -80,6 +81,7 @@ class Reports:
         self._channels = channels
         self._changes = changes
         self._pending: dict[str, datetime] = {}  # workspace -> due time of its refresh timer
+        self.directory = Directory()  # names for charts and Markdown; the server sets it
 
     # -- schedules ---------------------------------------------------------------------------
 
@@ -236,24 +238,30 @@ class Reports:
             week=week,
             now=now,
         )
-        budget = await self.budget(session, watch.workspace_id, watch.channel_id, now)
+        # A past week's budget as it stood when that week ended, not today's.
+        as_of = min(now, report.until)
+        budget = await self.budget(session, watch.workspace_id, watch.channel_id, as_of)
         report.slo = budget.to_dict()
         workspace = await session.get(Workspace, watch.workspace_id)
         report.base_url = workspace.url if workspace is not None else ""
+        report.channel_label = await self.directory.channel(watch.workspace_id, watch.channel_id)
+        report.names = await self.directory.people(watch.workspace_id, report.people())
         if charts_too:
             noun = "alerts" if watch.kind == "alerts" else "requests"
+            where = report.channel_label
             # Drawing takes a few hundred milliseconds: off the event loop, so Slack's
             # events keep being answered within their 3 seconds meanwhile.
             report.charts = {
                 "per_day": await asyncio.to_thread(
                     charts.per_day_png,
                     report.per_day,
-                    title=f"{noun.capitalize()} per day, {week}",
+                    title=f"{noun.capitalize()} per day in {where}, {week}",
                 ),
                 "heatmap": await asyncio.to_thread(
                     charts.heatmap_png,
                     report.heatmap,
-                    title=f"{noun.capitalize()} by hour of week, {watch.settings.tz}",
+                    title=f"{noun.capitalize()} by hour of week in {where}, {week} "
+                    f"({watch.settings.tz})",
                 ),
             }
         return report
@@ -320,10 +328,18 @@ class Reports:
     ) -> dict[str, Any]:
         """`GET /api/stats`: the figures of ``bot.stats``, plus the error budget of a channel."""
         now = self._clock.now()
-        start = _instant(since, name="since") if since else now - timedelta(days=7)
-        end = _instant(until, name="until") if until else None
+        # Dates are whole days in the channel's zone, until's day included (as the CLI).
+        zone = await window_zone(self._db, workspace_id=workspace_id, channel_id=channel_id)
+        start = (
+            window_bound(since, tz=zone, end=False, name="since=")
+            if since
+            else now - timedelta(days=7)
+        )
+        end = window_bound(until, tz=zone, end=True, name="until=") if until else None
         if end is not None and end <= start:
-            raise UsageError("until must be after since, e.g. since=2026-11-01&until=2026-11-15.")
+            raise UsageError(
+                "until must not be before since, e.g. since=2026-11-01&until=2026-11-15."
+            )
         async with self._db.reading() as session:
             report = await compute_stats(
                 self._db,
@@ -699,14 +715,6 @@ class Reports:
 def _pair(week: SupportWeek) -> str:
     fallback = f" (fallback <@{week.fallback}>)" if week.fallback else ""
     return f"<@{week.first}> and <@{week.second}>{fallback}"
-
-
-def _instant(text: str, *, name: str) -> datetime:
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f'{name}="{text}" is not a date. Write it as 2026-11-01.') from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _weekly_subject(workspace_id: str, channel_id: str) -> str:

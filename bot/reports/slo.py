@@ -184,13 +184,16 @@ async def error_budget(
     now: datetime,
 ) -> Budget:
     spans = sorted({objective.window, *(r.long for r in RULES), *(r.short for r in RULES)})
-    answered = Request.first_response_seconds.is_not(None)
+    # As of ``now``: an answer or a close that came later is not known yet, so a past
+    # week's budget reads the same on the Monday after and a month later.
+    answered = Request.first_response_seconds.is_not(None) & (Request.first_response_at <= now)
+    closed = Request.closed_at.is_not(None) & (Request.closed_at <= now)
     within = answered & (Request.first_response_seconds <= Request.target_seconds)
     missed = (answered & (Request.first_response_seconds > Request.target_seconds)) | (
         ~answered
         & (
-            (Request.closed_at.is_(None) & (Request.deadline_at <= now))
-            | (Request.closed_at.is_not(None) & (Request.deadline_at <= Request.closed_at))
+            (~closed & (Request.deadline_at <= now))
+            | (closed & (Request.deadline_at <= Request.closed_at))
         )
     )
     # One aggregate query (this runs on every refresh): per span, decided and missed counts.

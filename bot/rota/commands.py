@@ -27,9 +27,10 @@ HELP = "\n".join(
         "`/rota show`: members, leave, weeks",
         "• `/rota config toil=a|b|off` (admins): record time off in lieu for out-of-hours work; "
         "`/rota toil [2026-11]`: what each person is owed for the month",
-        "Every Monday at the pick time Firstline suggests next week's pair (fewest support weeks "
-        "in the last twelve first) with Accept / Suggest another; the week starts Wednesday "
-        "09:00 with a handoff.",
+        "At the pick time (Mon 17:00 unless `/rota config pick=…`) Firstline suggests next "
+        "week's pair (fewest support weeks in the last twelve first) with Accept / Suggest "
+        "another; the week starts Wednesday 09:00 (`start=…`) with a handoff. Before the first "
+        "pick, `/rota choose @a @b` sets the coming week's pair at once.",
     ]
 )
 

@@ -30,6 +30,7 @@ from bot.durations import format_duration
 from bot.errors import UsageError
 from bot.hours import BusinessHours
 from bot.outgoing import say
+from bot.people import Directory
 from bot.rota.pick import Candidate, Pick, problems, suggest, week_days
 from bot.stats import compute_stats
 from storage import timers
@@ -95,6 +96,7 @@ class Rota:
         self._channels = channels
         self._changes = changes
         self.public_url = "http://localhost:3000"  # set from FIRSTLINE_PUBLIC_URL by the server
+        self.directory = Directory()  # names for the calendar; the server sets the platform's
 
     # -- configuration --------------------------------------------------------------------
 
@@ -284,12 +286,31 @@ class Rota:
             "status": week.status,
         }
 
-    async def api_current(self, team_id: int, token: str) -> dict[str, Any] | None:
+    async def team_by_ref(self, ref: str, token: str) -> RotaTeam:
+        """The team a URL names, by id or by its name as people see it ("Payments team",
+        any case); ``TeamNotFound`` when no team has that id or name, ``WrongToken`` when
+        none of those that do has ``token`` (names may repeat across workspaces)."""
+        ident = button_id(ref)
         async with self._db.reading() as session:
-            team = await session.get(RotaTeam, team_id)
-        if team is None or not _token_matches(team.api_token, token):
-            return None
-        return await self.who(workspace_id=team.workspace_id, team_id=team_id)
+            if ident is not None:
+                found = [t for t in [await session.get(RotaTeam, ident)] if t is not None]
+            else:
+                wanted = " ".join(ref.split()).casefold()
+                found = [
+                    t
+                    for t in await session.scalars(select(RotaTeam).order_by(RotaTeam.id))
+                    if " ".join(t.name.split()).casefold() == wanted
+                ]
+        if not found:
+            raise TeamNotFound(ref)
+        for team in found:
+            if token and _token_matches(team.api_token, token):
+                return team
+        raise WrongToken(ref)
+
+    async def api_current(self, team_ref: str, token: str) -> dict[str, Any]:
+        team = await self.team_by_ref(team_ref, token)
+        return await self.who(workspace_id=team.workspace_id, team_id=team.id)
 
     async def show(self, ctx: CommandContext) -> Content:
         async with self._db.reading() as session:
@@ -360,6 +381,7 @@ class Rota:
         """Decide the next week's pair by hand (``/rota choose`` or the Choose… dialog);
         a choice that breaks a rule is refused with the reasons, and nothing changes."""
         now = self._clock.now()
+        created = False
         async with self._db.transaction() as session:
             if week_id is not None:
                 week = await session.get(SupportWeek, week_id, with_for_update=True)
@@ -377,10 +399,23 @@ class Rota:
                     .limit(1)
                     .with_for_update()
                 )
-            if week is None:
-                raise UsageError(
-                    "There is no upcoming week to choose for yet: the Monday pick creates it."
-                )
+                if week is None:
+                    # Nothing picked yet (a new rota): choosing creates the coming week now
+                    # rather than making the team wait for the pick ({team.pick_rule}).
+                    starts = next_occurrence(team.start_rule, team.tz, now)
+                    week = SupportWeek(
+                        team_id=team.id,
+                        starts_at=starts,
+                        ends_at=next_occurrence(team.start_rule, team.tz, starts),
+                        first=pair[0],
+                        second=pair[1],
+                        fallback_days=[],
+                        status="suggested",
+                    )
+                    session.add(week)
+                    await session.flush()
+                    await self._schedule_week(session, team, week, now)
+                    created = True
             candidates = {c.user: c for c in await self._candidates(session, team)}
             days = self._days(team, week.starts_at)
             pick = Pick(pair[0], pair[1], fallback)
@@ -395,9 +430,14 @@ class Rota:
             week.first, week.second, week.fallback = pair[0], pair[1], fallback
             week.fallback_days = gaps if fallback else []
             week.status, week.decided_by, week.decided_at = "accepted", ctx.user, now
-            self._edit_pick(session, team, week)
+            if created:
+                self._post_pick(session, team, week)
+            else:
+                self._edit_pick(session, team, week)
+            starts_local = week.starts_at.astimezone(ZoneInfo(team.tz))
         self._changes.committed(session)
-        return Content(text=f"Chosen: <@{pair[0]}> and <@{pair[1]}>.")
+        when = f" for the week from {starts_local:%a %d %b %H:%M}" if created else ""
+        return Content(text=f"Chosen: <@{pair[0]}> and <@{pair[1]}>{when}.")
 
     async def request_swap(
         self, ctx: CommandContext, out_user: str, in_user: str, week_of: date | None
@@ -540,7 +580,7 @@ class Rota:
         start = next_occurrence(team.start_rule, team.tz, max(now, last or now))
         lines = [
             f"*Proposed rota for the next {weeks} weeks* "
-            "(nothing is decided until each Monday pick)"
+            f"(nothing is decided until each week's pick, {team.pick_rule})"
         ]
         for _ in range(weeks):
             local = start.astimezone(zone).date()
@@ -605,14 +645,13 @@ class Rota:
         self._changes.committed(session)
         return Content(text="Sent you the calendar link in a DM.")
 
-    async def calendar(self, team_id: int, token: str) -> bytes | None:
-        """The team's weeks as iCalendar (the ``icalendar`` package), or None for a bad token."""
+    async def calendar(self, team_ref: str, token: str) -> bytes:
+        """The team's weeks as iCalendar (the ``icalendar`` package), people by name where
+        the directory knows them (a calendar app shows text, not Slack mentions)."""
         from icalendar import Calendar, Event
 
+        team = await self.team_by_ref(team_ref, token)
         async with self._db.reading() as session:
-            team = await session.get(RotaTeam, team_id)
-            if team is None or not _token_matches(team.api_token, token):
-                return None
             weeks = list(
                 await session.scalars(
                     select(SupportWeek)
@@ -620,6 +659,12 @@ class Rota:
                     .order_by(SupportWeek.starts_at)
                 )
             )
+        people = {u for w in weeks for u in (w.first, w.second, w.fallback, w.observer) if u}
+        known = await self.directory.people(team.workspace_id, people)
+
+        def name(user: str) -> str:
+            return known.get(user) or user
+
         zone = ZoneInfo(team.tz)
         cal = Calendar()
         cal.add("prodid", "-//Firstline//support rota//EN")
@@ -628,15 +673,15 @@ class Rota:
         for w in weeks:
             event = Event()
             event.add("uid", f"firstline-week-{w.id}@{team.workspace_id}")
-            event.add("summary", f"Support: {w.first} & {w.second}")
+            event.add("summary", f"Support: {name(w.first)} & {name(w.second)}")
             event.add("dtstart", w.starts_at.astimezone(zone))
             event.add("dtend", w.ends_at.astimezone(zone))
             event.add("dtstamp", w.decided_at or w.starts_at)
-            details = [f"Pair: {w.first}, {w.second}", f"Status: {w.status}"]
+            details = [f"Pair: {name(w.first)}, {name(w.second)}", f"Status: {w.status}"]
             if w.fallback:
-                details.append(f"Fallback: {w.fallback} ({', '.join(w.fallback_days)})")
+                details.append(f"Fallback: {name(w.fallback)} ({', '.join(w.fallback_days)})")
             if w.observer:
-                details.append(f"Observer: {w.observer}")
+                details.append(f"Observer: {name(w.observer)}")
             event.add("description", "\n".join(details))
             cal.add_component(event)
         cal.add_missing_timezones()
@@ -743,6 +788,12 @@ class Rota:
         )
         session.add(week)
         await session.flush()
+        self._post_pick(session, team, week)
+        await self._schedule_week(session, team, week, now)
+        return "sent"
+
+    def _post_pick(self, session: AsyncSession, team: RotaTeam, week: SupportWeek) -> None:
+        """The pick message, once per week (later changes edit it: ``_edit_pick``)."""
         self._say(
             session,
             team,
@@ -751,6 +802,12 @@ class Rota:
             content=self._pick_message(team, week),
             key=f"rota:{team.id}:pick:{week.id}",
         )
+
+    async def _schedule_week(
+        self, session: AsyncSession, team: RotaTeam, week: SupportWeek, now: datetime
+    ) -> None:
+        """The week's reminders before it starts, and its start."""
+        starts = week.starts_at
         for step, rule in (("remind_pair", "Tue 12:00"), ("remind_lead", "Tue 17:00")):
             due = next_occurrence(rule, team.tz, now)
             if due < starts:
@@ -768,7 +825,6 @@ class Rota:
             step=f"start@{week.id}",
             due_at=starts,
         )
-        return "sent"
 
     async def press(self, *, action_id: str, value: str, user: str, workspace_id: str) -> Content:
         ident = button_id(value)
@@ -1158,6 +1214,22 @@ def _weekdays(spec: str) -> frozenset[int]:
         b = _DAYS.index(last[:3]) if last else a
         result.update(range(a, b + 1) if a <= b else [*range(a, 7), *range(0, b + 1)])
     return frozenset(result)
+
+
+class TeamNotFound(UsageError):
+    def __init__(self, ref: str) -> None:
+        super().__init__(
+            f"There is no rota team {ref!r}. Use the team's name as /rota show gives it, or "
+            "the link /rota calendar sends you."
+        )
+
+
+class WrongToken(UsageError):
+    def __init__(self, ref: str) -> None:
+        super().__init__(
+            f"Wrong or missing token for rota team {ref!r}: send Authorization: Bearer <token> "
+            "(the token is in the link /rota calendar sends you)."
+        )
 
 
 def _token_matches(expected: str, given: str) -> bool:

@@ -119,11 +119,13 @@ class Tickets:
         ticket.url = str(row.payload.get("ticket_url") or "") or None
         ticket.error = None
         shown = f"<{ticket.url}|{ticket.key}>" if ticket.url else ticket.key
+        request = await session.get(Request, ticket.request_id)
+        asked = f"asked by <@{request.requester}>, " if request is not None else ""
         self._say_in_thread(
             session,
             ticket,
-            f"🎫 Ticket {shown} created for this request (asked by <@{ticket.requested_by}>). "
-            "Follow the work there.",
+            f"🎫 Ticket {shown} created for this request ({asked}ticket requested by "
+            f"<@{ticket.requested_by}>). Follow the work there.",
         )
 
     async def attempt_failed(self, session: AsyncSession, row: OutboxMessage) -> None:

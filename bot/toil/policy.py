@@ -1,6 +1,6 @@
 """The two time-off-in-lieu policies from the handbooks, as pure arithmetic.
 
-    days = policy_a([Handling(received_at=t, handled_at=t, ended_at=t, woke=False)])  # 0.25
+    days = policy_a([Handling(received_at=t, handled_at=t, closed_at=None, woke=False)])  # 0.25
 
 Policy (a), per call-out (dxw): 0.25 day for an alert handled while awake, 0.5 day for
 one that woke you, 0.25 day more per hour worked beyond the first; alerts received
@@ -28,11 +28,12 @@ ACTIVE_RATE = 3.0
 
 @dataclass(frozen=True)
 class Handling:
-    """One out-of-hours handling: when the alert arrived, was handled, and work ended."""
+    """One out-of-hours handling: when the alert arrived, was handled, and was closed
+    (``closed_at`` is None unless it was closed before the hours opened again)."""
 
     received_at: datetime
     handled_at: datetime
-    ended_at: datetime
+    closed_at: datetime | None = None
     woke: bool = False
 
 
@@ -49,9 +50,13 @@ class CallOut:
 
     @property
     def worked_hours(self) -> float:
+        """From the first handling to the latest close; zero when nothing was closed, since
+        a handling alone says nothing about how long the work went on."""
+        closes = [h.closed_at for h in self.handlings if h.closed_at is not None]
+        if not closes:
+            return 0.0
         start = min(h.handled_at for h in self.handlings)
-        end = max(max(h.ended_at, h.handled_at) for h in self.handlings)
-        return max(0.0, (end - start).total_seconds() / 3600)
+        return max(0.0, (max(closes) - start).total_seconds() / 3600)
 
     @property
     def days(self) -> float:
@@ -78,7 +83,8 @@ def policy_a(handlings: Iterable[Handling]) -> float:
 
 
 def active_hours(handlings: Iterable[Handling]) -> float:
-    """Hours of active out-of-hours work: each call-out from its first handling to its end."""
+    """Hours of active out-of-hours work: each call-out from its first handling to its
+    latest close."""
     return sum(c.worked_hours for c in call_outs(handlings))
 
 

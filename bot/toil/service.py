@@ -160,8 +160,8 @@ class Toil:
         ).all()
         groups = call_outs(
             [
-                *(Handling(r.received_at, r.handled_at, r.handled_at) for r in recent),
-                Handling(received, at, at),
+                *(Handling(r.received_at, r.handled_at) for r in recent),
+                Handling(received, at),
             ]
         )
         starts_call_out = len(groups[-1].handlings) == 1 if groups else True
@@ -312,7 +312,7 @@ class Toil:
                 Handling(
                     received_at=entry.received_at,
                     handled_at=entry.handled_at,
-                    ended_at=self._work_ended(entry, request),
+                    closed_at=self._night_close(entry, request),
                     woke=entry.woke,
                 )
             )
@@ -345,16 +345,16 @@ class Toil:
             people=people,
         )
 
-    def _work_ended(self, entry: OutOfHoursWork, request: Request) -> datetime:
-        """When the work ended: the request's close, if it was closed before the hours
-        opened again (a close the next morning is not night work); else the handling."""
+    def _night_close(self, entry: OutOfHoursWork, request: Request) -> datetime | None:
+        """The request's close, if it came after the handling and before the hours opened
+        again (a close the next morning is not night work); else None."""
         closed = request.closed_at
         if closed is None or closed < entry.handled_at:
-            return entry.handled_at
+            return None
         watch = self._channels.get(request.workspace_id, request.channel_id)
         hours = watch.hours if watch is not None else None
         if hours is not None and closed >= hours.next_opening(entry.handled_at):
-            return entry.handled_at
+            return None
         return closed
 
     async def _standby(

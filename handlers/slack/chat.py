@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.content import Content, Delivered, DeliveryError
+from bot.people import Directory
 from handlers.slack.blocks import render, render_blocks
 
 log = logging.getLogger(__name__)
@@ -255,14 +256,15 @@ class SlackChat:
         plain = topic
         for user in dict.fromkeys(_MENTION.findall(topic)):
             plain = re.sub(
-                rf"<@{user}(\|[^>]*)?>", f"@{await self._name(workspace_id, user)}", plain
+                rf"<@{user}(\|[^>]*)?>", f"@{await self.display_name(workspace_id, user)}", plain
             )
         await self._call(
             workspace_id, "conversations.setTopic", {"channel": channel, "topic": plain[:250]}
         )
         return Delivered(channel, "")
 
-    async def _name(self, workspace_id: str, user: str) -> str:
+    async def display_name(self, workspace_id: str, user: str) -> str:
+        """The person's name as Slack shows it (cached), or the id when Slack won't say."""
         key = (workspace_id, user)
         if key not in self._names:
             client = await self._client_for(workspace_id)
@@ -274,6 +276,24 @@ class SlackChat:
             self._names[key] = str(
                 profile.get("display_name") or info.get("real_name") or info.get("name") or user
             )
+        return self._names[key]
+
+    async def people_names(self, workspace_id: str, users: list[str]) -> dict[str, str]:
+        """``display_name`` of each user (the ``bot.people.Directory`` lookup)."""
+        return {user: await self.display_name(workspace_id, user) for user in users}
+
+    async def channel_name(self, workspace_id: str, channel: str) -> str | None:
+        """The channel's name (cached), or None when Slack won't say."""
+        key = (workspace_id, f"#{channel}")
+        if key not in self._names:
+            client = await self._client_for(workspace_id)
+            try:
+                info = (await client.conversations_info(channel=channel)).get("channel") or {}
+            except SlackApiError:
+                return None
+            if not info.get("name"):
+                return None
+            self._names[key] = str(info["name"])
         return self._names[key]
 
     async def set_group_members(
@@ -383,3 +403,9 @@ def _delivery_error(error: SlackApiError, code: str | None) -> DeliveryError:
     if code in PERMANENT_ERRORS:
         return DeliveryError(f"Slack refused: {code}", permanent=True)
     return DeliveryError(f"Slack error: {code or status}")
+
+
+def slack_directory(*, token: str, api_url: str) -> Directory:
+    """Names from Slack for a process without a server (the CLI)."""
+    chat = SlackChat(client=AsyncWebClient(token=token, base_url=api_url))
+    return Directory(people=chat.people_names, channel=chat.channel_name)

@@ -17,10 +17,15 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
 from bot.core import Core
 from bot.errors import UsageError
 from bot.facts import Fact
 from handlers.slack.normalise import normalise_message, normalise_reaction
+from storage.models import Workspace
 
 
 @dataclass
@@ -28,10 +33,18 @@ class ImportSummary:
     events: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
+    workspaces: set[str] = field(default_factory=set)
+    unlinked: list[str] = field(default_factory=list)  # workspaces with no URL for links
 
     def describe(self) -> str:
         parts = ", ".join(f"{k} {v}" for k, v in sorted(self.outcomes.items()))
         text = f"Imported {self.events} events: {parts or 'nothing applied'}."
+        if self.unlinked:
+            text += (
+                f"\nNo links for {', '.join(sorted(self.unlinked))}: Firstline does not know "
+                "the workspace's address. Run the import again with --workspace-url "
+                "https://<your-domain>.slack.com/ (or with SLACK_BOT_TOKEN set) to add them."
+            )
         if self.errors:
             shown = "\n  ".join(self.errors[:20])
             more = f"\n  …and {len(self.errors) - 20} more" if len(self.errors) > 20 else ""
@@ -40,8 +53,14 @@ class ImportSummary:
 
 
 async def import_paths(
-    core: Core, paths: list[str], *, workspace_id: str | None = None
+    core: Core,
+    paths: list[str],
+    *,
+    workspace_id: str | None = None,
+    workspace_url: tuple[str | None, str] | None = None,
 ) -> ImportSummary:
+    """Import ``paths``; ``workspace_url`` is (team id or None for "the imported one", URL),
+    from ``--workspace-url`` or auth.test, so imported requests get permalinks."""
     summary = ImportSummary()
     default_ws = workspace_id
     for raw in paths:
@@ -62,6 +81,8 @@ async def import_paths(
                 continue
             outcome = await core.desk.handle(fact, event_key=_key(ws, event), imported=True)
             summary.outcomes[outcome.what] += 1
+            summary.workspaces.add(ws)
+    await _remember_urls(core, summary, workspace_url)
     return summary
 
 
@@ -117,6 +138,36 @@ def _listing_problem(tree: _DirTree | _ZipTree) -> str | None:
 
 
 _EVENT_SUFFIXES = (".txt", ".jsonl", ".json")
+
+
+async def _remember_urls(
+    core: Core, summary: ImportSummary, given: tuple[str | None, str] | None
+) -> None:
+    """Links are built from the workspace's URL when read: record it for what was imported."""
+    for ws in sorted(summary.workspaces):
+        url = None
+        if given is not None and given[0] in (None, ws):
+            url = given[1] if given[1].endswith("/") else given[1] + "/"
+        async with core.db.transaction() as session:
+            row = await session.get(Workspace, ws)
+            if row is None:
+                row = Workspace(id=ws, platform="slack", created_at=core.clock.now())
+                session.add(row)
+            if url:
+                row.url = url
+            if not row.url:
+                summary.unlinked.append(ws)
+
+
+async def workspace_address(*, token: str, api_url: str) -> tuple[str, str] | None:
+    """(team id, URL) from auth.test with the bot token, or None when Slack can't say."""
+    client = AsyncWebClient(token=token, base_url=api_url)
+    try:
+        auth = await client.auth_test()
+    except (SlackApiError, aiohttp.ClientError, OSError):
+        return None
+    team, url = str(auth.get("team_id") or ""), str(auth.get("url") or "")
+    return (team, url) if team and url else None
 
 
 def _fact(event: dict[str, Any], workspace_id: str) -> Fact | None:

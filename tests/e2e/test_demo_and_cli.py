@@ -67,10 +67,15 @@ async def test_the_demo_tells_the_whole_week_and_writes_its_files(tmp_path: Path
     assert (folder / "transcript.txt").read_text().strip() == transcript.strip()
 
 
-def run_cli(*args: str, db: Path, **env: str) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, db: Path, slack_api_url: str | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """The CLI on ``db``; with ``slack_api_url`` it has a bot token for that (fake) Slack."""
     full_env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{db}", **env}
     full_env.pop("SLACK_BOT_TOKEN", None)
     full_env.pop("SLACK_SIGNING_SECRET", None)
+    if slack_api_url:
+        full_env |= {"SLACK_BOT_TOKEN": "xoxb-test-token", "SLACK_API_URL": slack_api_url}
     return subprocess.run(
         [sys.executable, "-m", "bot.cli", *args],
         capture_output=True,
@@ -142,14 +147,76 @@ def test_cli_watch_import_stats(tmp_path: Path) -> None:
         and "opened 2" in imported.stdout
         and ":5: not JSON" in imported.stdout
     )
-    again = run_cli("import", str(events), db=db)
-    assert "duplicate 4" in again.stdout
+    assert "No links for T1" in imported.stdout and "--workspace-url" in imported.stdout
+    again = run_cli("import", str(events), "--workspace-url", "https://acme.slack.com", db=db)
+    assert "duplicate 4" in again.stdout and "No links" not in again.stdout
+    # Imported requests link to their messages, in the export and in the report's breaches.
+    exported = run_cli("export", "requests", "--since", "1970-01-01", "--format", "json", db=db)
+    links = [row["permalink"] for row in json.loads(exported.stdout)]
+    base = "https://acme.slack.com/archives/C1/"
+    assert links == [f"{base}p10000", f"{base}p12000"]
+    report = run_cli("report", "--week", "1970-W01", "--channel", "C1", db=db)
+    assert "(https://acme.slack.com/archives/C1/p12000)" in report.stdout, report.stdout
+    assert "C1 1200.0" not in report.stdout
+    bad_url = run_cli("import", str(events), "--workspace-url", "acme", db=db)
+    assert bad_url.returncode == 2 and "https://acme.slack.com/" in bad_url.stderr
     stats = json.loads(run_cli("stats", "--format", "json", db=db).stdout)
     assert stats["requests"] == 2 and stats["within_target"] == 1 and stats["breached"] == 1
     assert stats["first_response_seconds"] == {"p50": 310.0, "p90": 462.0, "max": 500.0}
     csv_out = run_cli("stats", "--format", "csv", "--channel", "C1", db=db).stdout.splitlines()
     assert csv_out[0].startswith("channel,kind,requests") and csv_out[1].startswith("C1,requests,2")
     assert run_cli("stats", "--since", "yesterday", db=db).returncode == 2
+    # Dates are whole days in the channel's zone, --until's day included: a request at
+    # 00:30 Berlin on 1 December (23:30 UTC on 30 November) is not in November.
+    berlin = run_cli(
+        "watch", "C9", "--kind", "requests", "--target", "5m", "--tz", "Europe/Berlin",
+        "--workspace", "T1", db=db,
+    )  # fmt: skip
+    assert berlin.returncode == 0, berlin.stderr
+    late = tmp_path / "late.jsonl"
+    edges = ("1793489400.0", "1796081400.0")  # 2026-10-31 / 2026-11-30 23:30 UTC
+    message = {"type": "message", "channel": "C9", "user": "U1", "text": "hi?", "team": "T1"}
+    late.write_text("\n".join(json.dumps({**message, "ts": ts}) for ts in edges))
+    assert run_cli("import", str(late), db=db).returncode == 0
+    november = run_cli(
+        "stats", "--channel", "C9", "--since", "2026-11-01", "--until", "2026-11-30",
+        "--format", "json", db=db,
+    )  # fmt: skip
+    assert json.loads(november.stdout)["requests"] == 1, november.stderr
+    assert "included" in run_cli("stats", "--help", db=db).stdout
+
+
+async def test_import_learns_the_workspace_address_from_auth_test(tmp_path: Path) -> None:
+    import asyncio
+
+    from handlers.slack.emulator import SlackEmulator
+
+    slack = SlackEmulator(team_id="T0DEMO")
+    await slack.start()
+    try:
+        db = tmp_path / "auth.db"
+        events = tmp_path / "events.jsonl"
+        event = {"type": "message", "channel": "C1", "user": "U1", "text": "help?"}
+        events.write_text(json.dumps({**event, "ts": "1000.000100", "team": "T0DEMO"}))
+
+        def cli(*args: str) -> subprocess.CompletedProcess[str]:
+            return run_cli(*args, db=db, slack_api_url=slack.base_url)
+
+        # The emulator answers from this event loop, so the CLI runs in a thread meanwhile.
+        watched = await asyncio.to_thread(
+            cli, "watch", "C1", "--kind", "requests", "--target", "5m", "--workspace", "T0DEMO"
+        )
+        assert watched.returncode == 0, watched.stderr
+        imported = await asyncio.to_thread(cli, "import", str(events))
+        assert imported.returncode == 0 and "No links" not in imported.stdout, imported.stdout
+        exported = await asyncio.to_thread(
+            cli, "export", "requests", "--since", "1970-01-01", "--format", "json"
+        )
+        [row] = json.loads(exported.stdout)
+        assert row["permalink"] == f"{slack.url}archives/C1/p1000000100"
+        assert [c.method for c in slack.calls].count("auth.test") == 1
+    finally:
+        await slack.stop()
 
 
 def test_the_desk_afternoon_is_available_as_rows_for_other_platforms_demos() -> None:

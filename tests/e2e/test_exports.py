@@ -63,6 +63,9 @@ async def test_stats_api_needs_the_bearer_token(api_world: SlackWorld) -> None:
     assert body["slo"]["enough_requests"] is False  # 3 of the 20 a 95% budget needs
     status, body = await get(world, "?since=2026-11-24", TOKEN)
     assert status == 200 and body["requests"] == 0
+    # until's day is included: the requests of 23 November count with until=2026-11-23.
+    status, body = await get(world, "?since=2026-11-23&until=2026-11-23", TOKEN)
+    assert status == 200 and body["requests"] == 3
     status, body = await get(world, "?since=yesterday", TOKEN)
     assert status == 400 and "Write it as 2026-11-01" in body["error"]
     status, body = await get(world, "?channel=C0NOPE", TOKEN)

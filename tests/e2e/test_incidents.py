@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -180,6 +181,12 @@ async def test_pushpin_and_note_make_the_timeline_and_resolve_exports(world: Sla
     assert "EU gateway rejects TLS 1.3" in markdown and "Rollback started" in markdown
     assert "Rolled back payments to 4.1" in markdown
     assert "Resolved" in world.slack.topic(inc)
+    # The draft uploaded at resolve links its messages, as the export does.
+    [uploaded] = [f for f in world.slack.uploaded_files() if f["name"].startswith("postmortem-")]
+    posted = uploaded["content"].decode()
+    assert f"https://demo.slack.com/archives/{inc}/p{said.replace('.', '')}" in posted
+    # …and names people as Slack shows them, not by id.
+    assert "by @lead" in posted and "| @anna |" in posted and "@ULEAD" not in posted
     cli = subprocess.run(  # noqa: ASYNC221 - the CLI, as an operator runs it
         [sys.executable, "-m", "bot.cli", "incident", "export", "1", "--tz", "Europe/Berlin"],
         capture_output=True,
@@ -189,6 +196,21 @@ async def test_pushpin_and_note_make_the_timeline_and_resolve_exports(world: Sla
     )
     assert cli.stdout.startswith("# Postmortem: Checkout fails for EU")
     assert "CET by @ULEAD" in cli.stdout and "https://demo.slack.com/archives/" in cli.stdout
+    # With a bot token the CLI names people too.
+    named = await asyncio.to_thread(  # the emulator answers from this event loop meanwhile
+        subprocess.run,
+        [sys.executable, "-m", "bot.cli", "incident", "export", "1", "--tz", "Europe/Berlin"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={
+            **os.environ,
+            "DATABASE_URL": world.database_url,
+            "SLACK_BOT_TOKEN": "xoxb-test-token",
+            "SLACK_API_URL": world.slack.base_url,
+        },
+    )
+    assert "CET by @lead" in named.stdout
     missing = subprocess.run(  # noqa: ASYNC221
         [sys.executable, "-m", "bot.cli", "incident", "export", "99"],
         capture_output=True,
@@ -217,6 +239,21 @@ async def test_fire_reaction_offers_to_declare_once(world: SlackWorld) -> None:
     await world.press(button["action_id"], button["value"], user=BEN, channel=SUPPORT)
     assert "already declared" in world.last_ephemeral(BEN)
     assert len(world.sent("conversations.create")) == 1
+    # A second :fire: on the same request points to its incident instead of offering again.
+    await world.react(BEN, "fire", request)
+    await world.settle()
+    again = world.sent("chat.postEphemeral")[-1]
+    assert again.args["user"] == BEN and not buttons(again)
+    inc = created.response["channel"]["id"]
+    assert f"already has an incident: <#{inc}>" in again.args["text"]
+
+
+async def test_channel_names_transliterate_letters(world: SlackWorld) -> None:
+    await world.command("watch requests target=5m")
+    await world.incident("declare Überweisungen hängen sev2", user=LEAD, channel=SUPPORT)
+    await world.settle()
+    [created] = world.sent("conversations.create")
+    assert created.args["name"] == "inc-20261123-uberweisungen-hangen"
 
 
 async def test_bad_input_changes_nothing(world: SlackWorld) -> None:
@@ -270,3 +307,51 @@ def test_bad_role_configuration_is_explained() -> None:
         assert "must include commander" in error.message
     else:
         raise AssertionError("accepted roles without a commander")
+
+
+async def test_declared_by_command_offers_the_latest_open_request(world: SlackWorld) -> None:
+    await world.command("watch requests target=5m")
+    await world.post(BEN, "An older question, still open")
+    request = await world.post(OPS, "Payments in Munich hang at 'pending' since 10:02")
+    assert world.sender is not None
+    reply = await world.sender.command(
+        command="/incident", text="declare Payments hang sev2", user=LEAD, channel=SUPPORT
+    )
+    body = reply.json()
+    assert "Declared *Payments hang*" in body["text"]
+    assert "latest open request here, from <@UOPS1>" in body["text"]
+    [button] = [e for b in body["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    await world.settle()
+    ticket = next(
+        c for c in world.sent("chat.postMessage") if "Production support ticket" in c.args["text"]
+    )
+    assert "no original message" in ticket.args["text"]
+    await world.press(button["action_id"], button["value"], user=LEAD, channel=SUPPORT)
+    assert "ticket now starts with that request" in world.last_ephemeral(LEAD)
+    edited = world.sent("chat.update")[-1].args["text"]
+    assert "> Payments in Munich hang at 'pending' since 10:02" in edited
+    assert f"archives/{SUPPORT}/p{request.replace('.', '')}" in edited
+    await world.press(button["action_id"], button["value"], user=LEAD, channel=SUPPORT)
+    assert "already starts with" in world.last_ephemeral(LEAD)
+
+
+async def test_declare_accepts_a_message_link(world: SlackWorld) -> None:
+    await world.command("watch requests target=5m")
+    request = await world.post(OPS, "Exports are empty for every merchant")
+    link = f"<https://demo.slack.com/archives/{SUPPORT}/p{request.replace('.', '')}>"
+    text = await world.incident(f"declare Exports empty sev3 {link}", user=LEAD, channel=SUPPORT)
+    assert "Declared *Exports empty*" in text and "latest open request" not in text
+    await world.settle()
+    ticket = next(
+        c for c in world.sent("chat.postMessage") if "Production support ticket" in c.args["text"]
+    )
+    assert "> Exports are empty for every merchant" in ticket.args["text"]
+    # A link to a message that is not a request: the ticket links it, without a quote.
+    other = f"https://demo.slack.com/archives/{SUPPORT}/p1795000000000100"
+    await world.incident(f"declare Search down {other}", user=LEAD, channel=SUPPORT)
+    await world.settle()
+    second = next(
+        c for c in world.sent("chat.postMessage") if "ticket: Search down" in c.args["text"]
+    )
+    assert f"archives/{SUPPORT}/p1795000000000100" in second.args["text"]
+    assert "no original message" not in second.args["text"]

@@ -18,6 +18,7 @@ import pytest
 from bot.clock import FakeClock
 from bot.durations import format_duration
 from bot.facts import ts_to_datetime
+from bot.reports.messages import report_markdown
 from bot.reports.weeks import IsoWeek
 from tests.harness import ALERTS, ANNA, BEN, LEAD, OPS2, SUPPORT, TEAM, SlackWorld
 
@@ -178,6 +179,12 @@ async def test_a_seeded_month_gives_the_weekly_report_an_independent_count_agree
     assert f"p50 {format_duration(want['p50'])}" in text
     assert f"Within target: {want['within']} of {want['requests']}" in text
     assert f"Breaches ({want['breached']})" in text
+    mine = [s for s in seeded if week.bounds("Europe/Berlin")[0] <= s.posted_at < local(30, 0, 0)]
+    answered = sum(1 for s in mine if s.reply_at)
+    closed = sum(1 for s in mine if s.closed_at)
+    assert f"answered {answered} · unanswered {len(mine) - answered} · closed {closed}" in text, (
+        text
+    )
     assert f"<@{LEAD}> ×{want['pinged']}" in text
     assert "“How do I reset my password?” ×3" in text
     assert "#1 sev2 Checkout fails for EU: still open" in text
@@ -229,6 +236,30 @@ async def test_a_seeded_month_gives_the_weekly_report_an_independent_count_agree
     assert data["escalations"] == [{"who": f"<@{LEAD}>", "times": want["pinged"]}]
     assert data["recurring"][0] == {"request": PASSWORD[0], "times": 3}
     assert len(data["recurring"]) == 1  # every other request was worded differently
+
+    # A past week's error budget is the one at that week's end (Sunday 15 November,
+    # 24:00 Berlin), over the 28 days before it: answers that came later are not known yet.
+    [past] = await world.core.reports.reports_for(
+        workspace_id=TEAM, channel_id=SUPPORT, week=IsoWeek(2026, 46)
+    )
+    end = local(16, 0, 0)
+    window = [s for s in seeded if end - timedelta(days=28) <= s.posted_at < end]
+    answered = [s for s in window if s.reply_at is not None and s.reply_at <= end]
+    missed = sum(1 for s in answered if (s.reply_at - s.posted_at).total_seconds() > TARGET)
+    unanswered = [s for s in window if s not in answered]
+    missed += sum(1 for s in unanswered if s.posted_at + timedelta(seconds=TARGET) <= end)
+    decided = len(answered) + sum(
+        1 for s in unanswered if s.posted_at + timedelta(seconds=TARGET) <= end
+    )
+    assert past.slo is not None and report.slo is not None
+    assert (past.slo["decided"], past.slo["missed"]) == (decided, missed)
+    assert past.slo["decided"] < report.slo["decided"]  # today's window holds more
+
+    # Read outside Slack (Markdown, charts), the report names the channel and people.
+    assert report.channel_label == "#support"
+    markdown = report_markdown([report])
+    assert "channel #support (requests)" in markdown
+    assert f"- @lead ×{want['pinged']}" in markdown and "@ULEAD" not in markdown
 
     # The heatmap PNG decodes to a picture whose hottest cell is Tuesday 16:00.
     import matplotlib.image

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import aiohttp
@@ -92,6 +93,15 @@ async def test_a_fortnight_of_picks_and_handoffs(world: SlackWorld) -> None:
             assert r.status == 200 and (await r.json())["pair"] == [ANNA, CAROL]
         async with http.get(url, headers={"Authorization": "Bearer wrong"}) as r:
             assert r.status == 401
+        # The team's name as people see it works too, in any case; an unknown one is a 404.
+        by_name = f"{world.base_url}/api/rota/{quote(team.name.upper())}/current"
+        async with http.get(by_name, headers={"Authorization": f"Bearer {team.api_token}"}) as r:
+            assert r.status == 200 and (await r.json())["pair"] == [ANNA, CAROL]
+        unknown = f"{world.base_url}/api/rota/no-such-team/current"
+        async with http.get(unknown, headers={"Authorization": f"Bearer {team.api_token}"}) as r:
+            assert r.status == 404 and "no rota team 'no-such-team'" in (await r.json())["error"]
+        async with http.get(f"{world.base_url}/rota/no-such-team.ics?token=x") as r:
+            assert r.status == 404
     handoff = next(b for b in buttons(start) if b["text"]["text"] == "Handoff done")
     await world.press(handoff["action_id"], handoff["value"], user=CAROL, channel=SUPPORT)
     assert "Handoff done, confirmed by <@UCAROL>" in channel_posts(world)[-1].args["text"]
@@ -194,10 +204,18 @@ async def test_leave_holidays_choose_plan_history_and_calendar(world: SlackWorld
             cal = Calendar.from_ical(await r.read())
         async with http.get(world.base_url + path.split("?")[0] + "?token=nope") as r:
             assert r.status == 401
+    async with world.core.db.reading() as session:
+        team_name = (await session.scalars(select(RotaTeam.name))).one()
     [event] = [c for c in cal.walk("VEVENT")]
     start = event.decoded("dtstart")
     assert str(start.tzinfo) == "Europe/Berlin" and start.hour == 9 and start.weekday() == 2
-    assert "Fallback: UCAROL" in str(event.get("description"))
+    # Calendar apps show text: people by name, not Slack ids.
+    assert str(event.get("summary")) == "Support: anna & ben"
+    assert "Fallback: carol" in str(event.get("description"))
+    async with aiohttp.ClientSession() as http:
+        by_name = f"/rota/{quote(team_name)}.ics?{path.split('?', 1)[1]}"
+        async with http.get(world.base_url + by_name) as r:
+            assert r.status == 200 and r.content_type == "text/calendar"
 
 
 async def test_swap_needs_both_and_keeps_the_rules(world: SlackWorld) -> None:
@@ -231,6 +249,21 @@ async def test_swap_needs_both_and_keeps_the_rules(world: SlackWorld) -> None:
         f"<@{ANNA}> and <@{CAROL}>" in c.args["text"] and "Accepted" in c.args["text"]
         for c in world.sent("chat.update")
     )
+
+
+async def test_choose_before_the_first_pick_creates_the_week(world: SlackWorld) -> None:
+    await set_up(world)
+    assert "picks Fri 10:00" in await rota_cmd(world, "config pick=Fri 10:00")
+    # Monday 23 Nov, 15:00 Berlin: a new rota, nothing picked yet; no waiting for Friday.
+    chosen = await rota_cmd(world, f"choose <@{ANNA}> <@{BEN}>")
+    assert chosen == f"Chosen: <@{ANNA}> and <@{BEN}> for the week from Wed 25 Nov 09:00."
+    await world.settle()
+    [pick] = channel_posts(world)
+    assert f"<@{ANNA}> and <@{BEN}>" in pick.args["text"]
+    # The week starts on Wednesday as if it had been picked; the Friday pick adds the next.
+    world.clock.set(datetime(2026, 11, 25, 8, 0, tzinfo=UTC))
+    await world.settle()
+    assert f"<@{ANNA}> and <@{BEN}>" in await rota_cmd(world, "who", user=OPS)
 
 
 async def test_choose_dialog_refuses_a_pair_that_breaks_the_rules(world: SlackWorld) -> None:

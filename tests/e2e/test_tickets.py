@@ -114,7 +114,7 @@ async def test_ticket_created_in_jira_after_a_503(
         assert len(fake_server.received) == 2
         assert thread(world, request)[-1] == (
             f"🎫 Ticket <{fake_server.url}/browse/SUP-7|SUP-7> created for this request "
-            "(asked by <@UOPS1>). Follow the work there."
+            f"(asked by <@{ANNA}>, ticket requested by <@{OPS}>). Follow the work there."
         )
         # Never twice for the same request: another :ticket: only gets a private note.
         await world.react(BEN, "ticket", request)

@@ -124,14 +124,18 @@ async def test_policy_a_call_outs_woken_and_worked_hours(world: SlackWorld) -> N
         assert bad.returncode == 2 and "2026-11" in bad.stderr
 
 
-async def test_policy_b_standby_and_active_hours(world: SlackWorld) -> None:
-    await set_up(world, "b")
-    # Monday 17:00 Berlin picks the pair (the only two) for the week from Wednesday 09:00.
+async def on_support_from_wednesday(world: SlackWorld) -> None:
+    """Monday 17:00 Berlin picks the pair (the only two) for the week from Wednesday 09:00."""
     world.clock.set(utc(23, 16, 0))
     await world.settle()
     world.clock.set(utc(25, 8, 0))
     await world.settle()
     assert "<@UOPS1> and <@UOPS2>" in await rota(world, "who")
+
+
+async def test_policy_b_standby_and_active_hours(world: SlackWorld) -> None:
+    await set_up(world, "b")
+    await on_support_from_wednesday(world)
     # Thursday night: OPS acks at 23:00 Berlin and closes it 90 minutes later. No DM under b.
     ts = await alert(world, "Disk full on db-1", at=utc(26, 21, 58))
     await ack(world, OPS, ts, at=utc(26, 22, 0))
@@ -143,6 +147,22 @@ async def test_policy_b_standby_and_active_hours(world: SlackWorld) -> None:
     # active × 3 = 4.5 h for OPS.
     assert "<@UOPS1>: 17.625 hour(s) — 105.0 h standby, 1.50 h active (1 handled)" in text
     assert "<@UOPS2>: 13.125 hour(s) — 105.0 h standby, 0.00 h active (0 handled)" in text
+
+
+async def test_policy_b_handlings_without_a_close_add_no_active_hours(world: SlackWorld) -> None:
+    await set_up(world, "b")
+    await on_support_from_wednesday(world)
+    # Thursday 04:05 Berlin OPS acks one alert, 04:16 another; closes neither.
+    first = await alert(world, "Disk full on db-1", at=utc(26, 3, 0))
+    await ack(world, OPS, first, at=utc(26, 3, 5))
+    second = await alert(world, "Queue backlog over 10k", at=utc(26, 3, 10))
+    await ack(world, OPS, second, at=utc(26, 3, 16))
+    text = await rota(world, "toil 2026-11")
+    assert "<@UOPS1>: 13.125 hour(s) — 105.0 h standby, 0.00 h active (2 handled)" in text
+    # The first closed at 05:35 Berlin, before the hours open: 1.5 h from 04:05.
+    await ack(world, OPS, first, at=utc(26, 4, 35), emoji="white_check_mark")
+    text = await rota(world, "toil 2026-11")
+    assert "<@UOPS1>: 17.625 hour(s) — 105.0 h standby, 1.50 h active (2 handled)" in text
 
 
 async def test_toil_policy_is_checked_and_needs_admin(world: SlackWorld) -> None:

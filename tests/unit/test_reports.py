@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from bot.errors import UsageError
-from bot.reports.charts import heatmap_png, per_day_png
+from bot.reports.charts import EMPTY, heatmap_figure, heatmap_png, per_day_png, text_colour
 from bot.reports.commands import ReportCommand
 from bot.reports.figures import recurring_key
 from bot.reports.slo import Budget, Counts, Objective, parse_objective
@@ -83,6 +83,45 @@ def test_charts_are_png_deterministic_and_follow_the_data() -> None:
     assert heatmap_png(matrix, title="t") != first
     bars = per_day_png([("2026-11-23", 3), ("2026-11-24", 0)] + [("2026-11-25", 1)] * 5, title="t")
     assert bars.startswith(b"\x89PNG")
+
+
+def test_heatmap_cells_are_readable_and_the_scale_counts_whole_requests() -> None:
+    from matplotlib.colors import to_hex, to_rgba
+
+    matrix = [[0] * 24 for _ in range(7)]
+    matrix[1][16], matrix[1][17], matrix[2][9], matrix[3][3] = 9, 5, 1, 2
+    figure = heatmap_figure(matrix, title="Requests by hour of week in #support, 2026-W48")
+    axes = figure.axes[0]
+    assert "#support" in axes.get_title() and "2026-W48" in axes.get_title()
+    image = axes.images[0]
+    texts = {(round(t.get_position()[1]), round(t.get_position()[0])): t for t in axes.texts}
+    for (day, hour), text in texts.items():
+        cell = image.cmap(image.norm(matrix[day][hour]))
+        # Every printed count contrasts with its own cell by WCAG's ratio of at least 4.5.
+        assert _contrast(cell, to_rgba(text.get_color())) >= 4.5, (day, hour, text.get_color())
+    assert texts[(1, 16)].get_color() == "white"  # the busiest cell: dark red, white text
+    assert texts[(2, 9)].get_color() == "black"
+    # An empty cell is white; a single request is clearly coloured.
+    one = image.cmap(image.norm(1))
+    assert to_hex(image.cmap.get_bad()) == EMPTY
+    assert _contrast(one, to_rgba(EMPTY)) > 1.15 and to_hex(one) != EMPTY
+    # The colour scale is ticked in whole requests.
+    ticks = [t for t in figure.axes[1].get_yticks() if 1 <= t <= 9]
+    assert ticks and all(float(t).is_integer() for t in ticks)
+
+
+def _contrast(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    def lum(c: tuple[float, ...]) -> float:
+        lin = [x / 12.92 if x <= 0.04045 else ((x + 0.055) / 1.055) ** 2.4 for x in c[:3]]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+    high, low = sorted((lum(a), lum(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_text_colour_follows_luminance() -> None:
+    assert text_colour((0.5, 0.0, 0.15, 1.0)) == "white"  # dark red
+    assert text_colour((1.0, 1.0, 0.8, 1.0)) == "black"  # pale yellow
 
 
 def test_long_messages_become_several_sections_split_between_lines() -> None:

@@ -52,3 +52,55 @@ def test_breach_rules() -> None:
     assert data["within_target"] == 1 and data["breached"] == 2
     assert data["within_target_ratio"] == 0.3333
     assert data["first_response_seconds"] == {"p50": 300.25, "p90": 300.45, "max": 300.5}
+
+
+def test_a_request_answered_but_not_closed_is_not_unanswered() -> None:
+    figures = Figures()
+    answered = SimpleNamespace(
+        first_response_seconds=60.0,
+        target_seconds=300,
+        deadline_at=NOW,
+        closed_at=None,
+        close_seconds=None,
+    )
+    waiting = SimpleNamespace(
+        first_response_seconds=None,
+        target_seconds=300,
+        deadline_at=NOW + timedelta(hours=1),
+        closed_at=None,
+        close_seconds=None,
+    )
+    for row in (answered, answered, waiting):
+        figures.add(row, NOW)
+    data = figures.to_dict()
+    assert (data["responded"], data["unanswered"], data["closed"], data["not_closed"]) == (
+        2,
+        1,
+        0,
+        3,
+    )
+    assert "open" not in data  # ambiguous: "not answered" or "not closed"?
+
+
+def test_stats_dates_are_whole_days_in_the_channel_zone() -> None:
+    import pytest
+
+    from bot.errors import UsageError
+    from bot.stats import window_bound
+
+    berlin = "Europe/Berlin"
+    assert window_bound("2026-11-01", tz=berlin, end=False) == datetime(
+        2026, 10, 31, 23, 0, tzinfo=UTC
+    )
+    # --until's day is included: up to the next midnight in Berlin.
+    assert window_bound("2026-11-30", tz=berlin, end=True) == datetime(
+        2026, 11, 30, 23, 0, tzinfo=UTC
+    )
+    assert window_bound("2026-11-30T12:00", tz=berlin, end=True) == datetime(
+        2026, 11, 30, 11, 0, tzinfo=UTC
+    )
+    assert window_bound("2026-11-30T12:00+00:00", tz=berlin, end=True) == datetime(
+        2026, 11, 30, 12, 0, tzinfo=UTC
+    )
+    with pytest.raises(UsageError, match="2026-11-01"):
+        window_bound("yesterday", tz=berlin, end=False)

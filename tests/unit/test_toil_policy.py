@@ -18,11 +18,12 @@ from bot.toil.policy import (
 NIGHT = datetime(2026, 11, 24, 22, 0, tzinfo=UTC)  # a Tuesday night
 
 
-def handled(minutes: float, *, worked: float = 0, woke: bool = False) -> Handling:
+def handled(minutes: float, *, closed: float | None = None, woke: bool = False) -> Handling:
+    """Handled ``minutes`` after 22:00; closed ``closed`` minutes after that (None: not
+    closed before the hours opened again)."""
     at = NIGHT + timedelta(minutes=minutes)
-    return Handling(
-        received_at=at, handled_at=at, ended_at=at + timedelta(minutes=worked), woke=woke
-    )
+    end = None if closed is None else at + timedelta(minutes=closed)
+    return Handling(received_at=at, handled_at=at, closed_at=end, woke=woke)
 
 
 def test_one_alert_handled_awake_is_a_quarter_day() -> None:
@@ -59,14 +60,38 @@ def test_woken_once_makes_the_whole_call_out_half_a_day() -> None:
 
 def test_work_beyond_the_first_hour_adds_a_quarter_day_per_hour() -> None:
     # Woken at 22:00, worked until 00:30: 1.5 hours beyond the first.
-    assert policy_a([handled(0, worked=150, woke=True)]) == pytest.approx(0.5 + 0.25 * 1.5)
+    assert policy_a([handled(0, closed=150, woke=True)]) == pytest.approx(0.5 + 0.25 * 1.5)
     # Exactly one hour of work earns nothing extra.
-    assert policy_a([handled(0, worked=60)]) == 0.25
+    assert policy_a([handled(0, closed=60)]) == 0.25
+
+
+def test_without_a_close_a_call_out_has_no_worked_time() -> None:
+    # dana acks at 04:05 and replies to another at 04:16, closes neither: 0 h worked, so
+    # policy (b) owes the standby alone (not 3 × 0.183 h on top).
+    at = datetime(2026, 11, 26, 4, 5, tzinfo=UTC)
+    alerts = [
+        Handling(received_at=at, handled_at=at),
+        Handling(received_at=at + timedelta(minutes=10), handled_at=at + timedelta(minutes=11)),
+    ]
+    assert active_hours(alerts) == 0.0
+    assert policy_b(standby=131.5, active=active_hours(alerts)) == pytest.approx(16.4375)
+    # Under (a) handlings spread over two hours earn no extra without a close.
+    assert policy_a([handled(0), handled(50), handled(55)]) == 0.25
+
+
+def test_worked_time_runs_to_the_latest_close_not_the_latest_handling() -> None:
+    # First handled 22:00, second handled 22:40 and never closed; the first closed 22:20.
+    alerts = [handled(0, closed=20), handled(40)]
+    assert active_hours(alerts) == pytest.approx(20 / 60)
+    # The later handling closed at 23:40 makes the call-out 1 h 40 min: 40 min beyond.
+    alerts = [handled(0), handled(40, closed=60)]
+    assert active_hours(alerts) == pytest.approx(100 / 60)
+    assert policy_a(alerts) == pytest.approx(0.25 + 0.25 * 40 / 60)
 
 
 def test_a_call_out_lasts_from_its_first_handling_to_its_last_end() -> None:
     # Two alerts in one call-out; the second's work ends 3 hours after the first handling.
-    alerts = [handled(0, worked=30), handled(30, worked=150)]
+    alerts = [handled(0, closed=30), handled(30, closed=150)]
     assert active_hours(alerts) == pytest.approx(3.0)
     assert policy_a(alerts) == pytest.approx(0.25 + 0.25 * 2)
 
