@@ -62,7 +62,7 @@ async def test_the_demo_tells_the_whole_week_and_writes_its_files(tmp_path: Path
     text = postmortem.read_text()
     assert text.startswith("# Postmortem: EU checkout fails")
     timeline = text.split("## Timeline")[1].split("## ")[0]
-    for event in ("Declared SEV3", "504 for EU cards", "is commander (was @UDAN) by handoff"):
+    for event in ("Declared SEV3", "504 for EU cards", "is commander (was @dan) by handoff"):
         assert event in timeline
     assert (folder / "transcript.txt").read_text().strip() == transcript.strip()
 
@@ -203,6 +203,7 @@ async def test_import_learns_the_workspace_address_from_auth_test(tmp_path: Path
             return run_cli(*args, db=db, slack_api_url=slack.base_url)
 
         # The emulator answers from this event loop, so the CLI runs in a thread meanwhile.
+        assert (await asyncio.to_thread(cli, "migrate")).returncode == 0
         watched = await asyncio.to_thread(
             cli, "watch", "C1", "--kind", "requests", "--target", "5m", "--workspace", "T0DEMO"
         )

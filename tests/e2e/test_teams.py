@@ -596,7 +596,7 @@ async def test_the_teams_demo_runs_the_afternoon_offline() -> None:
         transcript
     )
     assert "Firstline edits its message: ☑️ First response: @maria answered it" in transcript
-    assert "#support          requests  4         4          3              1" in transcript
+    assert "#support          requests  5         4          3              1" in transcript
     assert demo.connector.refused == [] and demo.connector.token_requests == 1
 
 
