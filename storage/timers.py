@@ -9,6 +9,7 @@ from typing import cast
 from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.engine import connection_of
 from storage.models import Timer
 
 WRITTEN = "firstline.timers_written"  # session.info: the earliest due_at this transaction wrote
@@ -50,7 +51,8 @@ async def schedule_steps(
     ]
     if not rows:
         return 0
-    await session.execute(_INSERT, rows)
+    conn = await connection_of(session)  # Core on the connection: no ORM state for these rows
+    await conn.execute(_INSERT, rows)
     _written(session, min(due_at for _, due_at in steps))
     return len(rows)
 
