@@ -60,7 +60,25 @@ def area(frame: str) -> str:
     return "other (stdlib, sqlite3 C calls, idle)"
 
 
-def summarise(raw: Path, *, top: int) -> list[str]:
+# Frames every sample of the loop's thread passes through: they say nothing about cost.
+LOOP_FRAMES = (
+    "<module>",
+    "run (asyncio/runners.py",
+    "main (bot/cli.py",
+    "_serve (bot/cli.py",
+    "Runner.run",
+    "BaseEventLoop.run_until_complete",
+    "BaseEventLoop.run_forever",
+    "BaseEventLoop._run_once",
+    "Handle._run",
+)
+
+
+def summarise(raw: Path, *, top: int, cpu_per_event: float | None = None) -> list[str]:
+    """Shares of py-spy's samples; with ``cpu_per_event`` (seconds), each share in ms per
+    event too. Code run inside SQLAlchemy's greenlets shows as stacks of their own (py-spy
+    does not join them to the coroutine that awaits), so inclusive shares of the desk's
+    coroutines leave out the statements they run; the self-time areas are exact."""
     selfs: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
     areas: Counter[str] = Counter()
@@ -70,26 +88,27 @@ def summarise(raw: Path, *, top: int) -> list[str]:
             continue
         frames, count = frames_of(line)
         total += count
-        selfs[frames[-1]] += count
+        selfs[frames[-1] or "(native code, no Python frame)"] += count
         areas[area(frames[-1])] += count
         for frame in set(frames):
             inclusive[frame] += count
     if not total:
         return ["no samples"]
+
+    def share(n: int) -> str:
+        ms = f"  {n / total * cpu_per_event * 1000:5.3f} ms/event" if cpu_per_event else ""
+        return f"  {n / total:6.1%}{ms}"
+
     out = [f"{total} samples (the server's busy time; idle threads are left out)", ""]
     out.append("share of samples by where the running frame is (self time):")
-    out += [f"  {n / total:6.1%}  {name}" for name, n in areas.most_common()]
+    out += [f"{share(n)}  {name}" for name, n in areas.most_common()]
     out.append("")
     out.append(f"top {top} functions by self time:")
-    out += [f"  {n / total:6.1%}  {frame}" for frame, n in selfs.most_common(top)]
+    out += [f"{share(n)}  {frame}" for frame, n in selfs.most_common(top)]
     out.append("")
     out.append(f"top {top} functions by inclusive time (on the stack):")
-    picked = [
-        (frame, n)
-        for frame, n in inclusive.most_common()
-        if not frame.startswith(("<module>", "run (", "_run (", "run_forever", "_run_once"))
-    ]
-    out += [f"  {n / total:6.1%}  {frame}" for frame, n in picked[:top]]
+    picked = [(f, n) for f, n in inclusive.most_common() if not f.startswith(LOOP_FRAMES)]
+    out += [f"{share(n)}  {frame}" for frame, n in picked[:top]]
     return out
 
 
@@ -136,7 +155,7 @@ async def main(args: argparse.Namespace) -> None:
         what = "unwatched-channel events" if args.unwatched else "watched posts"
         b.say(f"# {what} under py-spy: {load.describe()}")
         b.say("# (py-spy's sampling adds a little CPU of its own to the figure above)")
-        for line in summarise(raw, top=args.top):
+        for line in summarise(raw, top=args.top, cpu_per_event=load.cpu_per_event):
             b.say(line)
 
 

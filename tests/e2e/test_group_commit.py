@@ -36,6 +36,21 @@ def post(world: SlackWorld, user: str) -> Posted:
     )
 
 
+def hold_first(world: SlackWorld, *, fail_for: str | None = None) -> tuple[asyncio.Event, Any]:
+    """A hook keeping UFIRST's transaction open until the event is set (so later facts queue
+    behind it), and failing the request of ``fail_for``; returns the event and the hook."""
+    release = asyncio.Event()
+
+    async def hook(session: object, request: NewRequest, watch: Watch, now: datetime) -> None:
+        if request.requester == "UFIRST":
+            await release.wait()
+        if request.requester == fail_for:
+            raise RuntimeError("a hook failed for this request")
+
+    world.core.desk.on_opened.append(hook)
+    return release, hook
+
+
 async def counts(world: SlackWorld) -> tuple[int, int]:
     async with world.core.db.reading() as session:
         requests = await session.scalar(select(func.count()).select_from(Request))
@@ -50,14 +65,8 @@ async def test_facts_waiting_on_a_transaction_commit_together_and_answer_after_i
 ) -> None:
     await watch_support(world)
     desk = world.core.desk
-    release = asyncio.Event()
+    release, _ = hold_first(world)
     groups: list[int] = []
-
-    async def hold_first(session: object, request: NewRequest, watch: Watch, now: datetime) -> None:
-        if request.requester == "UFIRST":
-            await release.wait()  # the first transaction stays open while others arrive
-
-    desk.on_opened.append(hold_first)
     together = desk._group._together
 
     async def counting(group: list[Any]) -> list[Outcome]:
@@ -91,15 +100,7 @@ async def test_facts_waiting_on_a_transaction_commit_together_and_answer_after_i
 async def test_one_failing_fact_fails_only_its_own_event(world: SlackWorld) -> None:
     await watch_support(world)
     desk = world.core.desk
-    release = asyncio.Event()
-
-    async def hooks(session: object, request: NewRequest, watch: Watch, now: datetime) -> None:
-        if request.requester == "UFIRST":
-            await release.wait()
-        if request.requester == "UBAD":
-            raise RuntimeError("a hook failed for this request")
-
-    desk.on_opened.append(hooks)
+    release, hooks = hold_first(world, fail_for="UBAD")
     first = asyncio.create_task(desk.handle(post(world, "UFIRST"), event_key="slack:T1:Ev0"))
     await asyncio.sleep(0)
     users = ["UASK1", "UBAD", "UASK2"]
@@ -131,13 +132,7 @@ async def test_one_failing_fact_fails_only_its_own_event(world: SlackWorld) -> N
 async def test_a_cancelled_caller_does_not_stall_the_desk(world: SlackWorld) -> None:
     await watch_support(world)
     desk = world.core.desk
-    release = asyncio.Event()
-
-    async def hold_first(session: object, request: NewRequest, watch: Watch, now: datetime) -> None:
-        if request.requester == "UFIRST":
-            await release.wait()
-
-    desk.on_opened.append(hold_first)
+    release, _ = hold_first(world)
     first = asyncio.create_task(desk.handle(post(world, "UFIRST"), event_key="slack:T1:Ev0"))
     await asyncio.sleep(0)
     gone = asyncio.create_task(desk.handle(post(world, "UGONE"), event_key="slack:T1:Ev1"))
