@@ -103,6 +103,14 @@ class Core:
             )
         self.changes.committed(session)
 
+    def listens_to(self, workspace_id: str, channel_id: str) -> bool:
+        """Does anything act on messages in this channel (a watch, an incident)? From memory:
+        most messages come from channels nobody watches and must cost next to nothing."""
+        return (
+            self.channels.get(workspace_id, channel_id) is not None
+            or self.incidents.incident_in(workspace_id, channel_id) is not None
+        )
+
     async def route(self, fact: Fact, *, event_key: str | None) -> None:
         """One listener per event type (Bolt runs only the first): fan out here."""
         if (

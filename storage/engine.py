@@ -19,11 +19,12 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -34,6 +35,7 @@ from storage.sqlite_driver import inline_connector
 
 log = logging.getLogger(__name__)
 _READ_ONLY: ContextVar[bool] = ContextVar("firstline_read_only", default=False)
+_CONNECTION = "firstline.connection"  # session.info: (root transaction, its connection)
 DEFAULT_URL = "sqlite+aiosqlite:///firstline.db"
 MIGRATION_LOCK_ID = 0x46697273  # "Firs": the advisory lock id for migrations
 
@@ -147,6 +149,22 @@ def _check_sqlite_location(path: Path, *, create: bool) -> None:
             path=where,
             folder_missing=False,
         )
+
+
+async def connection_of(session: AsyncSession) -> AsyncConnection:
+    """The connection of ``session``'s current transaction, for Core statements.
+
+    Hot paths (every watched post) execute Core statements here rather than through
+    ``Session.execute``: the ORM's per-statement work (compile state, bind lookup) cost more
+    than the statements. ``AsyncSession.connection()`` itself walks that machinery on every
+    call, so the answer is kept for the rest of the transaction.
+    """
+    cached = session.info.get(_CONNECTION)
+    if cached is not None and cached[0] is session.sync_session.get_transaction():
+        return cast(AsyncConnection, cached[1])
+    conn = await session.connection()
+    session.info[_CONNECTION] = (session.sync_session.get_transaction(), conn)
+    return conn
 
 
 class _Checkpointer:

@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.engine import connection_of
 from storage.models import InboxEntry
 
 
@@ -37,9 +38,11 @@ async def record(session: AsyncSession, *, key: str, at: datetime) -> bool:
 
     One statement (INSERT … ON CONFLICT DO NOTHING RETURNING): this is on every event's path.
     """
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    statement = _RECORD["postgresql" if dialect == "postgresql" else "sqlite"]
-    result = await session.execute(statement, {"key": key, "received_at": at})
+    # On the session's connection, not through Session.execute: the ORM's per-statement
+    # machinery cost more than the INSERT itself, and this row has no ORM object.
+    conn = await connection_of(session)
+    statement = _RECORD["postgresql" if conn.dialect.name == "postgresql" else "sqlite"]
+    result = await conn.execute(statement, {"key": key, "received_at": at})
     return result.first() is not None
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
     true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -173,7 +174,14 @@ class Timer(Base):
     __tablename__ = "timers"
     __table_args__ = (
         UniqueConstraint("subject", "step", name="uq_timer_subject_step"),
-        Index("ix_timers_due", "fired_at", "due_at"),
+        # The sweep's claim order over pending timers only (migration 0012).
+        Index(
+            "ix_timers_pending",
+            "due_at",
+            "id",
+            postgresql_where=text("fired_at IS NULL"),
+            sqlite_where=text("fired_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)

@@ -181,10 +181,17 @@ def build_bolt_app(
             return None
         return f"slack:{team}:{event_id}" if isinstance(team, str) and team else f"slack:{event_id}"
 
+    message_events = metrics.events.labels(platform="slack", type="message")
+
     @app.event("message")
     async def on_message(body: dict[str, Any], event: dict[str, Any], context: Any) -> None:
-        metrics.events.labels(platform="slack", type="message").inc()
-        fact = normalise_message(event, workspace_id=workspace_of(body, context))
+        message_events.inc()
+        workspace_id = workspace_of(body, context)
+        channel = event.get("channel")
+        # Most messages are chatter in channels nobody watches: drop them before any work.
+        if not isinstance(channel, str) or not core.listens_to(workspace_id, channel):
+            return
+        fact = normalise_message(event, workspace_id=workspace_id)
         if fact is not None:
             await core.route(fact, event_key=event_key(body))
 

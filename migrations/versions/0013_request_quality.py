@@ -1,7 +1,7 @@
 """request quality: noise filter and bursts, next-response and resolution targets, waiting
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0012
 Create Date: 2026-12-03 13:50:00.000000
 
 Existing channels get the new rules switched on (noise=on, bursts of 3 minutes); set
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 revision = '0013'
-down_revision = '0010'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 

@@ -146,7 +146,7 @@ async def main(args: argparse.Namespace) -> Report:
             b.mb_text(fl_after),
             b.mb_text(bare_after),
             b.ratio_text(fl_after, bare_after),
-            b.goal_text("≤ 150 MB", fl_after <= 150),
+            b.goal_text("≤ 120 MB", fl_after <= 120),
         )
     )
     report.rows.append(

@@ -123,12 +123,42 @@ def machine_notes() -> list[str]:
     # Nothing of ours runs yet: whatever keeps the CPUs busy now is someone else's.
     busy = psutil.cpu_percent(interval=2.0) / 100 * (os.cpu_count() or 1)
     return [
-        f"date {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
+        f"date {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}, {measured_commit()}",
         f"{os.cpu_count()} CPUs ({cpu}), {mem:.1f} GiB RAM, load average at start {load}, "
         f"other work on the machine at start {busy:.0%} of a core",
         f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, "
         f"{platform.system()} {platform.release()}",
     ]
+
+
+def measured_commit() -> str:
+    """The commit whose code the servers run (PYTHONPATH's snapshot, else this checkout)."""
+    import bot
+
+    code = Path(bot.__file__).resolve().parents[1]
+    if code != REPO:
+        return f"code from {code} (not this checkout: name its commit beside the figures)"
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=REPO, capture_output=True, text=True, check=True,
+        ).stdout.strip()  # fmt: skip
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "bot", "handlers", "storage", "schedules",
+             "migrations", "tests/bench"],
+            cwd=REPO, capture_output=True, text=True, check=True,
+        ).stdout.strip()  # fmt: skip
+    except (OSError, subprocess.CalledProcessError):
+        return "commit unknown (no git)"
+    return f"commit {head}" + (
+        " plus uncommitted changes (figures are not that commit's)" if dirty else ""
+    )
+
+
+def busy_seconds() -> float:
+    """CPU seconds the whole machine has spent busy (all cores)."""
+    t = psutil.cpu_times()
+    return float(sum(t) - t.idle - getattr(t, "iowait", 0.0))
 
 
 # -- figures ----------------------------------------------------------------------------
@@ -476,12 +506,6 @@ class Load:
         )
 
 
-def _busy() -> float:
-    """CPU seconds the whole machine has spent busy (all cores)."""
-    t = psutil.cpu_times()
-    return float(sum(t) - t.idle - getattr(t, "iowait", 0.0))
-
-
 class CpuMeter:
     """CPU used by the server, by this process (load generator and emulator), and by others.
 
@@ -494,7 +518,7 @@ class CpuMeter:
         self._me = psutil.Process()
         self._s0 = server.cpu_seconds() if server else float("nan")
         self._c0 = self._client()
-        self._b0 = _busy()
+        self._b0 = busy_seconds()
 
     def _client(self) -> float:
         t = self._me.cpu_times()
@@ -503,7 +527,7 @@ class CpuMeter:
     def stop(self) -> tuple[float, float, float]:
         server = self.server.cpu_seconds() - self._s0 if self.server else float("nan")
         client = self._client() - self._c0
-        busy = _busy() - self._b0
+        busy = busy_seconds() - self._b0
         others = max(0.0, busy - client - (server if server == server else 0.0))
         return server, client, others
 
@@ -586,9 +610,16 @@ def load_clojurians() -> list[dict[str, Any]]:
 
 
 def run(
-    main: Callable[[argparse.Namespace], Coroutine[Any, Any, Report]], description: str
+    main: Callable[[argparse.Namespace], Coroutine[Any, Any, Report]],
+    description: str,
+    *,
+    extra: Callable[[argparse.ArgumentParser], object] | None = None,
 ) -> None:
-    args = parser(description).parse_args()
+    """Parse the common options (plus a script's own, added by ``extra``), run, print."""
+    p = parser(description)
+    if extra is not None:
+        extra(p)
+    args = p.parse_args()
     for line in machine_notes():
         say(f"# {line}")
     report = asyncio.run(main(args))

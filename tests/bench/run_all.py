@@ -3,6 +3,11 @@
     .venv/bin/python tests/bench/run_all.py [--quick] [--database-url postgresql+asyncpg://…]
     .venv/bin/python tests/bench/run_all.py --only events,timers
 
+``--quick`` runs only the events benchmark (three short rounds per server, under a minute)
+unless ``--only`` names others: the check to run before quoting a figure. The header names
+the commit measured, Python and SQLite versions, the load average, and the CPU the rest of
+the machine used before and during the run.
+
 The table (measure | Firstline | baseline | ratio | goal) is what tests/bench/README.md
 quotes; each script's own output (per-round figures, CPU per event…) streams above it.
 """
@@ -11,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -28,6 +34,13 @@ SCRIPTS = {
 }
 
 
+def _children_and_self() -> float:
+    """CPU seconds of this process and every benchmark process it has waited for (their
+    servers included: each script waits for its own)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--quick", action="store_true", help="smoke run: small numbers, ~30 s each")
@@ -35,7 +48,8 @@ def main() -> int:
     p.add_argument("--log-level", default="INFO")
     p.add_argument("--only", help=f"comma-separated subset of {', '.join(SCRIPTS)}")
     args = p.parse_args()
-    chosen = args.only.split(",") if args.only else list(SCRIPTS)
+    default = ["events"] if args.quick else list(SCRIPTS)
+    chosen = args.only.split(",") if args.only else default
     unknown = set(chosen) - set(SCRIPTS)
     if unknown:
         p.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
@@ -44,6 +58,7 @@ def main() -> int:
     details: list[str] = []
     failed: list[str] = []
     started = time.monotonic()
+    busy0, ours0 = b.busy_seconds(), _children_and_self()
     with tempfile.TemporaryDirectory(prefix="firstline-bench-all-") as tmp:
         for name in chosen:
             out = Path(tmp) / f"{name}.json"
@@ -68,7 +83,14 @@ def main() -> int:
     print(f"\n## Firstline benchmarks ({mode}, Firstline on {database})\n")
     for line in notes:
         print(f"- {line}")
-    print(f"- total {time.monotonic() - started:.0f} s\n")
+    took = time.monotonic() - started
+    others = max(0.0, b.busy_seconds() - busy0 - (_children_and_self() - ours0))
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(
+        f"- total {took:.0f} s; during the run the rest of the machine (not the benchmarks, "
+        f"their servers or this process) used {others / took:.0%} of a core on average; "
+        f"load average at the end {load}\n"
+    )
     print(b.table(rows))
     if details:
         print("\nDetails:\n")

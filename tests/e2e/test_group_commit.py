@@ -1,0 +1,146 @@
+"""Facts that arrive while the desk's transaction runs are committed together, and nobody
+hears back before the commit that holds their fact (issue 14's group commit)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+
+from bot.channels import Watch
+from bot.desk import NewRequest, Outcome
+from bot.facts import Posted, ts_to_datetime
+from storage.models import Request, Timer
+from tests.harness import SUPPORT, TEAM, SlackWorld
+
+
+async def watch_support(world: SlackWorld) -> None:
+    text = await world.command("watch requests target=5m")
+    assert "Watching" in text, text
+
+
+def post(world: SlackWorld, user: str) -> Posted:
+    ts = world.next_ts()
+    return Posted(
+        workspace_id=TEAM,
+        channel_id=SUPPORT,
+        ts=ts,
+        at=ts_to_datetime(ts),
+        user=user,
+        text=f"Exports are stuck ({user})",
+        thread_ts=None,
+        bot_id=None,
+        mentions=(),
+    )
+
+
+def hold_first(world: SlackWorld, *, fail_for: str | None = None) -> tuple[asyncio.Event, Any]:
+    """A hook keeping UFIRST's transaction open until the event is set (so later facts queue
+    behind it), and failing the request of ``fail_for``; returns the event and the hook."""
+    release = asyncio.Event()
+
+    async def hook(session: object, request: NewRequest, watch: Watch, now: datetime) -> None:
+        if request.requester == "UFIRST":
+            await release.wait()
+        if request.requester == fail_for:
+            raise RuntimeError("a hook failed for this request")
+
+    world.core.desk.on_opened.append(hook)
+    return release, hook
+
+
+async def counts(world: SlackWorld) -> tuple[int, int]:
+    async with world.core.db.reading() as session:
+        requests = await session.scalar(select(func.count()).select_from(Request))
+        timers = await session.scalar(
+            select(func.count()).select_from(Timer).where(Timer.subject.like("request:%"))
+        )
+    return int(requests or 0), int(timers or 0)
+
+
+async def test_facts_waiting_on_a_transaction_commit_together_and_answer_after_it(
+    world: SlackWorld,
+) -> None:
+    await watch_support(world)
+    desk = world.core.desk
+    release, _ = hold_first(world)
+    groups: list[int] = []
+    together = desk._group._together
+
+    async def counting(group: list[Any]) -> list[Outcome]:
+        groups.append(len(group))
+        return await together(group)
+
+    desk._group._together = counting
+    first = asyncio.create_task(desk.handle(post(world, "UFIRST"), event_key="slack:T1:Ev0"))
+    await asyncio.sleep(0)
+    others = [
+        asyncio.create_task(desk.handle(post(world, f"UASK{i}"), event_key=f"slack:T1:Ev{i}"))
+        for i in range(1, 9)
+    ]
+    # The same event delivered twice while the first delivery waits: one does the work.
+    retry = asyncio.create_task(desk.handle(post(world, "UASK9"), event_key="slack:T1:Ev9"))
+    again = asyncio.create_task(desk.handle(post(world, "UASK9"), event_key="slack:T1:Ev9"))
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert not any(t.done() for t in [first, *others, retry, again])  # nothing before commit
+    assert await counts(world) == (0, 0)
+
+    release.set()
+    outcomes = await asyncio.gather(first, *others, retry, again)
+    assert [o.what for o in outcomes[:9]] == ["opened"] * 9
+    assert sorted(o.what for o in outcomes[9:]) == ["duplicate", "opened"]
+    assert len({o.request_id for o in outcomes if o.what == "opened"}) == 10
+    assert groups == [10]  # the nine posts and the retry that waited went in one transaction
+    assert await counts(world) == (10, 30)
+
+
+async def test_one_failing_fact_fails_only_its_own_event(world: SlackWorld) -> None:
+    await watch_support(world)
+    desk = world.core.desk
+    release, hooks = hold_first(world, fail_for="UBAD")
+    first = asyncio.create_task(desk.handle(post(world, "UFIRST"), event_key="slack:T1:Ev0"))
+    await asyncio.sleep(0)
+    users = ["UASK1", "UBAD", "UASK2"]
+    rest = [
+        asyncio.create_task(desk.handle(post(world, user), event_key=f"slack:T1:Ev{user}"))
+        for user in users
+    ]
+    for _ in range(20):
+        await asyncio.sleep(0)
+    release.set()
+    results = await asyncio.gather(first, *rest, return_exceptions=True)
+    assert isinstance(results[0], Outcome) and results[0].what == "opened"
+    assert [r.what if isinstance(r, Outcome) else type(r).__name__ for r in results[1:]] == [
+        "opened",
+        "RuntimeError",
+        "opened",
+    ]
+    assert await counts(world) == (3, 9)  # the failed fact left nothing behind
+    async with world.core.db.reading() as session:
+        requesters = set((await session.scalars(select(Request.requester))).all())
+    assert requesters == {"UFIRST", "UASK1", "UASK2"}
+    # Slack retries the failed event; with the hook healthy it opens its request once.
+    desk.on_opened.remove(hooks)
+    again = await desk.handle(post(world, "UBAD"), event_key="slack:T1:EvUBAD")
+    assert again.what == "opened"
+    assert await counts(world) == (4, 12)
+
+
+async def test_a_cancelled_caller_does_not_stall_the_desk(world: SlackWorld) -> None:
+    await watch_support(world)
+    desk = world.core.desk
+    release, _ = hold_first(world)
+    first = asyncio.create_task(desk.handle(post(world, "UFIRST"), event_key="slack:T1:Ev0"))
+    await asyncio.sleep(0)
+    gone = asyncio.create_task(desk.handle(post(world, "UGONE"), event_key="slack:T1:Ev1"))
+    await asyncio.sleep(0)
+    gone.cancel()  # the client went away while waiting for its turn
+    release.set()
+    assert (await first).what == "opened"
+    later = await asyncio.wait_for(
+        desk.handle(post(world, "ULATER"), event_key="slack:T1:Ev2"), timeout=30
+    )
+    assert later.what == "opened"
