@@ -72,6 +72,7 @@ class Core:
         self.toil.attach(self.desk)
         self.faq = Faq(db=db, clock=clock, changes=self.changes)
         self.faq.attach(self.desk)
+        self.channels.on_changed(self.faq.forget_settings)
         self.tickets = Tickets(clock=clock)
         self.tickets.attach(self.desk)
         self.triage = Triage(db=db, clock=clock, changes=self.changes)
@@ -80,7 +81,7 @@ class Core:
     async def start(self, *, migrate: bool = True) -> None:
         if migrate:
             await upgrade(self.db)
-        await self.channels.refresh()
+        await self.channels.start()
         await self.incidents.refresh()
         await self.reports.ensure_schedules()
 
@@ -159,6 +160,7 @@ class Core:
             await self.tell(workspace_id=ws, channel=here, user=user, content=content)
 
     async def close(self) -> None:
+        await self.channels.stop()
         await self.db.close()
 
     async def remember_workspace(

@@ -119,7 +119,7 @@ class Desk:
         self, fact: Fact, *, event_key: str | None = None, imported: bool = False
     ) -> Outcome:
         """Apply ``fact`` in one transaction; facts for unwatched channels touch nothing."""
-        watch = self.channels.get(fact.workspace_id, fact.channel_id)
+        watch = await self.channels.lookup(fact.workspace_id, fact.channel_id)
         if watch is None:
             return Outcome("unwatched")
         now = self.clock.now()

@@ -31,7 +31,7 @@ RECURRING_WINDOW = timedelta(days=30)
 RECURRING_COUNT = 3  # this request and two earlier ones
 SCAN_LIMIT = 500
 LIST_LIMIT = 30
-SETTINGS_TTL = timedelta(seconds=10)  # other replicas' faq on/off arrives within this
+SETTINGS_TTL = timedelta(seconds=10)  # re-read at least this often (changes are also told)
 
 
 class Faq:
@@ -97,6 +97,10 @@ class Faq:
             )
             return
         await self._maybe_prompt(session, request, match, threshold, now)
+
+    def forget_settings(self, _channel: object = None) -> None:
+        """Another process changed some channel's settings: read the switches afresh."""
+        self._loaded_at = None
 
     async def _threshold(
         self, session: AsyncSession, workspace_id: str, channel_id: str
