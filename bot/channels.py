@@ -248,10 +248,9 @@ class Channels:
             _store(row, settings)
             row.active = True
             row.updated_at = now
-        await self.refresh()
-        watch = self.get(workspace_id, channel_id)
-        assert watch is not None
-        return watch
+            written = Watch.from_row(row)
+        # Read back rather than trust ``written``: a change committed just after ours wins.
+        return await self._reload((workspace_id, channel_id)) or written
 
     async def unwatch(self, *, workspace_id: str, channel_id: str) -> bool:
         async with self._db.transaction() as session:
@@ -260,7 +259,7 @@ class Channels:
                 return False
             row.active = False
             row.updated_at = self._clock.now()
-        await self.refresh()
+        await self._reload((workspace_id, channel_id))
         return True
 
     async def set_responders(
@@ -275,10 +274,8 @@ class Channels:
                 )
             row.responders = list(dict.fromkeys(users))
             row.updated_at = self._clock.now()
-        await self.refresh()
-        watch = self.get(workspace_id, channel_id)
-        assert watch is not None
-        return watch
+            written = Watch.from_row(row)
+        return await self._reload((workspace_id, channel_id)) or written
 
 
 async def _sqlite_version(session: AsyncSession) -> int:

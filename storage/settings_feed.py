@@ -135,7 +135,7 @@ class SettingsListener:
                         # a round trip proves the connection is still there.
                         await conn.fetchval("SELECT 1", timeout=5)
             except asyncio.CancelledError:
-                self._lost()
+                self._connected.clear()
                 if conn is not None:
                     with contextlib.suppress(Exception):
                         await conn.close(timeout=1)
