@@ -111,10 +111,13 @@ class Channels:
         if engine.dialect.name == "postgresql" and self._listener is None:
             self._trusted = False  # until the listener is up and the view reloaded
             self._listener = SettingsListener(
-                url=engine.url, changed=self._changed, up=self._listener_up, down=self._listener_down
+                url=engine.url,
+                changed=self._changed,
+                up=self._listener_up,
+                down=self._listener_down,
             )
             self._listener.start()
-            await self._listener.wait_connected(timeout=5.0)
+            await self._listener.wait_connected(within=5.0)
         elif engine.dialect.name == "sqlite" and self._sqlite is None:
             path = engine.url.database or ":memory:"
             if path != ":memory:":

@@ -52,7 +52,8 @@ class Settings:
     microsoft_app_tenant_id: str | None = None
     microsoft_app_type: str = "MultiTenant"
     teams_bot_name: str = "Firstline"
-    outbox_lease_seconds: int = 60
+    outbox_lease_seconds: int = 15
+    outbox_pace_seconds: float = 1.0  # posts per channel: Slack allows about one a second
     drain_seconds: float = 3.0
     api_token: str = ""  # FIRSTLINE_API_TOKEN: bearer token for GET /api/stats
 
@@ -69,11 +70,21 @@ class Settings:
             raise ConfigurationError(
                 f"FIRSTLINE_SUPPORT_COMMAND={command!r} must start with a slash, e.g. /support."
             )
-        lease_text = env.get("FIRSTLINE_OUTBOX_LEASE", "60")
+        lease_text = env.get("FIRSTLINE_OUTBOX_LEASE", "15")
         if not lease_text.isdigit() or int(lease_text) < 2:
             raise ConfigurationError(
                 f"FIRSTLINE_OUTBOX_LEASE={lease_text!r} must be whole seconds, at least 2 "
-                "(default 60); Slack calls time out after half of it."
+                "(default 15): how soon another replica takes over a dead one's sends."
+            )
+        pace_text = env.get("FIRSTLINE_OUTBOX_PACE", "1")
+        try:
+            pace = float(pace_text)
+        except ValueError:
+            pace = -1.0
+        if not 0 <= pace <= 60:
+            raise ConfigurationError(
+                f"FIRSTLINE_OUTBOX_PACE={pace_text!r} must be seconds between 0 and 60 "
+                "(default 1: Slack allows about one message a second per channel)."
             )
         drain_text = env.get("FIRSTLINE_DRAIN_SECONDS", "3")
         try:
@@ -87,6 +98,7 @@ class Settings:
             )
         return cls(
             outbox_lease_seconds=int(lease_text),
+            outbox_pace_seconds=pace,
             drain_seconds=drain,
             database_url=env.get("DATABASE_URL") or DEFAULT_URL,
             port=int(port_text),

@@ -100,9 +100,9 @@ class SettingsListener:
         if self._task is None:
             self._task = asyncio.create_task(self._run())
 
-    async def wait_connected(self, timeout: float) -> bool:
+    async def wait_connected(self, *, within: float) -> bool:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._connected.wait(), timeout)
+            await asyncio.wait_for(self._connected.wait(), within)
         return self._connected.is_set()
 
     async def stop(self) -> None:
@@ -119,7 +119,7 @@ class SettingsListener:
             lost = asyncio.Event()
             try:
                 conn = await asyncpg.connect(self._dsn, timeout=10)
-                conn.add_termination_listener(lambda _conn: lost.set())
+                conn.add_termination_listener(lambda _conn, lost=lost: lost.set())
                 await conn.add_listener(CHANNEL, self._heard)
                 # LISTEN first, then reload: a change committed in between is heard, and
                 # one committed before is in the reload.

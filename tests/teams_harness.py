@@ -98,7 +98,13 @@ class TeamsWorld:
 
     def settings(self) -> Settings:
         return Settings.from_env(
-            {"DATABASE_URL": self.database_url, "FIRSTLINE_ADMINS": ADMIN.aad, **self.env}
+            {
+                "DATABASE_URL": self.database_url,
+                "FIRSTLINE_ADMINS": ADMIN.aad,
+                # The fake clock stands still while a test settles: no pacing here.
+                "FIRSTLINE_OUTBOX_PACE": "0",
+                **self.env,
+            }
         )
 
     async def start_server(self) -> None:

@@ -118,8 +118,6 @@ async def test_a_change_on_one_replica_is_used_by_the_others_for_the_next_event(
 
     lost = {ch: (n, counted.get(ch, 0)) for ch, n in sent.items() if counted.get(ch, 0) != n}
     assert not lost, f"events dropped (channel: sent, counted): {lost}"
-    wrong = {
-        ch: who for ch, who in answered.items() if who != f"UX{ch[-2:]}"
-    }
+    wrong = {ch: who for ch, who in answered.items() if who != f"UX{ch[-2:]}"}
     assert not wrong, f"first responders not recorded (channel: recorded): {wrong}"
     assert len(answered) == len(TEAM_CHANNELS)
