@@ -32,7 +32,15 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
-from bot.content import ChatPort, Content, Delivered, DeliveryError, FindsMarked
+from bot.content import (
+    ChatPort,
+    Content,
+    Delivered,
+    DeliveryError,
+    FindsChannels,
+    FindsMarked,
+    channel_names,
+)
 from bot.metrics import Metrics
 from bot.tickets.port import CreatedTicket, TicketPort
 from storage import outbox
@@ -110,6 +118,10 @@ class Deliverer:
                     row, row.id in reclaimed or (row.last_error or "").startswith(UNCERTAIN)
                 )
                 snapshot.platform = await self._platform(session, row)
+                if row.op == "create_channel" and snapshot.maybe_sent:
+                    snapshot.others = await outbox.created_channels(
+                        session, workspace_id=row.workspace_id
+                    )
                 jobs.append((snapshot, await self._resolve(session, row)))
         if not jobs:
             await self._update_backlog()
@@ -286,8 +298,20 @@ class Deliverer:
                 workspace_id=ws, channel=channel, ts=target.ts, content=content
             )
         if row.op == "create_channel":
+            name = str(payload["name"])
+            if row.maybe_sent and isinstance(chat, FindsChannels):
+                # An earlier attempt may have created it: the first name of the ones it would
+                # have tried that exists and belongs to no other row is that channel.
+                names = channel_names(name)
+                existing = await chat.find_channels(workspace_id=ws, names=names)
+                for candidate in names:
+                    if candidate not in existing:
+                        break  # names are tried in order: a free one ends the search
+                    if existing[candidate] not in row.others:
+                        log.warning("outbox row %s: channel #%s already made", row.id, candidate)
+                        return Delivered(existing[candidate], "", name=candidate)
             return await chat.create_channel(
-                workspace_id=ws, name=str(payload["name"]), is_private=bool(payload.get("private"))
+                workspace_id=ws, name=name, is_private=bool(payload.get("private"))
             )
         if row.op == "invite":
             users = [str(u) for u in payload.get("users", [])]
@@ -331,6 +355,8 @@ class Deliverer:
             row.payload = {**row.payload, "ticket_url": result.url}
             result = Delivered(result.key[:64], "")
         if isinstance(result, Delivered):
+            if result.name:
+                row.payload = {**row.payload, "created_name": result.name}
             row.sent_at = now
             row.platform_channel = result.channel
             row.platform_ts = result.ts
@@ -410,6 +436,7 @@ class _Snapshot:
         "id",
         "maybe_sent",
         "op",
+        "others",
         "payload",
         "platform",
         "thread_ts",
@@ -419,6 +446,7 @@ class _Snapshot:
     def __init__(self, row: OutboxMessage, maybe_sent: bool) -> None:
         self.id = row.id
         self.maybe_sent = maybe_sent  # an earlier attempt may have reached the platform
+        self.others: frozenset[str] = frozenset()  # channels other rows created
         self.workspace_id = row.workspace_id
         self.platform = row.platform
         self.destination = row.destination

@@ -164,6 +164,18 @@ async def hold(
     )
 
 
+async def created_channels(session: AsyncSession, *, workspace_id: str) -> frozenset[str]:
+    """Channels that rows of this workspace are recorded as having created."""
+    rows = await session.scalars(
+        select(OutboxMessage.platform_channel).where(
+            OutboxMessage.workspace_id == workspace_id,
+            OutboxMessage.op == "create_channel",
+            OutboxMessage.sent_at.is_not(None),
+        )
+    )
+    return frozenset(c for c in rows if c)
+
+
 async def referenced(session: AsyncSession, key: str) -> OutboxMessage | None:
     return await session.scalar(select(OutboxMessage).where(OutboxMessage.key == key))
 
