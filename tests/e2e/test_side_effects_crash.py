@@ -9,6 +9,9 @@ title on the same day gets the name Slack gave it, announced and in its export's
 
 from __future__ import annotations
 
+from sqlalchemy import func, select
+
+from storage.models import InboxEntry, Request
 from tests.e2e.test_outbox_crash import die_mid_send
 from tests.harness import ANNA, BEN, LEAD, SUPPORT, SlackWorld
 
@@ -58,3 +61,16 @@ async def test_a_second_incident_with_the_same_title_gets_its_own_name(world: Sl
     assert [c.args["filename"] for c in uploads] == [
         "postmortem-inc-20261123-checkout-fails-for-eu-2.md"
     ]
+
+
+async def test_an_event_retried_across_the_inbox_key_upgrade_is_processed_once(
+    world: SlackWorld,
+) -> None:
+    await world.command("watch requests target=5m")
+    # The old version processed Ev0UPGRADE and stored its key without the workspace.
+    async with world.core.db.transaction() as session:
+        session.add(InboxEntry(key="slack:Ev0UPGRADE", received_at=world.clock.now()))
+    await world.post("UREQ1", "Retried across the upgrade", event_id="Ev0UPGRADE")
+    await world.post("UREQ2", "A new event", event_id="Ev0NEW")
+    async with world.core.db.reading() as session:
+        assert await session.scalar(select(func.count()).select_from(Request)) == 1
