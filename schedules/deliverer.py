@@ -259,7 +259,11 @@ class Deliverer:
                     "and JIRA_PROJECT, or FIRSTLINE_TICKET_WEBHOOK)",
                     permanent=True,
                 )
-            return await self._tickets.create(payload=row.payload)
+            return await self._tickets.create(
+                payload=row.payload,
+                idempotency_key=f"firstline-outbox-{row.id}",
+                look_first=row.maybe_sent,
+            )
         chat = self._chats.get(row.platform)
         if chat is None:
             raise DeliveryError(f"no chat platform {row.platform!r} configured", permanent=True)

@@ -9,11 +9,19 @@ title on the same day gets the name Slack gave it, announced and in its export's
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from aiohttp import web
 from sqlalchemy import func, select
 
+from bot.clock import FakeClock
 from storage.models import InboxEntry, Request
 from tests.e2e.test_outbox_crash import die_mid_send
-from tests.harness import ANNA, BEN, LEAD, SUPPORT, SlackWorld
+from tests.e2e.test_tickets import jira_world, thread
+from tests.harness import ANNA, BEN, LEAD, OPS, SUPPORT, SlackWorld
 
 
 async def declare_crashing_each_step(world: SlackWorld, title: str) -> None:
@@ -74,3 +82,56 @@ async def test_an_event_retried_across_the_inbox_key_upgrade_is_processed_once(
     await world.post("UREQ2", "A new event", event_id="Ev0NEW")
     async with world.core.db.reading() as session:
         assert await session.scalar(select(func.count()).select_from(Request)) == 1
+
+
+@dataclass
+class LosingJira:
+    """A fake Jira that creates the issue, then drops the connection before answering."""
+
+    issues: list[dict[str, Any]] = field(default_factory=list)
+    searches: list[str] = field(default_factory=list)
+    url: str = ""
+
+    async def create(self, request: web.Request) -> web.StreamResponse:
+        fields = (await request.json())["fields"]
+        self.issues.append({"key": f"SUP-{len(self.issues) + 1}", "labels": fields["labels"]})
+        assert request.transport is not None
+        request.transport.close()  # the answer is lost: did it work?
+        return web.Response()
+
+    async def search(self, request: web.Request) -> web.Response:
+        jql = request.query["jql"]
+        self.searches.append(jql)
+        found = [i for i in self.issues if f'"{i["labels"][0]}"' in jql]
+        return web.json_response({"issues": [{"key": i["key"]} for i in found]})
+
+
+@pytest.fixture
+async def losing_jira() -> AsyncIterator[LosingJira]:
+    jira = LosingJira()
+    app = web.Application()
+    app.router.add_post("/rest/api/2/issue", jira.create)
+    app.router.add_get("/rest/api/2/search", jira.search)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    jira.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    yield jira
+    await runner.cleanup()
+
+
+async def test_a_jira_ticket_whose_answer_was_lost_is_found_not_made_twice(
+    database_url: str, clock: FakeClock, losing_jira: LosingJira
+) -> None:
+    async with await jira_world(database_url, clock, losing_jira) as world:  # type: ignore[arg-type]  # only .url is used
+        await world.command("watch requests target=5m")
+        request = await world.post(ANNA, "Orders from Hamburg are not synced")
+        await world.react(OPS, "ticket", request)
+        await world.settle()
+        assert len(losing_jira.issues) == 1 and losing_jira.searches == []
+        for _ in range(5):
+            await world.advance(seconds=10)
+        assert len(losing_jira.issues) == 1  # searched by its label, found, recorded
+        assert len(losing_jira.searches) == 1
+        assert "SUP-1" in thread(world, request)[-1]
