@@ -293,6 +293,11 @@ class Deliverer:
         if row.op == "dm":
             return await chat.dm(workspace_id=ws, user=channel, content=content)
         if row.op == "ephemeral":
+            if row.maybe_sent:
+                # Slack cannot be asked whether an ephemeral arrived; a private hint shown
+                # twice is worse than one that may be missing, so it is not repeated.
+                log.warning("outbox row %s: ephemeral may have arrived; not repeated", row.id)
+                return Delivered(channel, "")
             user = str(payload.get("user") or "")
             return await chat.ephemeral(
                 workspace_id=ws, channel=channel, user=user, content=content

@@ -18,10 +18,12 @@ from aiohttp import web
 from sqlalchemy import func, select
 
 from bot.clock import FakeClock
+from bot.content import Content
+from storage import outbox
 from storage.models import InboxEntry, Request
 from tests.e2e.test_outbox_crash import die_mid_send
 from tests.e2e.test_tickets import jira_world, thread
-from tests.harness import ANNA, BEN, LEAD, OPS, SUPPORT, SlackWorld
+from tests.harness import ANNA, BEN, LEAD, OPS, SUPPORT, TEAM, SlackWorld
 
 
 async def declare_crashing_each_step(world: SlackWorld, title: str) -> None:
@@ -135,3 +137,12 @@ async def test_a_jira_ticket_whose_answer_was_lost_is_found_not_made_twice(
         assert len(losing_jira.issues) == 1  # searched by its label, found, recorded
         assert len(losing_jira.searches) == 1
         assert "SUP-1" in thread(world, request)[-1]
+
+
+async def test_an_ephemeral_whose_answer_was_lost_is_not_repeated(world: SlackWorld) -> None:
+    await world.core.tell(workspace_id=TEAM, channel=SUPPORT, user=ANNA, content=Content("Hi"))
+    assert await die_mid_send(world) == 1
+    await world.advance(seconds=world.runner._deliverer.lease.total_seconds() + 1)
+    assert len(world.sent("chat.postEphemeral")) == 1
+    async with world.core.db.reading() as session:
+        assert await outbox.backlog(session) == 0
