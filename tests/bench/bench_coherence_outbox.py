@@ -13,6 +13,9 @@ B. Outbox, in process, real clock, a fake chat with 20 ms per call: one thread's
    to 20 other channels are queued. Delay from queueing to sent, p50/p99, beside the same
    run with nothing held, and beside the lease; then the held row's takeover by a second
    deliverer after the first one "dies" (cancelled, nothing recorded).
+D. The unwatched-channel lookup on the event path (``Channels.lookup`` of a channel
+   nobody watches), per call, beside a plain dict lookup: on SQLite it reads the file's
+   settings counter (PRAGMA user_version); on PostgreSQL it only reads memory.
 C. Outbox drain: 1,000 escalations (thread messages) over 100 channels at the production
    pace (one post a second per channel), 20 ms per call: drain time beside the ideal
    (9 s: ten messages a channel, one a second), per-channel interval p50/min, and 429s from
@@ -331,6 +334,36 @@ async def drain(url: str | None, *, channels: int, per_channel: int, hot: int) -
     return rows
 
 
+async def lookup_cost(url: str | None) -> list[b.Row]:
+    from bot.channels import Channels
+
+    calls = 20_000
+    async with outbox_db(url, "lookup") as db:
+        channels = Channels(db=db, clock=SystemClock())
+        await channels.start()
+        try:
+            plain: dict[tuple[str, str], object] = {}
+            started = time.perf_counter()
+            for i in range(calls):
+                plain.get((TEAM, f"C{i % 50}"))
+            baseline = (time.perf_counter() - started) / calls
+            started = time.perf_counter()
+            for i in range(calls):
+                await channels.lookup(TEAM, f"C{i % 50}")
+            ours = (time.perf_counter() - started) / calls
+        finally:
+            await channels.stop()
+    where = "PostgreSQL" if url else "SQLite"
+    return [
+        row(
+            f"D. unwatched-channel lookup per event ({where})",
+            f"{ours * 1e6:.1f} µs",
+            f"{baseline * 1e6:.2f} µs (dict lookup)",
+            "no database round trip",
+        )
+    ]
+
+
 async def main() -> None:
     p = b.parser(__doc__ or "")
     args = p.parse_args()
@@ -343,6 +376,9 @@ async def main() -> None:
         b.say("A needs PostgreSQL (--database-url): skipped")
     lease = 6.0 if args.quick else 15.0
     rows += await held_send(args.database_url, lease, 50 if args.quick else 200)
+    rows += await lookup_cost(args.database_url)
+    if args.database_url:
+        rows += await lookup_cost(None)
     rows += await drain(args.database_url, channels=100, per_channel=10, hot=0)
     if not args.quick:
         rows += await drain(args.database_url, channels=100, per_channel=7, hot=293)
