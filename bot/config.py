@@ -76,26 +76,18 @@ class Settings:
                 f"FIRSTLINE_OUTBOX_LEASE={lease_text!r} must be whole seconds, at least 2 "
                 "(default 15): how soon another replica takes over a dead one's sends."
             )
-        pace_text = env.get("FIRSTLINE_OUTBOX_PACE", "1")
-        try:
-            pace = float(pace_text)
-        except ValueError:
-            pace = -1.0
-        if not 0 <= pace <= 60:
-            raise ConfigurationError(
-                f"FIRSTLINE_OUTBOX_PACE={pace_text!r} must be seconds between 0 and 60 "
-                "(default 1: Slack allows about one message a second per channel)."
-            )
-        drain_text = env.get("FIRSTLINE_DRAIN_SECONDS", "3")
-        try:
-            drain = float(drain_text)
-        except ValueError:
-            drain = -1.0
-        if not 0 <= drain <= 300:
-            raise ConfigurationError(
-                f"FIRSTLINE_DRAIN_SECONDS={drain_text!r} must be seconds between 0 and 300, "
-                "e.g. FIRSTLINE_DRAIN_SECONDS=5."
-            )
+        pace = _seconds(
+            "FIRSTLINE_OUTBOX_PACE",
+            env.get("FIRSTLINE_OUTBOX_PACE", "1"),
+            most=60,
+            hint="(default 1: Slack allows about one message a second per channel).",
+        )
+        drain = _seconds(
+            "FIRSTLINE_DRAIN_SECONDS",
+            env.get("FIRSTLINE_DRAIN_SECONDS", "3"),
+            most=300,
+            hint=", e.g. FIRSTLINE_DRAIN_SECONDS=5.",
+        )
         return cls(
             outbox_lease_seconds=int(lease_text),
             outbox_pace_seconds=pace,
@@ -273,3 +265,17 @@ def make_url_password(url: str) -> str | None:
 
 def _redact_url(url: str) -> str:
     return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
+
+
+def _seconds(name: str, text: str, *, most: float, hint: str) -> float:
+    """A setting in seconds between 0 and ``most``, or a clear error naming it."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= most:
+        separator = "" if hint.startswith(",") else " "
+        raise ConfigurationError(
+            f"{name}={text!r} must be seconds between 0 and {most:g}{separator}{hint}"
+        )
+    return value

@@ -22,7 +22,7 @@ from bot.content import Content
 from storage import outbox
 from storage.models import InboxEntry, Request
 from tests.e2e.test_outbox_crash import die_mid_send
-from tests.e2e.test_tickets import jira_world, thread
+from tests.e2e.test_tickets import jira_world, on_loopback, thread
 from tests.harness import ANNA, BEN, LEAD, OPS, SUPPORT, TEAM, SlackWorld
 
 
@@ -114,13 +114,8 @@ async def losing_jira() -> AsyncIterator[LosingJira]:
     app = web.Application()
     app.router.add_post("/rest/api/2/issue", jira.create)
     app.router.add_get("/rest/api/2/search", jira.search)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    jira.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-    yield jira
-    await runner.cleanup()
+    async with on_loopback(app) as jira.url:
+        yield jira
 
 
 async def test_a_jira_ticket_whose_answer_was_lost_is_found_not_made_twice(
