@@ -157,6 +157,18 @@ class FindsChannels(Protocol):
         ...
 
 
+@runtime_checkable
+class FindsUploads(Protocol):
+    """A platform that can say whether a file was already shared in a channel."""
+
+    async def find_upload(
+        self, *, workspace_id: str, channel: str, filename: str, title: str, since: float
+    ) -> Delivered | None:
+        """The file named ``filename`` titled ``title`` the bot shared in ``channel`` at
+        or after ``since`` (epoch seconds), if any."""
+        ...
+
+
 @dataclass
 class Reply:
     """An answer to a command, shown only to the person who typed it (ephemeral)."""

@@ -39,6 +39,7 @@ from bot.content import (
     DeliveryError,
     FindsChannels,
     FindsMarked,
+    FindsUploads,
     channel_names,
 )
 from bot.metrics import Metrics
@@ -341,6 +342,19 @@ class Deliverer:
                 workspace_id=ws, group=str(payload["group"]), users=users
             )
         if row.op == "upload":
+            filename = str(payload["filename"])
+            title = str(payload.get("title") or filename)
+            if row.maybe_sent and isinstance(chat, FindsUploads):
+                found = await chat.find_upload(
+                    workspace_id=ws,
+                    channel=channel,
+                    filename=filename,
+                    title=title,
+                    since=row.created_at.timestamp() - 1,
+                )
+                if found is not None:
+                    log.warning("outbox row %s: file already shared (found by name)", row.id)
+                    return found
             # Binary files (report charts) travel base64-encoded in the JSON payload.
             data: str | bytes = (
                 base64.b64decode(str(payload["content_base64"]))
@@ -350,9 +364,9 @@ class Deliverer:
             return await chat.upload(
                 workspace_id=ws,
                 channel=channel,
-                filename=str(payload["filename"]),
+                filename=filename,
                 content=data,
-                title=str(payload.get("title") or payload["filename"]),
+                title=title,
                 comment=str(payload.get("comment") or ""),
             )
         if row.op == "home":
@@ -445,6 +459,7 @@ class _Snapshot:
     """The fields of a claimed row, read before its session closes."""
 
     __slots__ = (
+        "created_at",
         "destination",
         "id",
         "maybe_sent",
@@ -458,6 +473,7 @@ class _Snapshot:
 
     def __init__(self, row: OutboxMessage, maybe_sent: bool) -> None:
         self.id = row.id
+        self.created_at = row.created_at
         self.maybe_sent = maybe_sent  # an earlier attempt may have reached the platform
         self.others: frozenset[str] = frozenset()  # channels other rows created
         self.workspace_id = row.workspace_id

@@ -328,9 +328,27 @@ class SlackChat:
             code = error.response.get("error") if isinstance(error.response.data, dict) else None
             raise _delivery_error(error, code) from error
         except (TimeoutError, aiohttp.ClientError) as error:
-            raise DeliveryError(f"files upload: {error!r}") from error
+            # Slack may have shared it: the retry looks for it first.
+            sent = not isinstance(error, aiohttp.ClientConnectorError)
+            raise DeliveryError(f"files upload: {error!r}", uncertain=sent) from error
         file = (response.get("files") or [{}])[0]
         return Delivered(channel, str(file.get("id") or ""))
+
+    async def find_upload(
+        self, *, workspace_id: str, channel: str, filename: str, title: str, since: float
+    ) -> Delivered | None:
+        args: dict[str, Any] = {"channel": channel, "limit": 200, "oldest": f"{since:.6f}"}
+        for _ in range(MARKER_PAGES):
+            response = await self._call(workspace_id, "conversations.history", args)
+            for message in response.get("messages") or []:
+                for file in message.get("files") or []:
+                    if file.get("name") == filename and file.get("title") == title:
+                        return Delivered(channel, str(file.get("id") or ""))
+            cursor = (response.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return None
+            args["cursor"] = cursor
+        return None
 
     async def publish_home(
         self, *, workspace_id: str, user: str, sections: list[Content]

@@ -3,7 +3,8 @@
 The "dead replica" (``die_mid_send``) claims what is ready and carries it out exactly as
 the deliverer does, then never records the outcome. After the lease the live deliverer
 takes the rows over: a channel is looked up by name (never a second ``inc-…-2``), a pin
-is already there, posts are found by their marker. Also: a second incident with the same
+is already there, posts are found by their marker, a file by its name and title, a Jira
+ticket by its label; an ephemeral is not repeated. Also: a second incident with the same
 title on the same day gets the name Slack gave it, announced and in its export's file name.
 """
 
@@ -28,6 +29,11 @@ from tests.harness import ANNA, BEN, LEAD, OPS, SUPPORT, TEAM, SlackWorld
 
 async def declare_crashing_each_step(world: SlackWorld, title: str) -> None:
     await world.incident(f"declare {title} sev2", user=LEAD, channel=SUPPORT)
+    await crash_each_step(world)
+
+
+async def crash_each_step(world: SlackWorld) -> None:
+    """A replica dies after each side effect, before recording it; another takes over."""
     lease = world.runner._deliverer.lease.total_seconds()
     for _ in range(6):  # channel, then invite/ticket post/topic, then the pin …
         if not await die_mid_send(world):
@@ -52,6 +58,23 @@ async def test_a_crash_after_each_incident_side_effect_leaves_exactly_one_of_eac
     assert len(tickets) == 1 and tickets[0].args["channel"] == channel
     announced = [c for c in world.sent("chat.postMessage") if c.args["channel"] == SUPPORT]
     assert len(announced) == 1 and f"<#{channel}>" in announced[0].args["text"]
+
+
+async def test_a_file_whose_answer_was_lost_is_shared_once(world: SlackWorld) -> None:
+    async with world.core.db.transaction() as session:
+        outbox.enqueue(
+            session,
+            workspace_id=TEAM,
+            destination=SUPPORT,
+            op="upload",
+            payload={"filename": "postmortem-inc-x.md", "content": "# Postmortem", "title": "PM"},
+            at=world.clock.now(),
+        )
+    assert await die_mid_send(world) == 1  # shared, then the sender died
+    await world.advance(seconds=world.runner._deliverer.lease.total_seconds() + 1)
+    assert len(world.sent("files.completeUploadExternal")) == 1
+    async with world.core.db.reading() as session:
+        assert await outbox.backlog(session) == 0
 
 
 async def test_a_second_incident_with_the_same_title_gets_its_own_name(world: SlackWorld) -> None:
