@@ -49,7 +49,8 @@ class Settings:
     microsoft_app_type: str = "MultiTenant"
     microsoft_login_url: str | None = None  # stands in for Microsoft sign-in (demo, tests)
     teams_bot_name: str = "Firstline"
-    outbox_lease_seconds: int = 60
+    outbox_lease_seconds: int = 15
+    outbox_pace_seconds: float = 1.0  # posts per channel: Slack allows about one a second
     drain_seconds: float = 3.0
     api_token: str = ""  # FIRSTLINE_API_TOKEN: bearer token for GET /api/stats
     # FIRSTLINE_PAGERDUTY_* and FIRSTLINE_WEBHOOK_*: paging targets, read by handlers/paging.py.
@@ -68,21 +69,11 @@ class Settings:
             raise ConfigurationError(
                 f"FIRSTLINE_SUPPORT_COMMAND={command!r} must start with a slash, e.g. /support."
             )
-        lease_text = env.get("FIRSTLINE_OUTBOX_LEASE", "60")
+        lease_text = env.get("FIRSTLINE_OUTBOX_LEASE", "15")
         if not lease_text.isdigit() or int(lease_text) < 2:
             raise ConfigurationError(
                 f"FIRSTLINE_OUTBOX_LEASE={lease_text!r} must be whole seconds, at least 2 "
-                "(default 60); Slack calls time out after half of it."
-            )
-        drain_text = env.get("FIRSTLINE_DRAIN_SECONDS", "3")
-        try:
-            drain = float(drain_text)
-        except ValueError:
-            drain = -1.0
-        if not 0 <= drain <= 300:
-            raise ConfigurationError(
-                f"FIRSTLINE_DRAIN_SECONDS={drain_text!r} must be seconds between 0 and 300, "
-                "e.g. FIRSTLINE_DRAIN_SECONDS=5."
+                "(default 15): how soon another replica takes over a dead one's sends."
             )
         log_level = env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
         if log_level not in LOG_LEVELS:
@@ -92,8 +83,21 @@ class Settings:
             )
         database_url = env.get("DATABASE_URL") or DEFAULT_URL
         check_database_url(database_url)
+        pace = _seconds(
+            "FIRSTLINE_OUTBOX_PACE",
+            env.get("FIRSTLINE_OUTBOX_PACE", "1"),
+            most=60,
+            hint="(default 1: Slack allows about one message a second per channel).",
+        )
+        drain = _seconds(
+            "FIRSTLINE_DRAIN_SECONDS",
+            env.get("FIRSTLINE_DRAIN_SECONDS", "3"),
+            most=300,
+            hint=", e.g. FIRSTLINE_DRAIN_SECONDS=5.",
+        )
         return cls(
             outbox_lease_seconds=int(lease_text),
+            outbox_pace_seconds=pace,
             drain_seconds=drain,
             database_url=database_url,
             port=int(port_text),
@@ -313,3 +317,17 @@ def check_database_url(url: str) -> None:
         f"DATABASE_URL starts with {scheme}://; Firstline runs on SQLite "
         f"(sqlite+aiosqlite:///firstline.db) or PostgreSQL ({example_pg})."
     )
+
+
+def _seconds(name: str, text: str, *, most: float, hint: str) -> float:
+    """A setting in seconds between 0 and ``most``, or a clear error naming it."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= most:
+        separator = "" if hint.startswith(",") else " "
+        raise ConfigurationError(
+            f"{name}={text!r} must be seconds between 0 and {most:g}{separator}{hint}"
+        )
+    return value

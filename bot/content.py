@@ -52,10 +52,17 @@ def message_ref(channel_id: str, ts: str, label: str) -> str:
 
 @dataclass(frozen=True)
 class Delivered:
-    """Where the platform put a message: its channel and its id (Slack ts)."""
+    """Where the platform put a message: its channel and its id (Slack ts); for a channel
+    it created, the name it was given (``channel_names``: maybe not the first asked)."""
 
     channel: str
     ts: str
+    name: str | None = None
+
+
+def channel_names(name: str) -> list[str]:
+    """The names a new channel is tried under, in order, while Slack says ``name_taken``."""
+    return [name, *(f"{name[:76]}-{n}" for n in range(2, 10))]
 
 
 class DeliveryError(Exception):
@@ -135,6 +142,31 @@ class FindsMarked(Protocol):
     async def find_marked(
         self, *, workspace_id: str, channel: str, thread_ts: str | None, marker: str
     ) -> Delivered | None: ...
+
+
+@runtime_checkable
+class FindsChannels(Protocol):
+    """A platform that can look channels up by name.
+
+    Before creating a channel again after an unknown outcome (the sender died, or the
+    answer was lost), the deliverer looks for the one the first attempt may have made.
+    """
+
+    async def find_channels(self, *, workspace_id: str, names: list[str]) -> dict[str, str]:
+        """Of ``names``, those that exist: name → channel id."""
+        ...
+
+
+@runtime_checkable
+class FindsUploads(Protocol):
+    """A platform that can say whether a file was already shared in a channel."""
+
+    async def find_upload(
+        self, *, workspace_id: str, channel: str, filename: str, title: str, since: float
+    ) -> Delivered | None:
+        """The file named ``filename`` titled ``title`` the bot shared in ``channel`` at
+        or after ``since`` (epoch seconds), if any."""
+        ...
 
 
 @dataclass

@@ -78,6 +78,8 @@ class Core:
         self.faq.attach(self.desk)
         self.history = History(db=db, clock=clock, channels=self.channels)
         self.history.attach(self.desk)
+        self.channels.on_changed(self.faq.forget_settings)
+        self.channels.on_changed(self.history.forget_settings)
         self.tickets = Tickets(clock=clock)
         self.tickets.attach(self.desk)
         self.triage = Triage(db=db, clock=clock, changes=self.changes)
@@ -86,7 +88,7 @@ class Core:
     async def start(self, *, migrate: bool = True) -> None:
         if migrate:
             await upgrade(self.db)
-        await self.channels.refresh()
+        await self.channels.start()
         await self.incidents.refresh()
         await self.reports.ensure_schedules()
 
@@ -103,12 +105,13 @@ class Core:
             )
         self.changes.committed(session)
 
-    def listens_to(self, workspace_id: str, channel_id: str) -> bool:
-        """Does anything act on messages in this channel (a watch, an incident)? From memory:
-        most messages come from channels nobody watches and must cost next to nothing."""
+    async def listens_to(self, workspace_id: str, channel_id: str) -> bool:
+        """Does anything act on messages in this channel (a watch, an incident)? Most messages
+        come from channels nobody watches and must cost next to nothing: ``Channels.lookup``
+        answers from memory while it is known to be current, and never with a stale miss."""
         return (
-            self.channels.get(workspace_id, channel_id) is not None
-            or self.incidents.incident_in(workspace_id, channel_id) is not None
+            self.incidents.incident_in(workspace_id, channel_id) is not None
+            or await self.channels.lookup(workspace_id, channel_id) is not None
         )
 
     async def route(self, fact: Fact, *, event_key: str | None) -> None:
@@ -180,6 +183,7 @@ class Core:
             await self.tell(workspace_id=ws, channel=here, user=user, content=content)
 
     async def close(self) -> None:
+        await self.channels.stop()
         await self.db.close()
 
     async def remember_workspace(

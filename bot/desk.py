@@ -225,7 +225,7 @@ class Desk:
         the next one (group commit): each caller still returns only after the commit that
         holds its fact, so nothing is acknowledged before it is durable.
         """
-        watch = self.channels.get(fact.workspace_id, fact.channel_id)
+        watch = await self.channels.lookup(fact.workspace_id, fact.channel_id)
         if watch is None:
             return Outcome("unwatched")
         return await self._group.apply(

@@ -5,6 +5,10 @@ responders; at 100% one message in the request's thread mentioning them (or the
 escalation target if there are none); at 200% edit that message and bring in the
 second line. Each step is a database timer that fires once, never after the first
 response, and a step already past when the request arrives is not sent.
+
+A step found overdue (Firstline was not running when it fell due) while the channel is
+out of hours (a weekend, a public holiday, before opening) waits for the next opening
+and fires once then; every step sent late, DMs included, says how late.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from bot import messages, paging
 from bot.channels import Watch
 from bot.content import Content
 from bot.outgoing import say
+from bot.timer_sweep import DEFERRED
 from storage import timers
 from storage.models import Request, Timer
 
@@ -74,7 +79,11 @@ async def fire(
         return "answered"
     if watch is None:
         return "unwatched"
-    late = (now - timer.due_at).total_seconds()
+    late = (now - _first_due(timer, request=request, watch=watch)).total_seconds()
+    if late >= LATE_AFTER_SECONDS and not watch.hours.is_open(now):
+        # Overdue across a restart, and out of hours now: nobody is paged at the weekend.
+        timer.due_at = watch.hours.next_opening(now)
+        return DEFERRED
     late_for_text = late if late >= LATE_AFTER_SECONDS else None
     on_it = f"{request.channel_id}:{request.ts}"
     mentions = [f"<@{u}>" for u in watch.responders]
@@ -93,6 +102,7 @@ async def fire(
             waited=waited,
             target=request.target_seconds,
             kind=request.kind,
+            late=late_for_text,
         )
         for user in watch.responders:
             _say(
@@ -166,6 +176,14 @@ async def fire(
             return "sent"
         return "no_target"
     return "unknown_step"
+
+
+def _first_due(timer: Timer, *, request: Request, watch: Watch) -> datetime:
+    """When the step first fell due (a deferred timer's ``due_at`` is its new time)."""
+    fraction = dict(LADDER).get(timer.step)
+    if fraction is None:
+        return timer.due_at
+    return min(timer.due_at, watch.hours.add(request.posted_at, request.target_seconds * fraction))
 
 
 async def on_settled(

@@ -8,9 +8,12 @@ from bot.durations import format_duration
 ON_IT = "desk_on_it"
 
 
-def nudge_dm(*, channel_id: str, ts: str, waited: float, target: int, kind: str) -> Content:
+def nudge_dm(
+    *, channel_id: str, ts: str, waited: float, target: int, kind: str, late: float | None = None
+) -> Content:
     noun = "An alert" if kind == "alerts" else "A request"
     return Content(
+        context=_late(late),
         text=(
             f"⏳ {noun} in <#{channel_id}> has waited {format_duration(waited)} without a first "
             f"response (target {format_duration(target)}): "

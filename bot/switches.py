@@ -4,8 +4,8 @@
     threshold = await faq_on.threshold(session, "T1", "C1")   # None when off there
 
 The FAQ and answers from history run on every new request; most channels have neither,
-so the list of channels with one on is read at most every ``TTL`` (another replica's
-change arrives within it) instead of once per request.
+so the list of channels with one on is read at most every ``TTL`` instead of once per
+request, and afresh as soon as another process's change is heard (``forget``).
 """
 
 from __future__ import annotations
@@ -41,6 +41,10 @@ class ChannelSwitches:
             self._enabled = {(ws, ch): threshold for ws, ch, threshold in rows}
             self._loaded_at = now
         return self._enabled.get((workspace_id, channel_id))
+
+    def forget(self) -> None:
+        """Another process changed a switch: read the list afresh on next use."""
+        self._loaded_at = None
 
     def switched(self, workspace_id: str, channel_id: str, threshold: float | None) -> None:
         """This replica changed the setting: take it at once (None: off)."""

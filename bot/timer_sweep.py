@@ -23,6 +23,7 @@ from storage.engine import Database
 from storage.models import Timer
 
 log = logging.getLogger(__name__)
+DEFERRED = "deferred"  # a handler's outcome: not fired yet, due again at the new due_at
 
 TimerHandler = Callable[[AsyncSession, Timer, datetime], Awaitable[str]]
 
@@ -52,6 +53,8 @@ class TimerSweep:
                     outcome = "no_handler"
                 else:
                     outcome = await handler(session, timer, now)
+                if outcome == DEFERRED:
+                    continue  # the handler moved ``due_at`` on: it fires then, once
                 timer.fired_at = now
                 timer.outcome = outcome
                 timer.late_seconds = max(0.0, (now - timer.due_at).total_seconds())

@@ -49,4 +49,8 @@ async def post_for_outbox(
                 )
             return text
     except (TimeoutError, aiohttp.ClientError) as error:
-        raise DeliveryError(f"{who} could not be reached ({type(error).__name__})") from error
+        # Refused before sending: certainly nothing made. Anything later: maybe it was.
+        maybe_made = not isinstance(error, aiohttp.ClientConnectorError)
+        raise DeliveryError(
+            f"{who} could not be reached ({type(error).__name__})", uncertain=maybe_made
+        ) from error

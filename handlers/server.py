@@ -122,8 +122,9 @@ def build_server(settings: Settings, options: ServerOptions | None = None) -> we
                 base_url=settings.slack_api_url,
                 session=session,
                 retry_handlers=handlers,
-                # A send must end before its outbox lease does, or another replica could resend.
-                timeout=max(1, settings.outbox_lease_seconds // 2),
+                # The outbox lease is renewed while a send is in flight, so a slow answer
+                # is waited for (up to this) rather than resent by another replica.
+                timeout=30,
             )
             if settings.many_workspaces:
                 installs = Installs.build(
@@ -174,6 +175,7 @@ def build_server(settings: Settings, options: ServerOptions | None = None) -> we
             tickets=tickets_from_settings(settings, session=session),
             pager=Pager.from_env(dict(settings.paging_env), session=session, clock=clock),
             lease=timedelta(seconds=settings.outbox_lease_seconds),
+            pace=timedelta(seconds=settings.outbox_pace_seconds),
         )
         deliverer.on_delivered("inc:", core.incidents.channel_created)
         deliverer.on_delivered("ticket:", core.tickets.created)

@@ -6,8 +6,14 @@
 Jira: ``POST {JIRA_URL}/rest/api/2/issue`` with basic auth (email and API token), the
 request's first line as summary and the production-support template as description.
 Webhook: ``POST FIRSTLINE_TICKET_WEBHOOK`` with JSON; an answer with ``key``/``url``
-(or ``id``) names the ticket. 429 honours Retry-After, 5xx and network errors are
-retried with backoff by the outbox, other answers fail for good with the reason.
+(or ``id``) names the ticket.
+
+Idempotency: Jira issues carry the outbox row's key as a label, and after an answer that
+was lost (timeout, dropped connection) the retry searches for that label before creating;
+the webhook gets the key in an ``Idempotency-Key`` header.
+
+429 honours Retry-After, 5xx and network errors are retried with backoff by the outbox,
+other answers fail for good with the reason.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ import aiohttp
 from bot.config import Settings
 from bot.content import DeliveryError
 from bot.tickets.port import CreatedTicket, TicketPort
-from handlers.outbound import post_for_outbox
+from handlers.outbound import TIMEOUT, post_for_outbox
 
 
 class JiraTickets:
@@ -44,13 +50,20 @@ class JiraTickets:
         self._project = project
         self._issue_type = issue_type
 
-    async def create(self, *, payload: dict[str, Any]) -> CreatedTicket:
+    async def create(
+        self, *, payload: dict[str, Any], idempotency_key: str, look_first: bool = False
+    ) -> CreatedTicket:
+        if look_first:
+            found = await self._find(idempotency_key)
+            if found is not None:
+                return found
         body = {
             "fields": {
                 "project": {"key": self._project},
                 "summary": str(payload.get("summary") or "Support request"),
                 "description": str(payload.get("description") or ""),
                 "issuetype": {"name": self._issue_type},
+                "labels": [idempotency_key],
             }
         }
         answer = await _post(
@@ -61,6 +74,33 @@ class JiraTickets:
             raise DeliveryError("Jira answered without an issue key", permanent=True)
         return CreatedTicket(key=key, url=f"{self._url}/browse/{key}")
 
+    async def _find(self, label: str) -> CreatedTicket | None:
+        """The issue an earlier attempt created, by its label (JQL search)."""
+        query = {"jql": f'labels = "{label}"', "fields": "key", "maxResults": "1"}
+        try:
+            async with self._session.get(
+                f"{self._url}/rest/api/2/search",
+                params=query,
+                headers={"Accept": "application/json", "Authorization": self._auth},
+                timeout=TIMEOUT,
+            ) as response:
+                if response.status >= 300:
+                    raise DeliveryError(
+                        f"Jira search answered {response.status}; not creating a possible "
+                        "duplicate yet",
+                        uncertain=True,
+                    )
+                answer = await response.json(content_type=None)
+        except (TimeoutError, aiohttp.ClientError) as error:
+            raise DeliveryError(
+                f"Jira could not be searched ({type(error).__name__})", uncertain=True
+            ) from error
+        issues = answer.get("issues") if isinstance(answer, dict) else None
+        if not issues:
+            return None
+        key = str(issues[0].get("key") or "")
+        return CreatedTicket(key=key, url=f"{self._url}/browse/{key}") if key else None
+
 
 class WebhookTickets:
     name = "the ticket webhook"
@@ -69,13 +109,23 @@ class WebhookTickets:
         self._session = session
         self._url = url
 
-    async def create(self, *, payload: dict[str, Any]) -> CreatedTicket:
+    async def create(
+        self, *, payload: dict[str, Any], idempotency_key: str, look_first: bool = False
+    ) -> CreatedTicket:
         body = {
             "summary": payload.get("summary"),
             "description": payload.get("markdown") or payload.get("description"),
             "request": payload.get("request"),
         }
-        answer = await _post(self._session, self._url, body, auth=None, who="The ticket webhook")
+        # The receiver deduplicates by the header; there is nothing to look up here.
+        answer = await _post(
+            self._session,
+            self._url,
+            body,
+            auth=None,
+            who="The ticket webhook",
+            idempotency_key=idempotency_key,
+        )
         key = str(answer.get("key") or answer.get("id") or "ticket")
         return CreatedTicket(key=key, url=str(answer.get("url") or ""))
 
@@ -87,10 +137,13 @@ async def _post(
     *,
     auth: str | None,
     who: str,
+    idempotency_key: str | None = None,
 ) -> dict[str, Any]:
     headers = {"Accept": "application/json"}
     if auth:
         headers["Authorization"] = auth
+    if idempotency_key:
+        headers["Idempotency-Key"] = idempotency_key
     text = await post_for_outbox(
         session, url, data=json.dumps(body).encode(), headers=headers, who=who, reason=_reason
     )

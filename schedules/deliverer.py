@@ -1,21 +1,29 @@
-"""The outbox deliverer: sends what the core wrote, once, in order per destination.
+"""The outbox deliverer: sends what the core wrote, once, in order per conversation.
 
-A rate limit (429) holds that destination until ``Retry-After`` has passed; a server
+Sends run side by side, each recorded in its own transaction as it ends, so one slow or
+stuck send holds up only its own conversation (``storage.outbox``). Posts and DMs go to a
+destination at most once per ``pace`` from this process (Slack: about one message a
+second per channel). A rate limit (429) holds that whole destination, for every replica,
+until ``Retry-After`` has passed; a server
 error backs off exponentially; a permanent error (channel gone, bad token) marks the
 row failed so it never blocks the messages behind it. The platform's message id is
 recorded so later edits find the message they edit.
 
-A claimed row is leased; if its sender dies mid-send (SIGKILL, lost database) the lease
-runs out and another replica takes the row over. Posts and DMs carry a marker (Slack:
+A claimed row is leased, and the lease is renewed every third of its length while the
+send is in flight; if its sender dies mid-send (SIGKILL, lost database) the lease runs out
+within seconds and another replica takes the row over. Posts and DMs carry a marker (Slack:
 message metadata), and a taken-over row is first looked up by that marker, so a message
-that did arrive is recorded rather than sent twice. The lease must outlast a send:
-``Deliverer(lease=…)`` and the chat client's timeout (``Settings.outbox_lease_seconds``).
+that did arrive is recorded rather than sent twice.
+
+Each operation is carried out in one place, ``Deliverer._send`` (one branch per op).
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -24,7 +32,16 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
-from bot.content import ChatPort, Content, Delivered, DeliveryError, FindsMarked
+from bot.content import (
+    ChatPort,
+    Content,
+    Delivered,
+    DeliveryError,
+    FindsChannels,
+    FindsMarked,
+    FindsUploads,
+    channel_names,
+)
 from bot.metrics import Metrics
 from bot.paging import PagingPort
 from bot.tickets.port import CreatedTicket, TicketPort
@@ -34,11 +51,15 @@ from storage.models import OutboxMessage, Workspace
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(seconds=60)
+LEASE = timedelta(seconds=15)
 DeliveryHook = Callable[[AsyncSession, OutboxMessage], Awaitable[None]]
 MAX_BACKOFF = 300.0
 MAX_ATTEMPTS = 50
 UNCERTAIN = "uncertain: "  # last_error prefix: the last attempt may have been carried out
+
+
+PACED_OPS = frozenset({"post", "dm"})  # chat.postMessage: about one a second per channel
+WAITING = "waiting for the message or channel it refers to"
 
 
 class Deliverer:
@@ -52,10 +73,13 @@ class Deliverer:
         tickets: TicketPort | None = None,
         pager: PagingPort | None = None,
         lease: timedelta = LEASE,
+        pace: timedelta = timedelta(0),
     ) -> None:
         self.hooks: dict[str, DeliveryHook] = {}
         self.lease = lease
+        self.pace = pace
         self.failure_hooks: dict[str, DeliveryHook] = {}
+        self.on_finished: Callable[[], None] | None = None  # a send ended: look again
         self._platforms: dict[str, str] = {}  # workspace id → "slack" | "teams"
         self._db = db
         self._clock = clock
@@ -63,41 +87,132 @@ class Deliverer:
         self._metrics = metrics
         self._tickets = tickets
         self._pager = pager
+        # Destinations this process sends nothing more to before the time given: its own
+        # pace (Slack allows about one message a second per channel) and Retry-After.
+        self._held: dict[str, datetime] = {}
+        self._in_flight: dict[int, asyncio.Task[None]] = {}
+        self._idle = asyncio.Event()
+        self._renewer: asyncio.Task[None] | None = None
 
     async def deliver_once(self, *, limit: int = 50) -> int:
-        """Send the ready head of every destination; returns how many rows were attempted."""
+        """Send one ready row of every destination and wait for the sends; returns how
+        many rows were attempted (tests, shutdown drain)."""
+        sends = await self.dispatch(limit=limit)
+        if sends:
+            await asyncio.wait(sends)
+        return len(sends)
+
+    async def dispatch(self, *, limit: int = 50) -> list[asyncio.Task[None]]:
+        """Claim ready rows (one per destination not held back) and start sending them,
+        without waiting: a slow or stuck send holds up nothing but its own conversation."""
         now = self._clock.now()
         reclaimed: set[int] = set()
         async with self._db.transaction() as session:
             rows = await outbox.claim_heads(
-                session, now=now, lease=self.lease, limit=limit, reclaimed=reclaimed
+                session,
+                now=now,
+                lease=self.lease,
+                limit=limit,
+                reclaimed=reclaimed,
+                held=self._held_now(now),
             )
-            jobs = [(row.id, await self._resolve(session, row)) for row in rows]
-            snapshot = {
-                row.id: _Snapshot.of(
+            jobs: list[tuple[_Snapshot, _Target | str]] = []
+            for row in rows:
+                snapshot = _Snapshot.of(
                     row, row.id in reclaimed or (row.last_error or "").startswith(UNCERTAIN)
                 )
-                for row in rows
-            }
-            for claimed in rows:
-                snapshot[claimed.id].platform = await self._platform(session, claimed)
+                snapshot.platform = await self._platform(session, row)
+                if row.op == "create_channel" and snapshot.maybe_sent:
+                    snapshot.others = await outbox.created_channels(
+                        session, workspace_id=row.workspace_id
+                    )
+                jobs.append((snapshot, await self._resolve(session, row)))
         if not jobs:
             await self._update_backlog()
-            return 0
-        results = await asyncio.gather(
-            *(self._send(snapshot[row_id], ref) for row_id, ref in jobs), return_exceptions=True
-        )
+            return []
+        sends = []
+        for snapshot, target in jobs:
+            if snapshot.op in PACED_OPS and self.pace:
+                self._held[snapshot.destination] = now + self.pace
+            send = asyncio.create_task(self._deliver(snapshot, target))
+            self._in_flight[snapshot.id] = send
+            send.add_done_callback(functools.partial(self._finished, snapshot.id))
+            sends.append(send)
+        self._idle.clear()
+        if self._renewer is None or self._renewer.done():
+            self._renewer = asyncio.create_task(self._renew_leases())
+        return sends
+
+    async def _deliver(self, row: _Snapshot, target: _Target | str) -> None:
+        """Send one row and record the outcome in a transaction of its own."""
+        try:
+            result: object = await self._send(row, target)
+        except Exception as error:
+            result = error
         finished = self._clock.now()
-        async with self._db.transaction() as session:
-            for (row_id, _), result in zip(jobs, results, strict=True):
-                row = await session.get(OutboxMessage, row_id)
-                if row is None:
-                    continue
-                row.lease_until = None
-                self._record(row, result, finished, maybe_sent=snapshot[row_id].maybe_sent)
-                await self._run_hook(session, row)
-        await self._update_backlog()
-        return len(jobs)
+        if row.op in PACED_OPS and self.pace:
+            # Counted from the answer too: two posts never reach Slack closer than the pace.
+            until = finished + self.pace
+            self._held[row.destination] = max(self._held.get(row.destination, until), until)
+        try:
+            async with self._db.transaction() as session:
+                claimed = await session.get(OutboxMessage, row.id)
+                if claimed is None:
+                    return
+                claimed.lease_until = None
+                self._record(claimed, result, finished, maybe_sent=row.maybe_sent)
+                limited = _rate_limit(result)
+                if limited is not None:
+                    until = finished + timedelta(seconds=limited)
+                    self._held[row.destination] = max(self._held.get(row.destination, until), until)
+                    await outbox.hold(
+                        session,
+                        workspace_id=row.workspace_id,
+                        destination=row.destination,
+                        until=until,
+                    )
+                await self._run_hook(session, claimed)
+        except Exception:
+            # The lease runs out and the row is tried again, looked up first.
+            log.exception("could not record the outcome of outbox row %s", row.id)
+
+    def _finished(self, row_id: int, _send: object = None) -> None:
+        self._in_flight.pop(row_id, None)
+        if not self._in_flight:
+            self._idle.set()
+        if self.on_finished is not None:
+            self.on_finished()
+
+    async def _renew_leases(self) -> None:
+        """While sends are in flight, keep their leases a few seconds ahead: a live sender
+        keeps its rows however long Slack takes; a dead one loses them within a lease."""
+        every = max(self.lease.total_seconds() / 3, 0.2)
+        while self._in_flight:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._idle.wait(), every)
+            ids = list(self._in_flight)
+            if not ids:
+                return
+            try:
+                async with self._db.transaction() as session:
+                    await outbox.renew(session, ids=ids, until=self._clock.now() + self.lease)
+            except Exception:
+                log.warning("could not renew outbox leases; they may be taken over")
+
+    async def wait_in_flight(self, *, within: float) -> None:
+        """Let sends in progress finish (graceful shutdown)."""
+        if self._in_flight:
+            await asyncio.wait(list(self._in_flight.values()), timeout=within)
+        for send in list(self._in_flight.values()):
+            send.cancel()  # not recorded: its lease runs out and the row is looked up
+        if self._renewer is not None:
+            self._renewer.cancel()
+            await asyncio.gather(self._renewer, return_exceptions=True)
+            self._renewer = None
+
+    def _held_now(self, now: datetime) -> set[str]:
+        self._held = {d: until for d, until in self._held.items() if until > now}
+        return set(self._held)
 
     async def _platform(self, session: AsyncSession, row: OutboxMessage) -> str:
         """The platform a row goes to: its workspace's (services write rows without one)."""
@@ -110,8 +225,14 @@ class Deliverer:
         return known
 
     async def next_attempt(self) -> datetime | None:
+        """When a row next becomes ready for this process (retry time, lease, pace)."""
+        held = self._held_now(self._clock.now())
         async with self._db.reading() as session:
-            return await outbox.next_attempt(session)
+            due = await outbox.next_attempt(session, held=held)
+        released = min(self._held.values(), default=None)
+        if released is not None and (due is None or released < due):
+            return released
+        return due
 
     async def _resolve(self, session: AsyncSession, row: OutboxMessage) -> _Target | str:
         """Where the row goes: its channel, and for edits and pins the message's id.
@@ -146,7 +267,11 @@ class Deliverer:
                     "and JIRA_PROJECT, or FIRSTLINE_TICKET_WEBHOOK)",
                     permanent=True,
                 )
-            return await self._tickets.create(payload=row.payload)
+            return await self._tickets.create(
+                payload=row.payload,
+                idempotency_key=f"firstline-outbox-{row.id}",
+                look_first=row.maybe_sent,
+            )
         if row.op == "page":  # paging services (bot/paging.py), not a chat platform
             if self._pager is None:
                 raise DeliveryError("no paging targets are configured", permanent=True)
@@ -155,7 +280,7 @@ class Deliverer:
         if chat is None:
             raise DeliveryError(f"no chat platform {row.platform!r} configured", permanent=True)
         if target == "wait":
-            raise DeliveryError("waiting for the message or channel it refers to", retry_after=5)
+            raise DeliveryError(WAITING, retry_after=5)
         if not isinstance(target, _Target):
             raise DeliveryError(str(target), permanent=True)
         ws, channel, payload = row.workspace_id, target.channel or "", row.payload
@@ -180,6 +305,11 @@ class Deliverer:
         if row.op == "dm":
             return await chat.dm(workspace_id=ws, user=channel, content=content)
         if row.op == "ephemeral":
+            if row.maybe_sent:
+                # Slack cannot be asked whether an ephemeral arrived; a private hint shown
+                # twice is worse than one that may be missing, so it is not repeated.
+                log.warning("outbox row %s: ephemeral may have arrived; not repeated", row.id)
+                return Delivered(channel, "")
             user = str(payload.get("user") or "")
             return await chat.ephemeral(
                 workspace_id=ws, channel=channel, user=user, content=content
@@ -189,8 +319,20 @@ class Deliverer:
                 workspace_id=ws, channel=channel, ts=target.ts, content=content
             )
         if row.op == "create_channel":
+            name = str(payload["name"])
+            if row.maybe_sent and isinstance(chat, FindsChannels):
+                # An earlier attempt may have created it: the first name of the ones it would
+                # have tried that exists and belongs to no other row is that channel.
+                names = channel_names(name)
+                existing = await chat.find_channels(workspace_id=ws, names=names)
+                for candidate in names:
+                    if candidate not in existing:
+                        break  # names are tried in order: a free one ends the search
+                    if existing[candidate] not in row.others:
+                        log.warning("outbox row %s: channel #%s already made", row.id, candidate)
+                        return Delivered(existing[candidate], "", name=candidate)
             return await chat.create_channel(
-                workspace_id=ws, name=str(payload["name"]), is_private=bool(payload.get("private"))
+                workspace_id=ws, name=name, is_private=bool(payload.get("private"))
             )
         if row.op == "invite":
             users = [str(u) for u in payload.get("users", [])]
@@ -207,6 +349,19 @@ class Deliverer:
                 workspace_id=ws, group=str(payload["group"]), users=users
             )
         if row.op == "upload":
+            filename = str(payload["filename"])
+            title = str(payload.get("title") or filename)
+            if row.maybe_sent and isinstance(chat, FindsUploads):
+                found = await chat.find_upload(
+                    workspace_id=ws,
+                    channel=channel,
+                    filename=filename,
+                    title=title,
+                    since=row.created_at.timestamp() - 1,
+                )
+                if found is not None:
+                    log.warning("outbox row %s: file already shared (found by name)", row.id)
+                    return found
             # Binary files (report charts) travel base64-encoded in the JSON payload.
             data: str | bytes = (
                 base64.b64decode(str(payload["content_base64"]))
@@ -216,9 +371,9 @@ class Deliverer:
             return await chat.upload(
                 workspace_id=ws,
                 channel=channel,
-                filename=str(payload["filename"]),
+                filename=filename,
                 content=data,
-                title=str(payload.get("title") or payload["filename"]),
+                title=title,
                 comment=str(payload.get("comment") or ""),
             )
         if row.op == "home":
@@ -234,6 +389,8 @@ class Deliverer:
             row.payload = {**row.payload, "ticket_url": result.url}
             result = Delivered(result.key[:64], "")
         if isinstance(result, Delivered):
+            if result.name:
+                row.payload = {**row.payload, "created_name": result.name}
             row.sent_at = now
             row.platform_channel = result.channel
             row.platform_ts = result.ts
@@ -288,6 +445,17 @@ class Deliverer:
             self._metrics.outbox_backlog.set(await outbox.backlog(session))
 
 
+def _rate_limit(result: object) -> float | None:
+    """Seconds the platform asked us to wait (429 Retry-After), if it did."""
+    if (
+        isinstance(result, DeliveryError)
+        and result.retry_after is not None
+        and str(result) != WAITING
+    ):
+        return max(result.retry_after, 0.0)
+    return None
+
+
 @dataclass(frozen=True)
 class _Target:
     channel: str | None
@@ -298,10 +466,12 @@ class _Snapshot:
     """The fields of a claimed row, read before its session closes."""
 
     __slots__ = (
+        "created_at",
         "destination",
         "id",
         "maybe_sent",
         "op",
+        "others",
         "payload",
         "platform",
         "thread_ts",
@@ -310,7 +480,9 @@ class _Snapshot:
 
     def __init__(self, row: OutboxMessage, maybe_sent: bool) -> None:
         self.id = row.id
+        self.created_at = row.created_at
         self.maybe_sent = maybe_sent  # an earlier attempt may have reached the platform
+        self.others: frozenset[str] = frozenset()  # channels other rows created
         self.workspace_id = row.workspace_id
         self.platform = row.platform
         self.destination = row.destination

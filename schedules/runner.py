@@ -44,6 +44,7 @@ class Runner:
         self._channels_stale = False
         self._tasks: list[asyncio.Task[None]] = []
         core.changes.subscribe(self.poke)
+        deliverer.on_finished = self._outbox_wake.set
 
     def poke(self, changes: Changes | None = None) -> None:
         """Timers or outbox rows were written: they may be due sooner than planned."""
@@ -90,6 +91,7 @@ class Runner:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+        await self._deliverer.wait_in_flight(within=STOP_WAIT.total_seconds() if drain else 0.01)
         if drain:
             try:
                 await asyncio.wait_for(self._drain_outbox(), timeout=20)
@@ -106,7 +108,9 @@ class Runner:
         return await self._sweep.next_due()
 
     async def _outbox_once(self) -> datetime | None:
-        while await self._deliverer.deliver_once():
+        # Start what is ready and come back when a send ends or a row becomes ready:
+        # sends in flight never hold up the next ones.
+        while await self._deliverer.dispatch():
             pass
         return await self._deliverer.next_attempt()
 

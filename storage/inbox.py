@@ -1,11 +1,18 @@
-"""The inbox: one row per processed event, so a retried delivery does nothing."""
+"""The inbox: one row per processed event, so a retried delivery does nothing.
+
+Slack event keys were "slack:<event id>" before they were scoped by workspace
+("slack:<team>:<event id>"). An event first processed by the old version and retried to
+the new one must still count as seen: while the database holds old-format keys young
+enough to be retried (``LEGACY_WINDOW`` after the newest), both forms are checked. The
+check for old keys runs once per process; after the window it costs nothing.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,11 +40,47 @@ _RECORD = {
 }
 
 
+LEGACY_WINDOW = timedelta(hours=1)  # Slack retries within minutes
+_RECHECK = timedelta(minutes=1)  # old replicas may still write old keys (rolling upgrade)
+# database URL → (end of the upgrade window, last checked, first checked)
+_legacy: dict[str, tuple[datetime | None, datetime, datetime]] = {}
+
+
+def legacy_key(key: str) -> str | None:
+    """The pre-workspace form of a Slack event key ("slack:T1:Ev1" → "slack:Ev1")."""
+    platform, _, rest = key.partition(":")
+    team, _, event_id = rest.partition(":")
+    return f"{platform}:{event_id}" if platform == "slack" and team and event_id else None
+
+
+async def _seen_in_old_form(session: AsyncSession, key: str, at: datetime) -> bool:
+    old = legacy_key(key)
+    if old is None:
+        return False
+    where = str(session.bind.engine.url) if session.bind is not None else ""
+    known = _legacy.get(where)
+    if known is None or (at - known[1] > _RECHECK and at - known[2] < LEGACY_WINDOW):
+        newest = await session.scalar(
+            select(func.max(InboxEntry.received_at)).where(
+                InboxEntry.key.like("slack:%"), InboxEntry.key.not_like("slack:%:%")
+            )
+        )
+        first = known[2] if known is not None else at
+        known = (newest + LEGACY_WINDOW if newest is not None else None, at, first)
+        _legacy[where] = known
+    until = known[0]
+    if until is None or at > until:
+        return False
+    return await seen(session, old)
+
+
 async def record(session: AsyncSession, *, key: str, at: datetime) -> bool:
     """Record ``key`` in this transaction; False if it was already processed.
 
     One statement (INSERT … ON CONFLICT DO NOTHING RETURNING): this is on every event's path.
     """
+    if await _seen_in_old_form(session, key, at):
+        return False
     # On the session's connection, not through Session.execute: the ORM's per-statement
     # machinery cost more than the INSERT itself, and this row has no ORM object.
     conn = await connection_of(session)

@@ -197,13 +197,15 @@ class Timer(Base):
 class OutboxMessage(Base):
     """Something to say on a chat platform, written with the state change that caused it.
 
-    Delivered in id order per destination; ``key`` names a message so later rows can
-    edit it (``ref_key``) once the platform has given it an id (``platform_ts``).
+    Delivered in id order per conversation (``order_key``: a thread, a message and its
+    edits, a DM; none for rows that stand alone); ``key`` names a message so later rows
+    can edit it (``ref_key``) once the platform has given it an id (``platform_ts``).
     """
 
     __tablename__ = "outbox"
     __table_args__ = (
         Index("ix_outbox_pending", "sent_at", "destination", "id"),
+        Index("ix_outbox_order", "sent_at", "order_key", "id"),
         Index("ix_outbox_key", "key"),
     )
 
@@ -216,6 +218,7 @@ class OutboxMessage(Base):
     thread_ts: Mapped[str | None] = mapped_column(String(32), nullable=True)
     key: Mapped[str | None] = mapped_column(String(100), nullable=True, unique=True)
     ref_key: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    order_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())

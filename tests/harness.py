@@ -81,6 +81,8 @@ class SlackWorld:
                 **({"SLACK_BOT_TOKEN": self.bot_token} if self.bot_token else {}),
                 "SLACK_SIGNING_SECRET": SECRET,
                 "SLACK_API_URL": self.slack.base_url,
+                # The fake clock stands still while a test settles: pacing has tests of its own.
+                "FIRSTLINE_OUTBOX_PACE": "0",
                 **self.env,
             }
         )

@@ -116,6 +116,8 @@ class TeamsWorld:
                 "DATABASE_URL": self.database_url,
                 "FIRSTLINE_ADMINS": ADMIN.aad,
                 **self.connector.env(),
+                # The fake clock stands still while a test settles: no pacing here.
+                "FIRSTLINE_OUTBOX_PACE": "0",
                 **self.env,
             }
         )

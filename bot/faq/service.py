@@ -97,6 +97,10 @@ class Faq:
             return
         await self._maybe_prompt(session, request, match, threshold, now)
 
+    def forget_settings(self, _channel: object = None) -> None:
+        """Another process changed some channel's settings: read the switches afresh."""
+        self._switches.forget()
+
     async def _maybe_prompt(
         self,
         session: AsyncSession,

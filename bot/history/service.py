@@ -77,6 +77,10 @@ class History:
 
     # -- keeping the history ---------------------------------------------------------------
 
+    def forget_settings(self, _channel: object = None) -> None:
+        """Another process changed some channel's settings: read the switches afresh."""
+        self._switches.forget()
+
     async def on_reply(
         self, session: AsyncSession, request: Request, watch: Watch, reply: Posted
     ) -> None:

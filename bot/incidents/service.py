@@ -130,6 +130,8 @@ class Incidents:
         if incident is None or row.platform_channel is None:
             return
         incident.channel_id = row.platform_channel
+        # Slack may have given another name than asked (inc-…-2 when the first was taken).
+        incident.channel_name = str(row.payload.get("created_name") or incident.channel_name)
         self._view[(incident.workspace_id, row.platform_channel)] = incident.id
         if incident.announce_channel:
             self._say(

@@ -189,7 +189,7 @@ def build_bolt_app(
         workspace_id = workspace_of(body, context)
         channel = event.get("channel")
         # Most messages are chatter in channels nobody watches: drop them before any work.
-        if not isinstance(channel, str) or not core.listens_to(workspace_id, channel):
+        if not isinstance(channel, str) or not await core.listens_to(workspace_id, channel):
             return
         fact = normalise_message(event, workspace_id=workspace_id)
         if fact is not None:

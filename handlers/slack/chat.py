@@ -15,7 +15,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.content import Content, Delivered, DeliveryError
+from bot.content import Content, Delivered, DeliveryError, channel_names
 from bot.people import Directory
 from handlers.slack.blocks import render, render_blocks
 
@@ -195,8 +195,7 @@ class SlackChat:
     ) -> Delivered:
         """Create the channel; a taken name gets a numbered suffix (inc-…-2, inc-…-3)."""
         client = await self._client_for(workspace_id)
-        for attempt in range(1, 10):
-            candidate = name if attempt == 1 else f"{name[:76]}-{attempt}"
+        for candidate in channel_names(name):
             try:
                 response = await client.api_call(
                     "conversations.create", json={"name": candidate, "is_private": is_private}
@@ -209,9 +208,31 @@ class SlackChat:
                     continue
                 raise _delivery_error(error, code) from error
             except (TimeoutError, aiohttp.ClientError) as error:
-                raise DeliveryError(f"conversations.create: {error!r}") from error
-            return Delivered(str(response["channel"]["id"]), "")
+                # Slack may have created it: the retry looks it up by name first.
+                sent = not isinstance(error, aiohttp.ClientConnectorError)
+                raise DeliveryError(f"conversations.create: {error!r}", uncertain=sent) from error
+            return Delivered(str(response["channel"]["id"]), "", name=candidate)
         raise DeliveryError(f"every name like {name} is taken", permanent=True)
+
+    async def find_channels(self, *, workspace_id: str, names: list[str]) -> dict[str, str]:
+        wanted, found = set(names), {}
+        cursor = ""
+        for _ in range(100):  # up to 100,000 channels
+            args: dict[str, Any] = {
+                "types": "public_channel,private_channel",
+                "exclude_archived": True,
+                "limit": 1000,
+            }
+            if cursor:
+                args["cursor"] = cursor
+            page = await self._call(workspace_id, "conversations.list", args)
+            for channel in page.get("channels") or []:
+                if channel.get("name") in wanted:
+                    found[str(channel["name"])] = str(channel["id"])
+            cursor = str((page.get("response_metadata") or {}).get("next_cursor") or "")
+            if not cursor or len(found) == len(wanted):
+                break
+        return found
 
     async def invite(self, *, workspace_id: str, channel: str, users: list[str]) -> Delivered:
         wanted = [u for u in dict.fromkeys(users) if u]
@@ -327,9 +348,27 @@ class SlackChat:
             code = error.response.get("error") if isinstance(error.response.data, dict) else None
             raise _delivery_error(error, code) from error
         except (TimeoutError, aiohttp.ClientError) as error:
-            raise DeliveryError(f"files upload: {error!r}") from error
+            # Slack may have shared it: the retry looks for it first.
+            sent = not isinstance(error, aiohttp.ClientConnectorError)
+            raise DeliveryError(f"files upload: {error!r}", uncertain=sent) from error
         file = (response.get("files") or [{}])[0]
         return Delivered(channel, str(file.get("id") or ""))
+
+    async def find_upload(
+        self, *, workspace_id: str, channel: str, filename: str, title: str, since: float
+    ) -> Delivered | None:
+        args: dict[str, Any] = {"channel": channel, "limit": 200, "oldest": f"{since:.6f}"}
+        for _ in range(MARKER_PAGES):
+            response = await self._call(workspace_id, "conversations.history", args)
+            for message in response.get("messages") or []:
+                for file in message.get("files") or []:
+                    if file.get("name") == filename and file.get("title") == title:
+                        return Delivered(channel, str(file.get("id") or ""))
+            cursor = (response.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return None
+            args["cursor"] = cursor
+        return None
 
     async def publish_home(
         self, *, workspace_id: str, user: str, sections: list[Content]

@@ -235,6 +235,7 @@ class SlackEmulator:
             "conversations.replies": self._replies,
             "conversations.setTopic": self._set_topic,
             "conversations.create": self._create,
+            "conversations.list": self._list,
             "conversations.invite": self._invite,
             "conversations.join": self._join,
             "pins.add": self._pins_add,
@@ -1048,6 +1049,19 @@ class SlackEmulator:
         channel.members.add(self.bot_user_id)
         self._channels[channel.id] = channel
         return {"ok": True, "channel": self._channel_json(channel)}
+
+    def _list(self, args: Args) -> Args:
+        """Channels (not DMs, not archived), a page at a time (``limit``, ``cursor``)."""
+        limit = max(1, min(int(args.get("limit") or 100), 1000))
+        start = int(str(args.get("cursor") or "0") or 0)
+        channels = [c for c in self._channels.values() if c.is_conversation]
+        page = channels[start : start + limit]
+        more = start + limit < len(channels)
+        return {
+            "ok": True,
+            "channels": [self._channel_json(c) for c in page],
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }
 
     def _invite(self, args: Args) -> Args:
         found = self._channels.get(str(args.get("channel") or ""))

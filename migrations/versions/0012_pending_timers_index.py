@@ -1,7 +1,7 @@
 """index pending timers by due instant (the sweep's claim query)
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-03 13:55:00.000000
 
 The sweep claims ``WHERE fired_at IS NULL AND due_at <= now ORDER BY due_at, id LIMIT n``.
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 
 revision = '0012'
-down_revision = '0010'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 

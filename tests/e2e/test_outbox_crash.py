@@ -84,7 +84,7 @@ async def test_a_message_that_never_arrived_is_sent_after_the_lease(world: Slack
             )
             == 2
         )
-    await world.advance(seconds=59)
+    await world.advance(seconds=deliverer.lease.total_seconds() - 1)
     assert dms(world, ANNA) == []
     await world.advance(seconds=2)
     assert len(dms(world, ANNA)) == 1 and len(dms(world, BEN)) == 1

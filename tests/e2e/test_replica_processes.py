@@ -108,14 +108,20 @@ async def fleet_world(tmp_path: Path) -> AsyncIterator[tuple[SlackEmulator, str,
 
 
 async def replica(
-    name: str, url: str, slack: SlackEmulator, tmp_path: Path, http: aiohttp.ClientSession
+    name: str,
+    url: str,
+    slack: SlackEmulator,
+    tmp_path: Path,
+    http: aiohttp.ClientSession,
+    *,
+    lease: int = LEASE_SECONDS,
 ) -> b.ServerProcess:
     """A `firstline serve` process, up and healthy (a port taken meanwhile: another one)."""
     for attempt in range(3):
         env = b.server_env(
             database_url=url, api_url=slack.base_url, port=b.free_port(), log_level="WARNING"
         )
-        env.update(FIRSTLINE_OUTBOX_LEASE=str(LEASE_SECONDS), FIRSTLINE_DRAIN_SECONDS="2")
+        env.update(FIRSTLINE_OUTBOX_LEASE=str(lease), FIRSTLINE_DRAIN_SECONDS="2")
         server = b.ServerProcess(name, b.firstline_argv("serve"), env, tmp_path / f"{name}.log")
         server.start()
         try:

@@ -4,6 +4,7 @@ through the outbox, retried on 503 and 429, linked in the thread, never twice.""
 from __future__ import annotations
 
 import base64
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,19 +38,27 @@ class FakeTicketServer:
         return web.json_response(body, status=status, headers=headers)
 
 
+@contextlib.asynccontextmanager
+async def on_loopback(app: web.Application) -> AsyncIterator[str]:
+    """Serve ``app`` on a free loopback port; yields its base URL."""
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()
+
+
 @pytest.fixture
 async def fake_server() -> AsyncIterator[FakeTicketServer]:
     server = FakeTicketServer()
     app = web.Application()
     app.router.add_post("/rest/api/2/issue", server.handle)
     app.router.add_post("/hook", server.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    server.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-    yield server
-    await runner.cleanup()
+    async with on_loopback(app) as server.url:
+        yield server
 
 
 def thread(world: SlackWorld, ts: str) -> list[str]:

@@ -103,7 +103,7 @@ def test_kubernetes_manifests_agree_with_each_other_and_the_app() -> None:
 
 
 def test_drain_and_lease_settings_say_what_is_wrong() -> None:
-    assert Settings.from_env({}).outbox_lease_seconds == 60
+    assert Settings.from_env({}).outbox_lease_seconds == 15
     assert Settings.from_env({"FIRSTLINE_DRAIN_SECONDS": "0.5"}).drain_seconds == 0.5
     for name, value, hint in (
         ("FIRSTLINE_OUTBOX_LEASE", "1", "at least 2"),
