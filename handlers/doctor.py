@@ -141,7 +141,7 @@ class Doctor:
             self.say(False, error.message)
             return
         try:
-            import botbuilder.core  # noqa: F401
+            import microsoft_agents.hosting.aiohttp  # noqa: F401
         except ImportError:
             self.say(
                 False,
