@@ -80,8 +80,9 @@ async def fire(
     if watch is None:
         return "unwatched"
     late = (now - _first_due(timer, request=request, watch=watch)).total_seconds()
-    if late >= LATE_AFTER_SECONDS and not watch.hours.is_open(now):
-        # Overdue across a restart, and out of hours now: nobody is paged at the weekend.
+    if timer.step != "page" and late >= LATE_AFTER_SECONDS and not watch.hours.is_open(now):
+        # Overdue across a restart, and out of hours now: nobody is paged at the weekend,
+        # unless the channel asked for exactly that (offhours=page: the "page" step).
         timer.due_at = watch.hours.next_opening(now)
         return DEFERRED
     late_for_text = late if late >= LATE_AFTER_SECONDS else None
