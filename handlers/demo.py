@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from bot.cli import format_stats
+from handlers.cli import format_stats
 from bot.clock import FakeClock
 from bot.config import Settings
 from bot.stats import compute_stats

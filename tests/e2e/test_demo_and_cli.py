@@ -27,7 +27,7 @@ def run_cli(*args: str, db: Path, **env: str) -> subprocess.CompletedProcess[str
     full_env.pop("SLACK_BOT_TOKEN", None)
     full_env.pop("SLACK_SIGNING_SECRET", None)
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
+        [sys.executable, "-m", "handlers.cli", *args],
         capture_output=True,
         text=True,
         env=full_env,

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
-from bot.cli import main
+from handlers.cli import main
 from bot.clock import FakeClock
 from tests.harness import ANNA, BEN, SUPPORT, SlackWorld
 

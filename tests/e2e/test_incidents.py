@@ -181,7 +181,7 @@ async def test_pushpin_and_note_make_the_timeline_and_resolve_exports(world: Sla
     assert "Rolled back payments to 4.1" in markdown
     assert "Resolved" in world.slack.topic(inc)
     cli = subprocess.run(  # noqa: ASYNC221 - the CLI, as an operator runs it
-        [sys.executable, "-m", "bot.cli", "incident", "export", "1", "--tz", "Europe/Berlin"],
+        [sys.executable, "-m", "handlers.cli", "incident", "export", "1", "--tz", "Europe/Berlin"],
         capture_output=True,
         text=True,
         check=True,
@@ -190,7 +190,7 @@ async def test_pushpin_and_note_make_the_timeline_and_resolve_exports(world: Sla
     assert cli.stdout.startswith("# Postmortem: Checkout fails for EU")
     assert "CET by @ULEAD" in cli.stdout and "https://demo.slack.com/archives/" in cli.stdout
     missing = subprocess.run(  # noqa: ASYNC221
-        [sys.executable, "-m", "bot.cli", "incident", "export", "99"],
+        [sys.executable, "-m", "handlers.cli", "incident", "export", "99"],
         capture_output=True,
         text=True,
         env={**os.environ, "DATABASE_URL": world.database_url},

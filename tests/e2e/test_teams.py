@@ -429,7 +429,7 @@ def firstline_stats(database_url: str, channel: str, workspace: str) -> dict[str
         [
             sys.executable,
             "-m",
-            "bot.cli",
+            "handlers.cli",
             "stats",
             "--format",
             "json",

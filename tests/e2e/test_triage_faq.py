@@ -12,7 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.cli import format_by_category
+from handlers.cli import format_by_category
 from bot.faq.similarity import DEFAULT_THRESHOLD, similarity
 from bot.triage.service import figures_by_category
 from handlers.slack.app import TRIAGE

@@ -113,7 +113,7 @@ async def test_replay_through_the_endpoint_matches_a_simple_reading(database_url
         assert world.sent("chat.postMessage") == [] and world.sent("chat.update") == []
     env = {**os.environ, "DATABASE_URL": database_url}
     result = subprocess.run(  # noqa: ASYNC221 - the CLI, as an operator runs it
-        [sys.executable, "-m", "bot.cli", "stats", "--channel", BEGINNERS, "--format", "json"],
+        [sys.executable, "-m", "handlers.cli", "stats", "--channel", BEGINNERS, "--format", "json"],
         capture_output=True,
         text=True,
         env=env,
