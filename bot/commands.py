@@ -2,7 +2,7 @@
 
     reply = await support.run(SupportStatus(), context)
 
-Commands arrive parsed (see ``handlers.grammar``); configuration changes are refused
+Commands arrive parsed (see ``bot.grammar``); configuration changes are refused
 to anyone who is not an admin, with a message that says who may make them.
 """
 

@@ -3,7 +3,7 @@
     /support faq add "question" "answer" · faq list · faq remove 3 · faq on [threshold=85] · off
     /support template · template documented "See https://docs…" · template bug off|default
 
-Parsed by ``handlers.grammar``; run here so ``bot.commands`` only forwards them.
+Parsed by ``bot.grammar``; run here so ``bot.commands`` only forwards them.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`/rota …` commands, parsed (see ``handlers.grammar.parse_rota``), and what they do."""
+"""`/rota …` commands, parsed (see ``bot.grammar.parse_rota``), and what they do."""
 
 from __future__ import annotations
 

@@ -30,7 +30,7 @@ from bot.rota import commands as rota_commands
 from bot.rota import service as rota_service
 from bot.toil import messages as toil_messages
 from bot.triage.categories import CATEGORIES
-from handlers.grammar import parse_incident, parse_rota, parse_support
+from bot.grammar import parse_incident, parse_rota, parse_support
 from handlers.slack.blocks import render
 from handlers.slack.install import Installs
 from handlers.slack.install_messages import NOT_INSTALLED

@@ -36,7 +36,7 @@ from bot.errors import FirstlineError
 from bot.facts import Deleted, Edited, Posted, Pressed
 from bot.rota import commands as rota_commands
 from bot.rota import service as rota_service
-from handlers.grammar import parse_incident, parse_rota, parse_support
+from bot.grammar import parse_incident, parse_rota, parse_support
 from handlers.teams import messages
 from handlers.teams.cards import render
 from handlers.teams.chat import TeamsChat
