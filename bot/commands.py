@@ -17,10 +17,11 @@ from sqlalchemy import select
 from bot.channels import Channels, Watch
 from bot.clock import Clock
 from bot.content import Content, message_ref
+from bot.context import CommandContext
 from bot.durations import format_duration
 from bot.errors import NotAllowedError, UsageError
 from bot.reports.commands import ReportCommand, ReportContext
-from bot.stats import Figures, compute_stats
+from bot.stats import compute_stats, summary
 from bot.support_ops import HELP_LINES as OPS_HELP
 from bot.support_ops import OPS_COMMANDS, FaqSwitch, OpsCommand, SupportOps
 from bot.triage.service import category_lines, figures_by_category
@@ -29,14 +30,6 @@ from storage.models import Request
 
 if TYPE_CHECKING:
     from bot.reports.service import Reports
-
-
-@dataclass(frozen=True)
-class CommandContext:
-    workspace_id: str
-    channel_id: str
-    user: str
-    is_admin: bool
 
 
 @dataclass(frozen=True)
@@ -262,24 +255,6 @@ class SupportCommands:
             + summary(report.total)
             + (f"\n{by_category}" if report.total.requests and by_category else "")
         )
-
-
-def summary(figures: Figures) -> str:
-    data = figures.to_dict()
-    if not data["requests"]:
-        return "No requests in this period."
-    fr = data["first_response_seconds"]
-    ratio = data["within_target_ratio"]
-
-    def dur(value: float | None) -> str:
-        return "–" if value is None else format_duration(value)
-
-    share = "–" if ratio is None else f"{ratio:.0%}"
-    return (
-        f"Requests: {data['requests']} · answered: {data['responded']} · within target: "
-        f"{data['within_target']} ({share}) · breached: {data['breached']}\n"
-        f"First response p50 {dur(fr['p50'])} · p90 {dur(fr['p90'])} · max {dur(fr['max'])}"
-    )
 
 
 def describe(watch: Watch) -> str:

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.durations import format_duration
 from storage.engine import Database
 from storage.models import Request
 
@@ -149,3 +150,21 @@ async def compute_stats(
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
+
+
+def summary(figures: Figures) -> str:
+    data = figures.to_dict()
+    if not data["requests"]:
+        return "No requests in this period."
+    fr = data["first_response_seconds"]
+    ratio = data["within_target_ratio"]
+
+    def dur(value: float | None) -> str:
+        return "–" if value is None else format_duration(value)
+
+    share = "–" if ratio is None else f"{ratio:.0%}"
+    return (
+        f"Requests: {data['requests']} · answered: {data['responded']} · within target: "
+        f"{data['within_target']} ({share}) · breached: {data['breached']}\n"
+        f"First response p50 {dur(fr['p50'])} · p90 {dur(fr['p90'])} · max {dur(fr['max'])}"
+    )

@@ -15,7 +15,7 @@ from bot.content import Content
 from bot.errors import NotAllowedError
 
 if TYPE_CHECKING:
-    from bot.commands import CommandContext
+    from bot.context import CommandContext
     from bot.faq.service import Faq
     from bot.triage.service import Triage
 

@@ -20,8 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.changes import ChangeFeed
 from bot.channels import Channels
 from bot.clock import Clock
-from bot.commands import CommandContext
 from bot.content import Content, button_id
+from bot.context import CommandContext
 from bot.durations import format_duration
 from bot.errors import UsageError
 from bot.facts import Fact, Posted, Reacted, truncate

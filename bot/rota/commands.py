@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from bot.commands import CommandContext
 from bot.content import Content
+from bot.context import CommandContext
 from bot.errors import NotAllowedError, UsageError
 from bot.rota.service import Rota
 from bot.toil.service import Toil, describe_month, parse_policy

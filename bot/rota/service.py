@@ -24,14 +24,14 @@ from bot.changes import CHANNELS_CHANGED, ChangeFeed
 from bot.channel_settings import parse_user
 from bot.channels import Channels
 from bot.clock import Clock
-from bot.commands import CommandContext, summary
 from bot.content import Button, Content, button_id, message_ref
+from bot.context import CommandContext
 from bot.durations import format_duration
 from bot.errors import UsageError
 from bot.hours import BusinessHours
 from bot.outgoing import say
 from bot.rota.pick import Candidate, Pick, problems, suggest, week_days
-from bot.stats import compute_stats
+from bot.stats import compute_stats, summary
 from storage import timers
 from storage.engine import Database
 from storage.models import (

@@ -24,13 +24,13 @@ from bot.content import Content, button_id
 from bot.core import Core
 from bot.errors import FirstlineError
 from bot.facts import Pressed
+from bot.grammar import parse_incident, parse_rota, parse_support
 from bot.messages import ON_IT
 from bot.reports.commands import ReportCommand
 from bot.rota import commands as rota_commands
 from bot.rota import service as rota_service
 from bot.toil import messages as toil_messages
 from bot.triage.categories import CATEGORIES
-from bot.grammar import parse_incident, parse_rota, parse_support
 from handlers.slack.blocks import render
 from handlers.slack.install import Installs
 from handlers.slack.install_messages import NOT_INSTALLED

@@ -34,9 +34,9 @@ from bot.content import Content
 from bot.core import Core
 from bot.errors import FirstlineError
 from bot.facts import Deleted, Edited, Posted, Pressed
+from bot.grammar import parse_incident, parse_rota, parse_support
 from bot.rota import commands as rota_commands
 from bot.rota import service as rota_service
-from bot.grammar import parse_incident, parse_rota, parse_support
 from handlers.teams import messages
 from handlers.teams.cards import render
 from handlers.teams.chat import TeamsChat

@@ -8,9 +8,8 @@ from zoneinfo import ZoneInfo
 import aiohttp
 from sqlalchemy import select
 
-from bot.commands import summary
 from bot.rota import service as rota
-from bot.stats import compute_stats
+from bot.stats import compute_stats, summary
 from storage.models import RotaTeam
 from tests.e2e.test_incidents import buttons
 from tests.harness import ANNA, BEN, LEAD, OPS, SUPPORT, SlackWorld
