@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.content import Content
-from bot.errors import NotAllowedError
 
 if TYPE_CHECKING:
     from bot.context import CommandContext
@@ -40,7 +39,6 @@ class FaqRemove:
 class FaqSwitch:
     enabled: bool
     threshold: int | None = None
-    needs_admin = True
 
 
 @dataclass(frozen=True)
@@ -82,11 +80,6 @@ class SupportOps:
         if isinstance(command, FaqRemove):
             return await self._faq.remove(**where, number=command.number)
         if isinstance(command, FaqSwitch):
-            if not ctx.is_admin:
-                raise NotAllowedError(
-                    "Only workspace admins and owners (or people in FIRSTLINE_ADMINS) turn "
-                    "suggested answers on or off. Anyone can /support faq add, list and remove."
-                )
             return await self._faq.configure(
                 **where, enabled=command.enabled, threshold=command.threshold
             )

@@ -572,10 +572,6 @@ class Incidents:
         incident = await session.get(Incident, handoff.incident_id) if handoff else None
         if handoff is None or incident is None or incident.workspace_id != workspace_id:
             return Content(text="That handoff no longer exists.")
-        if user != handoff.taker:
-            return Content(
-                text=f"Only <@{handoff.taker}> can confirm this handoff; nothing changed."
-            )
         if handoff.status != "pending":
             return Content(text="This handoff was already settled; nothing changed.")
         incident = await session.get(Incident, handoff.incident_id, with_for_update=True)
