@@ -67,7 +67,7 @@ def needs(rule: Rule, *, need: Needs, prefix: str, group: str) -> Content:
             f"Run {typed} inside the incident's channel (#inc-…). "
             f"`{prefix}incident list` shows them."
         )
-    return Content(text=text)
+    return Content(text=f"{text} Nothing changed.")
 
 
 def gone(what: str) -> Content:

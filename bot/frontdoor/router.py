@@ -196,13 +196,13 @@ class Router:
         else:
             raise UsageError(f"I don't know {group!r}; try {asker.prefix}support help.")
         rule = RULES[command_key(group, parsed)]
-        missing = self._missing(rule.needs, where)
+        missing = await self._missing(rule.needs, where)
         if missing is not None:
             return Answer(
                 messages.needs(rule, need=missing, prefix=asker.prefix, group=group),
                 refused=True,
             )
-        subject = await self._command_subject(rule, parsed, where, prefix=asker.prefix)
+        subject = await self._command_subject(rule, parsed, where)
         allowed, admin = await self._allowed(rule, subject, where.user, asker)
         if not allowed:
             return _refuse(rule, subject, asker)
@@ -226,23 +226,28 @@ class Router:
             return await rota_commands.run(self._rota, parsed, ctx, toil=self._toil)
         return await self._incidents.run(parsed, ctx)
 
-    def _missing(self, needs: Needs, where: Where) -> Needs | None:
+    async def _missing(self, needs: Needs, where: Where) -> Needs | None:
         """The first thing the command needs that is not there (a 1:1 chat has no channel)."""
         if needs is Needs.NOTHING:
             return None
         if not where.channel_id:
             return Needs.CHANNEL
-        if needs is Needs.WATCHED and self._channels.get(where.workspace_id, where.channel_id):
-            return None
-        if needs is Needs.INCIDENT and self._incidents.incident_in(
-            where.workspace_id, where.channel_id
-        ):
-            return None
-        return needs if needs in (Needs.WATCHED, Needs.INCIDENT) else None
+        ws, channel = where.workspace_id, where.channel_id
+        if needs is Needs.WATCHED:
+            return None if self._channels.get(ws, channel) else needs
+        if needs is Needs.INCIDENT:
+            return None if self._incidents.incident_in(ws, channel) else needs
+        if needs is Needs.ROTA:
+            async with self._db.reading() as session:
+                team = await session.scalar(
+                    select(RotaTeam.id).where(
+                        RotaTeam.workspace_id == ws, RotaTeam.channel_id == channel
+                    )
+                )
+            return None if team is not None else needs
+        return None
 
-    async def _command_subject(
-        self, rule: Rule, parsed: Any, where: Where, *, prefix: str
-    ) -> Subject:
+    async def _command_subject(self, rule: Rule, parsed: Any, where: Where) -> Subject:
         subject = Subject()
         if rule.anyone:
             return subject
@@ -253,9 +258,6 @@ class Router:
                     RotaTeam.channel_id == where.channel_id,
                 )
             )
-            if rule.needs is Needs.ROTA and team is None:
-                subject.problem = messages.needs(rule, need=Needs.ROTA, prefix=prefix, group="rota")
-                return subject
             if team is not None:
                 subject.people[Who.LEAD] = frozenset([team.lead] if team.lead else [])
                 members = await session.scalars(
@@ -373,6 +375,8 @@ class Router:
         )
         if request is None or request.deleted or not channel or not ts:
             return Subject(problem=messages.gone("request"))
+        if action == TRIAGE:
+            return Subject()
         if action == desk_messages.ON_IT:
             watch = self._channels.get(ws, channel)
             if watch is None:
@@ -461,6 +465,12 @@ class Router:
         """A dialog's submission: checked as the button that opened it, then acted on."""
         where = Where(submitted.workspace_id, submitted.channel_id, submitted.user)
         if submitted.kind == TRIAGE:
+            async with self._db.reading() as session:
+                subject = await self._request_subject(
+                    session, TRIAGE, submitted.ref, where.workspace_id, where.user
+                )
+            if subject.problem is not None:
+                return Answer(subject.problem, refused=True)
             channel, _, ts = submitted.ref.partition(":")
             content = await self._triage.set_category(
                 workspace_id=where.workspace_id,

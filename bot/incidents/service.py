@@ -589,7 +589,7 @@ class Incidents:
                 "handoff",
                 f"<@{user}> declined taking over as {handoff.role}",
             )
-            return Content(text="OK, nothing changed.")
+            return Content(text="Declined: the role stays where it is.")
         handoff.status = "done"
         handoff.confirmed_at = now
         await self._assign(
