@@ -20,7 +20,7 @@ from aiohttp import web
 from bot.clock import FakeClock
 from bot.config import Settings
 from bot.stats import compute_stats
-from handlers.cli import format_stats
+from bot.tables import format_stats
 from handlers.server import CORE, RUNNER, ServerOptions, build_server
 from handlers.slack.emulator import SlackEmulator
 from handlers.slack.simulator import SlackSender

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.faq.similarity import DEFAULT_THRESHOLD, similarity
+from bot.tables import format_by_category
 from bot.triage.service import figures_by_category
-from handlers.cli import format_by_category
 from handlers.slack.app import TRIAGE
 from storage.models import FaqSettings
 from tests.e2e.test_demo_and_cli import run_cli
