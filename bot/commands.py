@@ -95,9 +95,13 @@ HELP = "\n".join(
         *REPORT_HELP,
         *OPS_HELP,
         "• `/support help`: this message",
-        "Acknowledge with :eyes:, close with :white_check_mark:, or reply in the thread.",
     ]
 )
+ACKNOWLEDGE_BY_EMOJI = (
+    "Acknowledge with :eyes:, close with :white_check_mark:, or reply in the thread."
+)
+# A Teams bot hears of no reactions in channels: there, a reply is the acknowledgement.
+ACKNOWLEDGE_BY_REPLY = "Acknowledge by replying to the request; the first reply is the response."
 
 STATUS_LIMIT = 15
 
@@ -116,7 +120,10 @@ class SupportCommands:
         if isinstance(command, OPS_COMMANDS) and self.ops is not None:
             return await self.ops.run(command, ctx)
         if isinstance(command, SupportHelp):
-            return Content(text=HELP)
+            slack = ctx.prefix == "/"
+            return Content(
+                text=f"{HELP}\n{ACKNOWLEDGE_BY_EMOJI if slack else ACKNOWLEDGE_BY_REPLY}"
+            )
         if isinstance(command, SupportStatus):
             return await self._status(ctx)
         if isinstance(command, SupportStats):

@@ -254,6 +254,10 @@ async def test_teams_words_and_a_chat_without_a_channel(core: Core, clock: FakeC
         "Only Firstline admins (FIRSTLINE_ADMINS) can change what Firstline watches; "
         "nothing changed."
     )
+    answer = await core.command(
+        group="support", text="help", where=Where(WS, CH, ANNA), asker=teams
+    )
+    assert answer.content is not None and ":eyes:" not in answer.content.text
     answer = await core.command(group="rota", text="who", where=Where(WS, "", ANNA), asker=teams)
     assert answer.refused and answer.content is not None
     assert answer.content.text.startswith("`@Firstline rota who` works in a channel")
