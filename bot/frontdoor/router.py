@@ -296,7 +296,7 @@ class Router:
             answer = await self._act(pressed)
         except FirstlineError as error:
             return Answer(Content(text=error.message), refused=True)
-        if rule.changes_home or pressed.action_id == desk_messages.ON_IT:
+        if rule.changes_home:
             await self._reports.changed(where.workspace_id)
         return answer
 

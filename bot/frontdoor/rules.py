@@ -40,7 +40,7 @@ WHO_SAYS = {
     Who.LEAD: "the rota's lead",
     Who.PICKED: "the suggested people and the pair on support now",
     Who.PAIRS: "the incoming and the outgoing pair",
-    Who.NAMED: "the person the button was addressed to",
+    Who.NAMED: "the people it was addressed to (the two named in a swap, the taker, the one woken)",
     Who.HOLDER: "the current holder of that role (anyone while nobody holds it)",
     Who.COMMANDER: "the current incident commander",
     Who.ADMIN: "admins",
@@ -63,6 +63,7 @@ class Rule:
     who: tuple[Who, ...]
     needs: Needs = Needs.NOTHING
     changes_home: bool = False  # Home shows what it changes
+    checks: str = ""  # what a button checks about the object it names, before anything
 
     @property
     def anyone(self) -> bool:
@@ -234,44 +235,66 @@ COMMAND_RULES: tuple[Rule, ...] = (
 )
 
 
-def _button(action_id: str, form: str, does: str, *who: Who, changes_home: bool = False) -> Rule:
-    return Rule(key=action_id, form=form, does=does, who=who, changes_home=changes_home)
+def _button(
+    action_id: str, form: str, does: str, *who: Who, checks: str, changes_home: bool = False
+) -> Rule:
+    return Rule(
+        key=action_id, form=form, does=does, who=who, checks=checks, changes_home=changes_home
+    )
 
 
 PICK = (Who.PICKED, LEAD, ADMIN)
+SUGGESTED = "the week is still a suggestion and has not started"
+PENDING = "the handoff is pending and the incident open"
 
 BUTTON_RULES: tuple[Rule, ...] = (
-    _button("desk_on_it", "I'm on it (nudge)", "give this first response", Who.RESPONDER),
-    _button("rota_accept", "Accept (pick)", "decide this pick", *PICK, changes_home=True),
-    _button("rota_another", "Suggest another (pick)", "decide this pick", *PICK),
-    _button("rota_choose", "Choose… (pick, and its dialog)", "decide this pick", *PICK),
     _button(
-        "rota_handoff_done",
-        "Handoff done (week start)",
-        "mark the handoff done",
-        Who.PAIRS,
-        LEAD,
-        ADMIN,
-    ),
-    _button("rota_swap_confirm", "Confirm swap", "confirm this swap", Who.NAMED, changes_home=True),
-    _button("incident_take_over", "I'm taking over (handoff)", "take this role", Who.NAMED),
-    _button("incident_not_now", "Not now (handoff)", "answer this handoff", Who.NAMED),
-    _button(
-        "incident_snooze",
-        "Snooze (update reminder)",
-        "snooze this reminder",
-        Who.COMMANDER,
-        ADMIN,
+        "desk_on_it", "I'm on it (nudge)", "give this first response", Who.RESPONDER,
+        checks="the request is watched, not deleted, in this workspace", changes_home=True,
     ),
     _button(
-        "incident_declare_from_message",
-        "Declare incident (:fire: offer)",
-        "declare an incident from this request",
-        *A,
+        "rota_accept", "Accept (pick)", "decide this pick", *PICK,
+        checks=SUGGESTED, changes_home=True,
     ),
-    _button("toil_woke", "It woke me (out-of-hours DM)", "say it woke them", Who.NAMED),
-    _button("triage", "Triage (message menu, and its dialog)", "triage this request", *A),
-)
+    _button("rota_another", "Suggest another (pick)", "decide this pick", *PICK, checks=SUGGESTED),
+    _button(
+        "rota_choose", "Choose… (pick, and its dialog)", "decide this pick", *PICK,
+        checks=SUGGESTED + "; the dialog decides only the week of its own rota",
+    ),
+    _button(
+        "rota_handoff_done", "Handoff done (week start)", "mark the handoff done", Who.PAIRS,
+        LEAD, ADMIN, checks="the week exists in this workspace",
+    ),
+    _button(
+        "rota_swap_confirm", "Confirm swap", "confirm this swap", Who.NAMED,
+        checks="the swap is still pending", changes_home=True,
+    ),
+    _button(
+        "incident_take_over", "I'm taking over (handoff)", "take this role", Who.NAMED,
+        checks=PENDING,
+    ),
+    _button(
+        "incident_not_now", "Not now (handoff)", "answer this handoff", Who.NAMED,
+        checks=PENDING,
+    ),
+    _button(
+        "incident_snooze", "Snooze (update reminder)", "snooze this reminder", Who.COMMANDER,
+        ADMIN, checks="the incident is open and is the one whose channel it was pressed in",
+    ),
+    _button(
+        "incident_declare_from_message", "Declare incident (:fire: offer)",
+        "declare an incident from this request", *A,
+        checks="the request exists in this workspace; no incident was declared from it yet",
+    ),
+    _button(
+        "toil_woke", "It woke me (out-of-hours DM)", "say it woke them", Who.NAMED,
+        checks="the out-of-hours record exists in this workspace",
+    ),
+    _button(
+        "triage", "Triage (message menu, and its dialog)", "triage this request", *A,
+        checks="the request is tracked in this workspace",
+    ),
+)  # fmt: skip
 
 RULES = {rule.key: rule for rule in (*COMMAND_RULES, *BUTTON_RULES)}
 
@@ -284,11 +307,12 @@ def who_text(rule: Rule) -> str:
 def permissions_markdown() -> str:
     """docs/permissions.md, from the rules above (a test checks the file agrees)."""
 
-    def table(rules: tuple[Rule, ...], first: str) -> list[str]:
-        rows = [f"| {first} | Who may | Needs |", "| --- | --- | --- |"]
+    def table(rules: tuple[Rule, ...], first: str, last: str) -> list[str]:
+        rows = [f"| {first} | Who may | {last} |", "| --- | --- | --- |"]
         for rule in rules:
             form = rule.form.replace("|", "\\|")
-            rows.append(f"| `{form}` | {who_text(rule)} | {NEEDS_SAYS[rule.needs] or '–'} |")
+            needs = rule.checks or NEEDS_SAYS[rule.needs] or "–"
+            rows.append(f"| `{form}` | {who_text(rule)} | {needs} |")
         return rows
 
     return "\n".join(
@@ -310,11 +334,11 @@ def permissions_markdown() -> str:
             "",
             "## Commands",
             "",
-            *table(COMMAND_RULES, "Command"),
+            *table(COMMAND_RULES, "Command", "Needs"),
             "",
             "## Buttons and dialogs",
             "",
-            *table(BUTTON_RULES, "Button"),
+            *table(BUTTON_RULES, "Button", "Checked first"),
             "",
         ]
     )
