@@ -39,6 +39,7 @@ from bot.grammar import parse_incident, parse_rota, parse_support
 from bot.incidents import commands as inc
 from bot.reports.commands import ReportCommand
 from bot.rota import commands as rota_commands
+from bot.rota.commands import RotaCommand
 from bot.rota.service import CHOOSE
 from bot.support_ops import FaqSwitch, TemplateList, TemplateSet
 from storage.models import (
@@ -133,8 +134,8 @@ class Subject:
 
 def command_key(group: str, parsed: object) -> str:
     """The rule a parsed command falls under."""
-    if group == "rota":
-        return f"rota {parsed.verb}"  # type: ignore[attr-defined]
+    if isinstance(parsed, RotaCommand):
+        return f"rota {parsed.verb}"
     if group == "incident":
         return f"incident {_INCIDENT_VERBS[type(parsed)]}"
     if isinstance(parsed, ReportCommand):
@@ -417,10 +418,13 @@ class Router:
             swap = await session.get(RotaSwap, ident)
             week = await session.get(SupportWeek, swap.week_id) if swap else None
             team = await session.get(RotaTeam, week.team_id) if week else None
-            if swap is None or team is None or team.workspace_id != ws:
+            if swap is None or week is None or team is None or team.workspace_id != ws:
                 return Subject(problem=messages.gone("swap"))
             if swap.status != "pending":
                 return Subject(problem=messages.settled(f"This swap is already {swap.status}"))
+            if swap.out_user not in (week.first, week.second, week.fallback):
+                # The week was chosen again since: this swap would change nobody.
+                return Subject(problem=messages.settled("The week changed since this swap"))
             return Subject(people={Who.NAMED: frozenset([swap.out_user, swap.in_user])})
         week = await session.get(SupportWeek, ident)
         team = await session.get(RotaTeam, week.team_id) if week else None

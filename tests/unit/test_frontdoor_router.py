@@ -269,3 +269,19 @@ async def test_time_off_in_lieu_is_routed_the_same_everywhere(core: Core, clock:
     assert not refused and "policy a" in text
     text, refused = await say(core, "rota", "toil", user=ANNA)
     assert not refused and "Time off in lieu" in text
+
+
+async def test_a_swap_the_lead_chose_over_is_refused(core: Core, clock: FakeClock) -> None:
+    """`/rota choose` replaced the pair: a swap proposed before would now change nobody."""
+    week = await rota_with_a_pick(core, clock)
+    partner = week.second if week.first == ANNA else week.first
+    free = [p for p in (BEN, CAROL, DAN) if p != partner]
+    text, refused = await say(core, "rota", f"swap <@{partner}> <@{free[0]}>", user=partner)
+    assert not refused and "confirm the swap" in text, text
+    text, refused = await say(core, "rota", f"choose <@{ANNA}> <@{free[1]}>", user=LEAD)
+    assert not refused, text
+    async with core.db.reading() as session:
+        swap = await session.scalar(select(RotaSwap))
+    assert swap is not None
+    text, refused = await press(core, rota.SWAP, str(swap.id), user=free[0])
+    assert refused and text == "The week changed since this swap; nothing changed."
