@@ -159,11 +159,21 @@ class Core:
         return answer
 
     async def submit(self, submitted: Submitted, *, asker: Asker | None = None) -> Answer:
-        """A dialog's submission; the platform shows a refusal inside the dialog."""
+        """A dialog's submission; the platform shows a refusal inside the dialog, and what
+        it did is told to the person privately, as a button's answer is."""
         try:
-            return await self.router.submit(submitted, asker=asker or Asker())
+            answer = await self.router.submit(submitted, asker=asker or Asker())
         except FirstlineError as error:
             return Answer(Content(text=error.message), refused=True)
+        content = answer.content
+        if not answer.refused and content is not None and content.text and submitted.channel_id:
+            await self.tell(
+                workspace_id=submitted.workspace_id,
+                channel=submitted.channel_id,
+                user=submitted.user,
+                content=content,
+            )
+        return answer
 
     async def close(self) -> None:
         await self.db.close()

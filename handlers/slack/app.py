@@ -363,10 +363,6 @@ def build_bolt_app(
             await ack(response_action="errors", errors={"category": answer.content.text[:2000]})
             return
         await ack()
-        if answer.content is not None:
-            await core.tell(
-                workspace_id=workspace_id, channel=channel, user=user, content=answer.content
-            )
 
     if installs is not None:
 
