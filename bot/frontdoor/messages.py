@@ -47,7 +47,7 @@ def not_allowed(
     return Content(text=f"Only {who_text} can {rule.does}; nothing changed.")
 
 
-def needs(rule: Rule, *, need: Needs, prefix: str, group: str) -> Content:
+def needs(rule: Rule, *, need: Needs, prefix: str) -> Content:
     typed = f"`{prefix}{rule.key}`"
     if need is Needs.CHANNEL:
         text = f"{typed} works in a channel: type it in the channel you mean, not in this chat."

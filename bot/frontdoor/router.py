@@ -200,7 +200,7 @@ class Router:
         missing = await self._missing(rule.needs, where)
         if missing is not None:
             return Answer(
-                messages.needs(rule, need=missing, prefix=asker.prefix, group=group),
+                messages.needs(rule, need=missing, prefix=asker.prefix),
                 refused=True,
             )
         subject = await self._command_subject(rule, parsed, where)

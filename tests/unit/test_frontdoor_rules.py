@@ -91,5 +91,5 @@ def test_refusals_say_admins_in_each_platforms_words() -> None:
         Who.NAMED: frozenset({"UB", "UA"})
     }).text  # fmt: skip
     assert named == "Only <@UA> and <@UB> can confirm this swap; nothing changed."
-    typed = messages.needs(rule, need=rule.needs, prefix="@Firstline ", group="support").text
+    typed = messages.needs(rule, need=rule.needs, prefix="@Firstline ").text
     assert "`@Firstline support watch`" in typed and "/support" not in typed
