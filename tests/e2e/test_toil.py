@@ -146,7 +146,7 @@ async def test_policy_b_standby_and_active_hours(world: SlackWorld) -> None:
 
 
 async def test_toil_policy_is_checked_and_needs_admin(world: SlackWorld) -> None:
-    assert "No rota team found here" in await rota(world, "toil")
+    assert "This channel has no rota yet" in await rota(world, "toil")  # as every /rota command
     assert 'toil: "c" is not a policy' in await rota(world, "config toil=c")
     refused = await world.command("config toil=a", user=OPS, channel=SUPPORT, name="/rota")
     assert "workspace admins and owners" in refused and "nothing changed" in refused
