@@ -105,11 +105,14 @@ class Dialog:
 @dataclass(frozen=True)
 class Answer:
     """What to tell the person; ``refused`` answers go to them alone on every platform.
-    ``content`` is None when the service has already told them (in its own transaction)."""
+    ``content`` is None when the service has already told them (in its own transaction).
+    ``rule`` names what ran (a key of ``RULES``), for a platform's own follow-up: Slack
+    joins a channel it was told to watch."""
 
     content: Content | None
     refused: bool = False
     dialog: Dialog | None = None
+    rule: str = ""
 
 
 @dataclass(frozen=True)
@@ -217,7 +220,7 @@ class Router:
         content = await self._run_command(group, parsed, ctx)
         if rule.changes_home:
             await self._reports.changed(where.workspace_id)
-        return Answer(content)
+        return Answer(content, rule=rule.key)
 
     async def _run_command(self, group: str, parsed: Any, ctx: CommandContext) -> Content:
         if group == "support":

@@ -167,7 +167,7 @@ class TeamsBot:
                 content=content,
             )
             return
-        if command.group == "support" and where.channel_id and _shows_channel(command.text):
+        if answer.rule in ("support watch", "support status") and where.channel_id:
             # Teams ids are long; the shell knows this channel by its neutral id.
             content = messages.with_shell_ids(
                 content, workspace_id=where.workspace_id, channel_id=where.channel_id
@@ -223,12 +223,6 @@ async def _answer(run: Callable[[], Awaitable[Answer]]) -> Answer:
         ref = uuid.uuid4().hex[:8]
         log.exception("Teams command failed (ref %s)", ref)
         return Answer(messages.went_wrong(ref))
-
-
-def _shows_channel(text: str) -> bool:
-    """``support watch …`` and ``support status``: answers that name this channel."""
-    words = text.split()
-    return bool(words) and words[0].lower() in ("watch", "status")
 
 
 async def _invoke_ok(context: TurnContext) -> None:

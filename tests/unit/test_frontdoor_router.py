@@ -242,6 +242,10 @@ async def test_admin_rights_are_looked_up_only_when_a_rule_needs_them(
     )
     assert answer.refused and lookups.asked == [ANNA]
     assert core.channels.get(WS, CH) is None  # refused: nothing is watched
+    answer = await core.command(
+        group="support", text="watch requests", where=where, asker=lookups.asker(ADMIN)
+    )
+    assert not answer.refused and answer.rule == "support watch"  # for Slack to join
 
 
 async def test_teams_words_and_a_chat_without_a_channel(core: Core, clock: FakeClock) -> None:
