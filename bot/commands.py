@@ -2,8 +2,8 @@
 
     reply = await support.run(SupportStatus(), context)
 
-Commands arrive parsed (see ``handlers.grammar``); configuration changes are refused
-to anyone who is not an admin, with a message that says who may make them.
+Commands arrive parsed (see ``bot.grammar``) and authorized (see ``bot.frontdoor``): who
+may change what Firstline watches is decided there, before anything here runs.
 """
 
 from __future__ import annotations
@@ -17,13 +17,14 @@ from sqlalchemy import select
 from bot.channels import Channels, Watch
 from bot.clock import Clock
 from bot.content import Content, message_ref
+from bot.context import CommandContext
 from bot.durations import format_duration
-from bot.errors import NotAllowedError, UsageError
+from bot.errors import UsageError
 from bot.history.service import history_line
 from bot.quality.figures import quality_figures, quality_lines
 from bot.quality.settings import describe_quality
 from bot.reports.commands import ReportCommand, ReportContext
-from bot.stats import Figures, compute_stats
+from bot.stats import compute_stats, summary
 from bot.support_ops import HELP_LINES as OPS_HELP
 from bot.support_ops import OPS_COMMANDS, FaqSwitch, OpsCommand, SupportOps
 from bot.triage.service import category_lines, figures_by_category
@@ -32,14 +33,6 @@ from storage.models import Request
 
 if TYPE_CHECKING:
     from bot.reports.service import Reports
-
-
-@dataclass(frozen=True)
-class CommandContext:
-    workspace_id: str
-    channel_id: str
-    user: str
-    is_admin: bool
 
 
 @dataclass(frozen=True)
@@ -110,9 +103,13 @@ HELP = "\n".join(
         *REPORT_HELP,
         *OPS_HELP,
         "• `/support help`: this message",
-        "Acknowledge with :eyes:, close with :white_check_mark:, or reply in the thread.",
     ]
 )
+ACKNOWLEDGE_BY_EMOJI = (
+    "Acknowledge with :eyes:, close with :white_check_mark:, or reply in the thread."
+)
+# A Teams bot hears of no reactions in channels: there, a reply is the acknowledgement.
+ACKNOWLEDGE_BY_REPLY = "Acknowledge by replying to the request; the first reply is the response."
 
 STATUS_LIMIT = 15
 
@@ -131,7 +128,10 @@ class SupportCommands:
         if isinstance(command, OPS_COMMANDS) and self.ops is not None:
             return await self.ops.run(command, ctx)
         if isinstance(command, SupportHelp):
-            return Content(text=HELP)
+            slack = ctx.prefix == "/"
+            return Content(
+                text=f"{HELP}\n{ACKNOWLEDGE_BY_EMOJI if slack else ACKNOWLEDGE_BY_REPLY}"
+            )
         if isinstance(command, SupportStatus):
             return await self._status(ctx)
         if isinstance(command, SupportStats):
@@ -140,7 +140,6 @@ class SupportCommands:
             return self._show_responders(ctx)
         if isinstance(command, ReportCommand):
             return await self._report(command, ctx)
-        _require_admin(ctx)
         if isinstance(command, SupportWatch):
             options = dict(command.options)
             faq = options.pop("faq", None)  # common requests live beside the watch settings
@@ -274,25 +273,6 @@ class SupportCommands:
         )
 
 
-def summary(figures: Figures) -> str:
-    data = figures.to_dict()
-    if not data["requests"]:
-        return "No requests in this period."
-    fr = data["first_response_seconds"]
-    ratio = data["within_target_ratio"]
-
-    def dur(value: float | None) -> str:
-        return "–" if value is None else format_duration(value)
-
-    share = "–" if ratio is None else f"{ratio:.0%}"
-    return (
-        f"Requests: {data['requests']} · answered: {data['responded']} · unanswered: "
-        f"{data['unanswered']} · within target: "
-        f"{data['within_target']} ({share}) · breached: {data['breached']}\n"
-        f"First response p50 {dur(fr['p50'])} · p90 {dur(fr['p90'])} · max {dur(fr['max'])}"
-    )
-
-
 def describe(watch: Watch) -> str:
     s = watch.settings
     parts = [
@@ -316,11 +296,3 @@ def _people(users: tuple[str, ...]) -> str:
 def _snippet(text: str, limit: int = 80) -> str:
     flat = " ".join(text.split())
     return f"“{flat[:limit]}…”" if len(flat) > limit else f"“{flat}”"
-
-
-def _require_admin(ctx: CommandContext) -> None:
-    if not ctx.is_admin:
-        raise NotAllowedError(
-            "Only workspace admins and owners (or people listed in FIRSTLINE_ADMINS) can change "
-            "what Firstline watches. Ask one of them, or use /support status and /support stats."
-        )

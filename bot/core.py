@@ -14,19 +14,19 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import messages
 from bot.changes import ChangeFeed
 from bot.channels import Channels
 from bot.clock import Clock
 from bot.commands import SupportCommands
 from bot.content import Content
+from bot.context import Asker
 from bot.desk import Desk
 from bot.errors import FirstlineError, UsageError
 from bot.facts import Fact, Pressed, Reacted
 from bot.faq.service import Faq
+from bot.frontdoor.router import Answer, Router, Submitted, Where
 from bot.history.service import History
 from bot.incidents.service import Incidents
-from bot.messages import ON_IT
 from bot.metrics import Metrics
 from bot.quality import ladder
 from bot.quality.ladder import NextResponseLadder
@@ -84,6 +84,19 @@ class Core:
         self.tickets.attach(self.desk)
         self.triage = Triage(db=db, clock=clock, changes=self.changes)
         self.support.ops = SupportOps(faq=self.faq, triage=self.triage, history=self.history)
+        self.router = Router(
+            db=db,
+            clock=clock,
+            channels=self.channels,
+            desk=self.desk,
+            support=self.support,
+            rota=self.rota,
+            incidents=self.incidents,
+            reports=self.reports,
+            toil=self.toil,
+            triage=self.triage,
+            history=self.history,
+        )
 
     async def start(self, *, migrate: bool = True) -> None:
         if migrate:
@@ -138,49 +151,47 @@ class Core:
         await self.reports.mark_changed(session, workspace_id=timer.workspace_id, now=now)
         return outcome
 
-    async def press(self, pressed: Pressed) -> None:
-        """A button, from either platform: the service that drew it acts, and the presser
-        gets the answer privately. Buttons carry their action id and value unchanged."""
-        ws, user, here = pressed.workspace_id, pressed.user, pressed.channel_id
-        if pressed.action_id == ON_IT:
-            channel, _, ts = pressed.value.partition(":")
-            if not channel or not ts or not user:
-                log.warning("'I'm on it' pressed with no request attached: %r", pressed.value)
-                return
-            await self.desk.respond_by_button(
-                workspace_id=ws, channel_id=channel, ts=ts, user=user, reply_in=here or channel
+    async def command(
+        self, *, group: str, text: str, where: Where, asker: Asker | None = None
+    ) -> Answer:
+        """A command from any platform, through the front door; never raises for bad input."""
+        asker = asker or Asker()
+        try:
+            return await self.router.command(group=group, text=text, where=where, asker=asker)
+        except FirstlineError as error:
+            return Answer(Content(text=error.message))
+
+    async def press(self, pressed: Pressed, *, asker: Asker | None = None) -> Answer:
+        """A button, from either platform, through the front door; the presser gets the
+        answer privately (Slack: ephemeral; Teams: 1:1), unless a dialog opens instead."""
+        asker = asker or Asker()
+        try:
+            answer = await self.router.press(pressed, asker=asker)
+        except FirstlineError as error:
+            answer = Answer(Content(text=error.message), refused=True)
+        content, here, user = answer.content, pressed.channel_id, pressed.user
+        if answer.dialog is None and content is not None and content.text and here and user:
+            await self.tell(
+                workspace_id=pressed.workspace_id, channel=here, user=user, content=content
             )
-            await self.reports.changed(ws)  # Home shows open requests
-            return
-        content: Content | None
-        if pressed.action_id.startswith("rota_"):
-            content = await self.rota.press(
-                action_id=pressed.action_id, value=pressed.value, user=user, workspace_id=ws
+        return answer
+
+    async def submit(self, submitted: Submitted, *, asker: Asker | None = None) -> Answer:
+        """A dialog's submission; the platform shows a refusal inside the dialog, and what
+        it did is told to the person privately, as a button's answer is."""
+        try:
+            answer = await self.router.submit(submitted, asker=asker or Asker())
+        except FirstlineError as error:
+            return Answer(Content(text=error.message), refused=True)
+        content = answer.content
+        if not answer.refused and content is not None and content.text and submitted.channel_id:
+            await self.tell(
+                workspace_id=submitted.workspace_id,
+                channel=submitted.channel_id,
+                user=submitted.user,
+                content=content,
             )
-            await self.reports.changed(ws)  # Home shows who is on support
-        elif pressed.action_id.startswith("history_"):
-            answer = await self.history.press(
-                action_id=pressed.action_id, value=pressed.value, user=user, workspace_id=ws
-            )
-            content = answer.content
-            if answer.closed:
-                await self.reports.changed(ws)  # Home shows open requests
-        elif pressed.action_id.startswith("incident_"):
-            try:
-                content = await self.incidents.press(
-                    action_id=pressed.action_id,
-                    value=pressed.value,
-                    user=user,
-                    workspace_id=ws,
-                    channel_id=here,
-                )
-            except FirstlineError as error:
-                content = Content(text=error.message)
-        else:
-            log.warning("unknown button %r pressed", pressed.action_id)
-            content = messages.unknown_button()
-        if content is not None and content.text and here and user:
-            await self.tell(workspace_id=ws, channel=here, user=user, content=content)
+        return answer
 
     async def close(self) -> None:
         await self.channels.stop()

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.durations import format_duration
 from bot.errors import UsageError
 from storage.engine import Database
 from storage.models import Request, WatchedChannel
@@ -189,3 +190,22 @@ async def window_zone(db: Database, *, workspace_id: str | None, channel_id: str
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
+
+
+def summary(figures: Figures) -> str:
+    data = figures.to_dict()
+    if not data["requests"]:
+        return "No requests in this period."
+    fr = data["first_response_seconds"]
+    ratio = data["within_target_ratio"]
+
+    def dur(value: float | None) -> str:
+        return "–" if value is None else format_duration(value)
+
+    share = "–" if ratio is None else f"{ratio:.0%}"
+    return (
+        f"Requests: {data['requests']} · answered: {data['responded']} · unanswered: "
+        f"{data['unanswered']} · within target: "
+        f"{data['within_target']} ({share}) · breached: {data['breached']}\n"
+        f"First response p50 {dur(fr['p50'])} · p90 {dur(fr['p90'])} · max {dur(fr['max'])}"
+    )

@@ -4,7 +4,7 @@
     /support suggest on [threshold=35] · suggest off · suggest forget <link>
     /support template · template documented "See https://docs…" · template bug off|default
 
-Parsed by ``handlers.grammar``; run here so ``bot.commands`` only forwards them.
+Parsed by ``bot.grammar``; run here so ``bot.commands`` only forwards them.
 """
 
 from __future__ import annotations
@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.content import Content
-from bot.errors import NotAllowedError
 
 if TYPE_CHECKING:
-    from bot.commands import CommandContext
+    from bot.context import CommandContext
     from bot.faq.service import Faq
     from bot.history.service import History
     from bot.triage.service import Triage
@@ -42,7 +41,6 @@ class FaqRemove:
 class FaqSwitch:
     enabled: bool
     threshold: int | None = None
-    needs_admin = True
 
 
 @dataclass(frozen=True)
@@ -118,20 +116,10 @@ class SupportOps:
         if isinstance(command, FaqRemove):
             return await self._faq.remove(**where, number=command.number)
         if isinstance(command, FaqSwitch):
-            if not ctx.is_admin:
-                raise NotAllowedError(
-                    "Only workspace admins and owners (or people in FIRSTLINE_ADMINS) turn "
-                    "suggested answers on or off. Anyone can /support faq add, list and remove."
-                )
             return await self._faq.configure(
                 **where, enabled=command.enabled, threshold=command.threshold
             )
-        if isinstance(command, SuggestSwitch):
-            if not ctx.is_admin:
-                raise NotAllowedError(
-                    "Only workspace admins and owners (or people in FIRSTLINE_ADMINS) turn "
-                    "answers from history on or off."
-                )
+        if isinstance(command, SuggestSwitch):  # admins only: the front door checks
             return await self._history.configure(
                 **where, enabled=command.enabled, threshold=command.threshold
             )

@@ -1,4 +1,4 @@
-"""`/incident …` commands, parsed (see ``handlers.grammar.parse_incident``)."""
+"""`/incident …` commands, parsed (see ``bot.grammar.parse_incident``)."""
 
 from __future__ import annotations
 

@@ -21,8 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.changes import ChangeFeed
 from bot.channels import Channels
 from bot.clock import Clock
-from bot.commands import CommandContext
 from bot.content import Content, button_id
+from bot.context import CommandContext
 from bot.durations import format_duration
 from bot.errors import UsageError
 from bot.facts import Fact, Posted, Reacted, truncate
@@ -665,10 +665,6 @@ class Incidents:
         incident = await session.get(Incident, handoff.incident_id) if handoff else None
         if handoff is None or incident is None or incident.workspace_id != workspace_id:
             return Content(text="That handoff no longer exists.")
-        if user != handoff.taker:
-            return Content(
-                text=f"Only <@{handoff.taker}> can confirm this handoff; nothing changed."
-            )
         if handoff.status != "pending":
             return Content(text="This handoff was already settled; nothing changed.")
         incident = await session.get(Incident, handoff.incident_id, with_for_update=True)
@@ -686,7 +682,7 @@ class Incidents:
                 "handoff",
                 f"<@{user}> declined taking over as {handoff.role}",
             )
-            return Content(text="OK, nothing changed.")
+            return Content(text="Declined: the role stays where it is.")
         handoff.status = "done"
         handoff.confirmed_at = now
         await self._assign(

@@ -32,7 +32,7 @@ from bot.channels import Channels, Watch
 from bot.clock import Clock
 from bot.content import Content, message_ref
 from bot.durations import format_duration
-from bot.errors import NotAllowedError, UsageError
+from bot.errors import UsageError
 from bot.outgoing import say
 from bot.people import Directory
 from bot.reports import charts
@@ -386,11 +386,6 @@ class Reports:
             self._changes.committed(session)
             return say_text.report_posting(str(week), ctx.channel_id)
         if command.verb == "slo_set":
-            if not ctx.is_admin:
-                raise NotAllowedError(
-                    "Only workspace admins and owners (or people in FIRSTLINE_ADMINS) can change "
-                    "the objective. /support slo shows it."
-                )
             objective = parse_objective(list(command.args))
             async with self._db.transaction() as session:
                 row = await objective_row(

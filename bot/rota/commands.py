@@ -1,13 +1,13 @@
-"""`/rota …` commands, parsed (see ``handlers.grammar.parse_rota``), and what they do."""
+"""`/rota …` commands, parsed (see ``bot.grammar.parse_rota``), and what they do."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
 
-from bot.commands import CommandContext
 from bot.content import Content
-from bot.errors import NotAllowedError, UsageError
+from bot.context import CommandContext
+from bot.errors import UsageError
 from bot.rota.service import Rota
 from bot.toil.service import Toil, describe_month, parse_policy
 
@@ -46,19 +46,11 @@ class RotaCommand:
     reason: str = ""
 
 
-ADMIN_VERBS = ("config", "add", "remove", "set")
-
-
 async def run(
     rota: Rota, command: RotaCommand, ctx: CommandContext, *, toil: Toil | None = None
 ) -> Content:
     if command.verb == "help":
         return Content(text=HELP)
-    if command.verb in ADMIN_VERBS and not ctx.is_admin:
-        raise NotAllowedError(
-            "Only workspace admins and owners (or people in FIRSTLINE_ADMINS) change the rota. "
-            "Anyone can use /rota who, /rota show and /rota away."
-        )
     if command.verb == "config":
         options = dict(command.options)
         policy = options.pop("toil", None)

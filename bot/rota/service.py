@@ -24,15 +24,15 @@ from bot.changes import CHANNELS_CHANGED, ChangeFeed
 from bot.channel_settings import parse_user
 from bot.channels import Channels
 from bot.clock import Clock
-from bot.commands import CommandContext, summary
 from bot.content import Button, Content, button_id, message_ref
+from bot.context import CommandContext
 from bot.durations import format_duration
 from bot.errors import UsageError
 from bot.hours import BusinessHours
 from bot.outgoing import say
 from bot.people import Directory
 from bot.rota.pick import Candidate, Pick, problems, suggest, week_days
-from bot.stats import compute_stats
+from bot.stats import compute_stats, summary
 from storage import timers
 from storage.engine import Database
 from storage.models import (
@@ -471,6 +471,10 @@ class Rota:
                 )
             if in_user in (week.first, week.second):
                 raise UsageError(f"<@{in_user}> is already on support that week.")
+            # Refused now, with the reasons, rather than after both people confirmed.
+            found = await self._swap_problems(session, team, week, out_user, in_user)
+            if found:
+                raise UsageError("That swap breaks the rota's rules:\n• " + "\n• ".join(found))
             swap = RotaSwap(
                 week_id=week.id,
                 out_user=out_user,
@@ -510,10 +514,6 @@ class Rota:
             return Content(text="That swap no longer exists.")
         if swap.status != "pending":
             return Content(text=f"This swap is already {swap.status}.")
-        if user not in (swap.out_user, swap.in_user):
-            return Content(
-                text=f"Only <@{swap.out_user}> and <@{swap.in_user}> can confirm this swap."
-            )
         if user == swap.out_user:
             swap.out_confirmed_at = swap.out_confirmed_at or now
         if user == swap.in_user:
@@ -522,15 +522,7 @@ class Rota:
             waiting = swap.in_user if swap.in_confirmed_at is None else swap.out_user
             return Content(text=f"Confirmed; waiting for <@{waiting}>.")
 
-        def swapped(person: str) -> str:
-            return swap.in_user if person == swap.out_user else person
-
-        first, second = swapped(week.first), swapped(week.second)
-        fallback = swapped(week.fallback) if week.fallback else None
-        candidates = {c.user: c for c in await self._candidates(session, team)}
-        found = problems(
-            Pick(first, second, fallback), candidates, days=self._days(team, week.starts_at)
-        )
+        found = await self._swap_problems(session, team, week, swap.out_user, swap.in_user)
         key = f"rota:{team.id}:swap:{swap.id}"
         if found:
             swap.status = "refused"
@@ -544,7 +536,9 @@ class Rota:
                 ref_key=key,
             )
             return Content(text=text)
-        week.first, week.second, week.fallback = first, second, fallback
+        week.first, week.second, week.fallback = _swapped(
+            (week.first, week.second, week.fallback), out_user=swap.out_user, in_user=swap.in_user
+        )
         swap.status = "done"
         self._say(
             session,
@@ -562,6 +556,18 @@ class Rota:
         else:
             self._edit_pick(session, team, week)
         return Content(text="Swap done.")
+
+    async def _swap_problems(
+        self, session: AsyncSession, team: RotaTeam, week: SupportWeek, out_user: str, in_user: str
+    ) -> list[str]:
+        """What the week would break (production access, leave, new people) after the swap."""
+        first, second, fallback = _swapped(
+            (week.first, week.second, week.fallback), out_user=out_user, in_user=in_user
+        )
+        candidates = {c.user: c for c in await self._candidates(session, team)}
+        return problems(
+            Pick(first, second, fallback), candidates, days=self._days(team, week.starts_at)
+        )
 
     async def plan(self, ctx: CommandContext, weeks: int) -> Content:
         """Propose ``weeks`` weeks ahead, each pick counting towards the next one's fairness."""
@@ -1191,6 +1197,13 @@ class Rota:
             content=self._pick_message(team, week),
             ref_key=f"rota:{team.id}:pick:{week.id}",
         )
+
+
+def _swapped(
+    people: tuple[str, str, str | None], *, out_user: str, in_user: str
+) -> tuple[str, str, str | None]:
+    first, second, fallback = (in_user if p == out_user else p for p in people)
+    return first or "", second or "", fallback
 
 
 def _yes_no(value: str, *, name: str) -> bool:

@@ -226,8 +226,6 @@ class Toil:
             entry = await session.get(OutOfHoursWork, int(value), with_for_update=True)
             if entry is None:
                 return Content(text="That out-of-hours record no longer exists.")
-            if entry.user != user:
-                return Content(text=f"Only <@{entry.user}> can say it woke them.")
             if entry.woke:
                 return Content(text="Already noted: it woke you (0.5 day).")
             entry.woke = True

@@ -18,19 +18,14 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.commands import CommandContext, SupportResponders, SupportUnwatch, SupportWatch
 from bot.config import Settings
-from bot.content import Content, button_id
+from bot.content import Content
+from bot.context import Asker
 from bot.core import Core
-from bot.errors import FirstlineError
 from bot.facts import Pressed
-from bot.messages import ON_IT
-from bot.reports.commands import ReportCommand
-from bot.rota import commands as rota_commands
-from bot.rota import service as rota_service
-from bot.toil import messages as toil_messages
+from bot.frontdoor.router import TRIAGE, Submitted, Where
+from bot.rota.service import CHOOSE
 from bot.triage.categories import CATEGORIES
-from handlers.grammar import parse_incident, parse_rota, parse_support
 from handlers.slack.blocks import render
 from handlers.slack.install import Installs
 from handlers.slack.install_messages import NOT_INSTALLED
@@ -40,7 +35,6 @@ from handlers.slack.normalise import normalise_message, normalise_reaction
 log = logging.getLogger(__name__)
 
 ADMIN_CACHE_SECONDS = 300.0
-ROTA_READS = frozenset({"help", "who", "show", "history", "calendar", "plan"})
 
 
 class AdminCheck:
@@ -97,7 +91,7 @@ def choose_modal(*, week_id: str, channel: str) -> dict[str, Any]:
 
     return {
         "type": "modal",
-        "callback_id": rota_service.CHOOSE,
+        "callback_id": CHOOSE,
         "private_metadata": f"{week_id}:{channel}",
         "title": {"type": "plain_text", "text": "Choose the pair"},
         "submit": {"type": "plain_text", "text": "Choose"},
@@ -108,9 +102,6 @@ def choose_modal(*, week_id: str, channel: str) -> dict[str, Any]:
             picker("fallback", "Fallback (optional)", optional=True),
         ],
     }
-
-
-TRIAGE = "triage"
 
 
 def triage_modal(*, channel: str, ts: str, current: str | None, snippet: str) -> dict[str, Any]:
@@ -220,15 +211,37 @@ def build_bolt_app(
     ) -> None:
         await on_reaction(body, event, context, False)
 
-    async def answer(
-        ack: Any, run: Callable[[], Awaitable[Content]], *, workspace_id: str | None = None
+    def asker(client: AsyncWebClient, workspace_id: str, user: str) -> Asker:
+        async def admin() -> bool:
+            return await is_admin(client, workspace_id=workspace_id, user=user)
+
+        async def join(channel_id: str) -> None:
+            await join_to_watch(client, channel_id=channel_id)  # else Slack sends it no events
+
+        return Asker(platform="slack", prefix="/", is_admin=admin, join=join)
+
+    async def rendered(content: Content, workspace_id: str) -> dict[str, Any]:
+        base_url = links.url
+        if installs is not None:
+            base_url = await core.workspace_url(workspace_id) or base_url
+        return render(content, base_url=base_url)
+
+    async def on_command(
+        group: str, ack: Any, command: dict[str, Any], context: Any, client: AsyncWebClient
     ) -> None:
-        """Run a command; whatever happens, the user gets an ephemeral answer, never a trace."""
+        """Every slash command goes to the front door; the answer is ephemeral, never a trace."""
         metrics.events.labels(platform="slack", type="command").inc()
+        workspace_id = str(context.team_id or command.get("team_id") or "")
+        user = str(command.get("user_id") or "")
+        where = Where(workspace_id, str(command.get("channel_id") or ""), user)
         try:
-            content = await run()
-        except FirstlineError as error:
-            content = Content(text=error.message)
+            answer = await core.command(
+                group=group,
+                text=str(command.get("text") or ""),
+                where=where,
+                asker=asker(client, workspace_id, user),
+            )
+            content = answer.content or Content(text="Done.")
         except Exception:
             ref = uuid.uuid4().hex[:8]
             log.exception("command failed (ref %s)", ref)
@@ -236,127 +249,71 @@ def build_bolt_app(
                 text=f"Something went wrong on Firstline's side (ref {ref}); nothing was "
                 "changed. Try again in a minute, or ask your admin to check the logs."
             )
-        base_url = links.url
-        if installs is not None:
-            base_url = await core.workspace_url(str(workspace_id or "")) or base_url
-        await ack(response_type="ephemeral", **render(content, base_url=base_url))
+        await ack(response_type="ephemeral", **await rendered(content, workspace_id))
 
-    def command_context(command: dict[str, Any], context: Any, *, admin: bool) -> CommandContext:
-        return CommandContext(
-            workspace_id=str(context.team_id or command.get("team_id") or ""),
-            channel_id=str(command.get("channel_id") or ""),
-            user=str(command.get("user_id") or ""),
-            is_admin=admin,
-        )
+    def listener(group: str) -> Callable[..., Awaitable[None]]:
+        async def on_group(
+            ack: Any, command: dict[str, Any], context: Any, client: AsyncWebClient
+        ) -> None:
+            await on_command(group, ack, command, context, client)
 
-    @app.command(settings.support_command)
-    async def on_support(
-        ack: Any, command: dict[str, Any], context: Any, client: AsyncWebClient
+        return on_group
+
+    app.command(settings.support_command)(listener("support"))
+    app.command(settings.incident_command)(listener("incident"))
+    app.command(settings.rota_command)(listener("rota"))
+
+    @app.action(re.compile(r"^(rota_|incident_|desk_|toil_|history_)"))
+    async def on_button(
+        ack: Any, body: dict[str, Any], action: dict[str, Any], context: Any, client: AsyncWebClient
     ) -> None:
-        async def run() -> Content:
-            parsed = parse_support(str(command.get("text") or ""))
-            needs_admin = (
-                isinstance(parsed, SupportWatch | SupportUnwatch)
-                or (isinstance(parsed, SupportResponders) and bool(parsed.users))
-                or bool(getattr(parsed, "needs_admin", False))
-                or (isinstance(parsed, ReportCommand) and parsed.verb == "slo_set")
-            )
-            ctx = command_context(command, context, admin=False)
-            if needs_admin:
-                admin = await is_admin(client, workspace_id=ctx.workspace_id, user=ctx.user)
-                ctx = command_context(command, context, admin=admin)
-            if isinstance(parsed, SupportWatch) and ctx.is_admin:
-                await join_to_watch(client, channel_id=ctx.channel_id)  # else it hears nothing
-            return await core.support.run(parsed, ctx)
-
-        await answer(ack, run, workspace_id=str(context.team_id or ""))
-
-    @app.command(settings.incident_command)
-    async def on_incident(ack: Any, command: dict[str, Any], context: Any) -> None:
-        async def run() -> Content:
-            parsed = parse_incident(str(command.get("text") or ""), roles=core.incidents.roles)
-            return await core.incidents.run(parsed, command_context(command, context, admin=False))
-
-        await answer(ack, run, workspace_id=str(context.team_id or ""))
-
-    @app.command(settings.rota_command)
-    async def on_rota(
-        ack: Any, command: dict[str, Any], context: Any, client: AsyncWebClient
-    ) -> None:
-        async def run() -> Content:
-            parsed = parse_rota(str(command.get("text") or ""))
-            ctx = command_context(command, context, admin=False)
-            if parsed.verb in rota_commands.ADMIN_VERBS:
-                admin = await is_admin(client, workspace_id=ctx.workspace_id, user=ctx.user)
-                ctx = command_context(command, context, admin=admin)
-            content = await rota_commands.run(core.rota, parsed, ctx, toil=core.toil)
-            if parsed.verb not in ROTA_READS:
-                await core.reports.changed(ctx.workspace_id)  # Home shows who is on support
-            return content
-
-        await answer(ack, run, workspace_id=str(context.team_id or ""))
-
-    @app.action(rota_service.CHOOSE)
-    async def on_rota_choose(
-        ack: Any, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
-    ) -> None:
+        """Every button goes to the front door; a dialog it asks for opens here."""
         await ack()
-        channel = str((body.get("channel") or {}).get("id") or "")
-        await client.views_open(
-            trigger_id=str(body.get("trigger_id") or ""),
-            view=choose_modal(week_id=str(action.get("value") or ""), channel=channel),
+        workspace_id = workspace_of(body, context)
+        user = str(body.get("user", {}).get("id") or "")
+        answer = await core.press(
+            Pressed(
+                workspace_id=workspace_id,
+                channel_id=reply_channel(body),
+                user=user,
+                action_id=str(action.get("action_id") or ""),
+                value=str(action.get("value") or ""),
+            ),
+            asker=asker(client, workspace_id, user),
         )
+        if answer.dialog is not None and answer.dialog.kind == CHOOSE:
+            await client.views_open(
+                trigger_id=str(body.get("trigger_id") or ""),
+                view=choose_modal(week_id=answer.dialog.ref, channel=answer.dialog.channel_id),
+            )
 
-    @app.view(rota_service.CHOOSE)
+    @app.view(CHOOSE)
     async def on_rota_chosen(
-        ack: Any, body: dict[str, Any], view: dict[str, Any], context: Any
+        ack: Any, body: dict[str, Any], view: dict[str, Any], context: Any, client: AsyncWebClient
     ) -> None:
         values = view.get("state", {}).get("values", {})
 
-        def picked(block: str) -> str | None:
-            selected = values.get(block, {}).get("user", {}).get("selected_user")
-            return str(selected) if selected else None
+        def picked(block: str) -> str:
+            return str(values.get(block, {}).get("user", {}).get("selected_user") or "")
 
         week_id, _, channel = str(view.get("private_metadata") or "").partition(":")
+        workspace_id = workspace_of(body, context)
         user = str(body.get("user", {}).get("id") or "")
-        first, second = picked("first"), picked("second")
-        week = button_id(week_id)
-        if week is None or not first or not second:
-            await ack(response_action="errors", errors={"second": "Choose two people."})
-            return
-        ctx = CommandContext(
-            workspace_id=workspace_of(body, context), channel_id=channel, user=user, is_admin=False
+        answer = await core.submit(
+            Submitted(
+                workspace_id=workspace_id,
+                channel_id=channel,
+                user=user,
+                kind=CHOOSE,
+                ref=week_id,
+                values={block: picked(block) for block in ("first", "second", "fallback")},
+            ),
+            asker=asker(client, workspace_id, user),
         )
-        try:
-            await core.rota.choose(ctx, [first, second], picked("fallback"), week_id=week)
-        except FirstlineError as error:
-            await ack(response_action="errors", errors={"first": error.message[:2000]})
+        if answer.refused and answer.content is not None:
+            await ack(response_action="errors", errors={"first": answer.content.text[:2000]})
             return
         await ack()
-        await core.reports.changed(ctx.workspace_id)
-
-    async def on_button(body: dict[str, Any], action: dict[str, Any], context: Any) -> None:
-        await core.press(
-            Pressed(
-                workspace_id=workspace_of(body, context),
-                channel_id=reply_channel(body),
-                user=str(body.get("user", {}).get("id") or ""),
-                action_id=str(action.get("action_id") or ""),
-                value=str(action.get("value") or ""),
-            )
-        )
-
-    @app.action(re.compile(r"^(rota_|incident_|history_)"))
-    async def on_rota_or_incident_button(
-        ack: Any, body: dict[str, Any], action: dict[str, Any], context: Any
-    ) -> None:
-        await ack()
-        await on_button(body, action, context)
-
-    @app.action(ON_IT)
-    async def on_it(ack: Any, body: dict[str, Any], action: dict[str, Any], context: Any) -> None:
-        await ack()
-        await on_button(body, action, context)
 
     @app.shortcut(TRIAGE)
     async def on_triage(
@@ -403,33 +360,20 @@ def build_bolt_app(
         if not chosen.get("value"):
             await ack(response_action="errors", errors={"category": "Choose a category."})
             return
-        try:
-            content = await core.triage.set_category(
+        answer = await core.submit(
+            Submitted(
                 workspace_id=workspace_id,
                 channel_id=channel,
-                ts=ts,
-                category=str(chosen["value"]),
                 user=user,
+                kind=TRIAGE,
+                ref=f"{channel}:{ts}",
+                values={"category": str(chosen["value"])},
             )
-        except FirstlineError as error:
-            await ack(response_action="errors", errors={"category": error.message[:2000]})
+        )
+        if answer.refused and answer.content is not None:
+            await ack(response_action="errors", errors={"category": answer.content.text[:2000]})
             return
         await ack()
-        await core.tell(workspace_id=workspace_id, channel=channel, user=user, content=content)
-
-    @app.action(toil_messages.WOKE)
-    async def on_woke(ack: Any, body: dict[str, Any], action: dict[str, Any], context: Any) -> None:
-        await ack()
-        user = str(body.get("user", {}).get("id") or "")
-        content = await core.toil.press_woke(value=str(action.get("value") or ""), user=user)
-        reply_in = reply_channel(body)
-        if reply_in and user:
-            await core.tell(
-                workspace_id=workspace_of(body, context),
-                channel=reply_in,
-                user=user,
-                content=content,
-            )
 
     if installs is not None:
 

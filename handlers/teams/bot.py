@@ -22,21 +22,12 @@ from typing import Any
 from microsoft_agents.activity import Activity, ActivityTypes, InvokeResponse
 from microsoft_agents.hosting.core import TurnContext
 
-from bot.commands import (
-    CommandContext,
-    SupportResponders,
-    SupportStatus,
-    SupportUnwatch,
-    SupportWatch,
-)
 from bot.config import Settings
 from bot.content import Content
+from bot.context import Asker
 from bot.core import Core
-from bot.errors import FirstlineError
 from bot.facts import Deleted, Edited, Posted, Pressed, Reacted
-from bot.rota import commands as rota_commands
-from bot.rota import service as rota_service
-from handlers.grammar import parse_incident, parse_rota, parse_support
+from bot.frontdoor.router import Answer, Where
 from handlers.teams import messages
 from handlers.teams.cards import render
 from handlers.teams.chat import TeamsChat
@@ -142,38 +133,49 @@ class TeamsBot:
     async def _command(self, context: TurnContext, seen: Seen, command: CommandText) -> None:
         await self._claimed(seen.key, lambda: self._run_command(context, command))
 
+    def _asker(self, workspace_id: str, user: str) -> Asker:
+        async def admin() -> bool:
+            return self._is_admin(workspace_id, user)
+
+        return Asker(platform="teams", prefix=f"@{self._bot_name} ", is_admin=admin)
+
     async def _run_command(self, context: TurnContext, command: CommandText) -> None:
         self._core.metrics.events.labels(platform="teams", type="command").inc()
-        ctx = CommandContext(
+        if command.group not in COMMANDS:
+            await self._reply(
+                context, command.workspace_id, messages.what_to_type(self._bot_name, command.text)
+            )
+            return
+        where = Where(
             workspace_id=command.workspace_id,
             channel_id="" if command.personal else command.channel_id,
             user=command.user,
-            is_admin=self._is_admin(command.workspace_id, command.user),
         )
 
-        async def run() -> Content:
-            if command.group == "support":
-                parsed = parse_support(command.text)
-                needs_channel = isinstance(parsed, SupportWatch | SupportUnwatch) or (
-                    isinstance(parsed, SupportResponders) and bool(parsed.users)
-                )
-                if needs_channel and command.personal:
-                    return messages.in_a_channel(self._bot_name, "support")
-                answer = await self._core.support.run(parsed, ctx)
-                if isinstance(parsed, SupportWatch | SupportStatus) and not command.personal:
-                    # Teams ids are long; the shell knows this channel by its neutral id.
-                    answer = messages.with_shell_ids(
-                        answer, workspace_id=ctx.workspace_id, channel_id=ctx.channel_id
-                    )
-                return answer
-            if command.group == "rota":
-                return await rota_commands.run(self._core.rota, parse_rota(command.text), ctx)
-            if command.group == "incident":
-                parsed_incident = parse_incident(command.text, roles=self._core.incidents.roles)
-                return await self._core.incidents.run(parsed_incident, ctx)
-            return messages.what_to_type(self._bot_name, command.text)
+        async def run() -> Answer:
+            return await self._core.command(
+                group=command.group,
+                text=command.text,
+                where=where,
+                asker=self._asker(command.workspace_id, command.user),
+            )
 
-        content = await _answer(run)
+        answer = await _answer(run)
+        content = answer.content or Content(text="Done.")
+        if answer.refused and where.channel_id:
+            # A refusal is for the person alone, as Slack's ephemeral answer is.
+            await self._core.tell(
+                workspace_id=where.workspace_id,
+                channel=where.channel_id,
+                user=where.user,
+                content=content,
+            )
+            return
+        if answer.rule in ("support watch", "support status") and where.channel_id:
+            # Teams ids are long; the shell knows this channel by its neutral id.
+            content = messages.with_shell_ids(
+                content, workspace_id=where.workspace_id, channel_id=where.channel_id
+            )
         await self._reply(context, command.workspace_id, content)
 
     async def _press(self, context: TurnContext, seen: Seen, press: Press) -> None:
@@ -183,7 +185,17 @@ class TeamsBot:
 
     async def _run_press(self, press: Press) -> None:
         self._core.metrics.events.labels(platform="teams", type="button").inc()
-        if press.action_id == rota_service.CHOOSE:
+        answer = await self._core.press(
+            Pressed(
+                workspace_id=press.workspace_id,
+                channel_id=press.channel_id,
+                user=press.user,
+                action_id=press.action_id,
+                value=press.value,
+            ),
+            asker=self._asker(press.workspace_id, press.user),
+        )
+        if answer.dialog is not None:
             # Slack opens a dialog with user pickers; a Teams card button cannot.
             await self._core.tell(
                 workspace_id=press.workspace_id,
@@ -191,16 +203,6 @@ class TeamsBot:
                 user=press.user,
                 content=messages.choose_by_command(self._bot_name),
             )
-            return
-        await self._core.press(
-            Pressed(
-                workspace_id=press.workspace_id,
-                channel_id=press.channel_id,
-                user=press.user,
-                action_id=press.action_id,
-                value=press.value,
-            )
-        )
 
     async def _reply(self, context: TurnContext, workspace_id: str, content: Content) -> None:
         """A command's answer, in the reply chain of the message that asked."""
@@ -217,16 +219,14 @@ class TeamsBot:
             log.exception("the answer to a Teams command could not be sent")
 
 
-async def _answer(run: Callable[[], Awaitable[Content]]) -> Content:
+async def _answer(run: Callable[[], Awaitable[Answer]]) -> Answer:
     """Whatever happens, the person gets an answer, never a trace."""
     try:
         return await run()
-    except FirstlineError as error:
-        return Content(text=error.message)
     except Exception:
         ref = uuid.uuid4().hex[:8]
         log.exception("Teams command failed (ref %s)", ref)
-        return messages.went_wrong(ref)
+        return Answer(messages.went_wrong(ref))
 
 
 async def _invoke_ok(context: TurnContext) -> None:

@@ -21,10 +21,10 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bot.cli import format_stats
 from bot.clock import FakeClock
 from bot.config import Settings
 from bot.stats import compute_stats
+from bot.tables import format_stats
 from handlers.demo import (
     ALERTS,
     BERLIN,

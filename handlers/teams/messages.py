@@ -47,15 +47,6 @@ def what_to_type(bot_name: str, text: str) -> Content:
     )
 
 
-def in_a_channel(bot_name: str, group: str) -> Content:
-    return Content(
-        text=(
-            f"That works on a channel: post `@{bot_name} {group} …` in the channel you mean, "
-            "not in this chat."
-        )
-    )
-
-
 def choose_by_command(bot_name: str) -> Content:
     return Content(
         text=(

@@ -208,7 +208,9 @@ def free_port() -> int:
 
 def firstline_argv(*args: str) -> list[str]:
     script = Path(sys.executable).parent / "firstline"
-    return [str(script), *args] if script.exists() else [sys.executable, "-m", "bot.cli", *args]
+    return (
+        [str(script), *args] if script.exists() else [sys.executable, "-m", "handlers.cli", *args]
+    )
 
 
 def server_env(

@@ -64,8 +64,8 @@ def area(frame: str) -> str:
 LOOP_FRAMES = (
     "<module>",
     "run (asyncio/runners.py",
-    "main (bot/cli.py",
-    "_serve (bot/cli.py",
+    "main (handlers/cli.py",
+    "_serve (handlers/cli.py",
     "Runner.run",
     "BaseEventLoop.run_until_complete",
     "BaseEventLoop.run_forever",

@@ -77,7 +77,7 @@ def run_cli(
     if slack_api_url:
         full_env |= {"SLACK_BOT_TOKEN": "xoxb-test-token", "SLACK_API_URL": slack_api_url}
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
+        [sys.executable, "-m", "handlers.cli", *args],
         capture_output=True,
         text=True,
         env=full_env,

@@ -11,8 +11,8 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
-from bot.cli import main
 from bot.clock import FakeClock
+from handlers.cli import main
 from tests.harness import ANNA, BEN, SUPPORT, SlackWorld
 
 TOKEN = "s3cret-stats-token"

@@ -188,7 +188,7 @@ async def test_pushpin_and_note_make_the_timeline_and_resolve_exports(world: Sla
     # …and names people as Slack shows them, not by id.
     assert "by @lead" in posted and "| @anna |" in posted and "@ULEAD" not in posted
     cli = subprocess.run(  # noqa: ASYNC221 - the CLI, as an operator runs it
-        [sys.executable, "-m", "bot.cli", "incident", "export", "1", "--tz", "Europe/Berlin"],
+        [sys.executable, "-m", "handlers.cli", "incident", "export", "1", "--tz", "Europe/Berlin"],
         capture_output=True,
         text=True,
         check=True,
@@ -199,7 +199,7 @@ async def test_pushpin_and_note_make_the_timeline_and_resolve_exports(world: Sla
     # With a bot token the CLI names people too.
     named = await asyncio.to_thread(  # the emulator answers from this event loop meanwhile
         subprocess.run,
-        [sys.executable, "-m", "bot.cli", "incident", "export", "1", "--tz", "Europe/Berlin"],
+        [sys.executable, "-m", "handlers.cli", "incident", "export", "1", "--tz", "Europe/Berlin"],
         capture_output=True,
         text=True,
         check=True,
@@ -212,7 +212,7 @@ async def test_pushpin_and_note_make_the_timeline_and_resolve_exports(world: Sla
     )
     assert "CET by @lead" in named.stdout
     missing = subprocess.run(  # noqa: ASYNC221
-        [sys.executable, "-m", "bot.cli", "incident", "export", "99"],
+        [sys.executable, "-m", "handlers.cli", "incident", "export", "99"],
         capture_output=True,
         text=True,
         env={**os.environ, "DATABASE_URL": world.database_url},

@@ -138,7 +138,7 @@ async def test_workspace_a_can_neither_see_nor_change_workspace_b(tenants: Slack
         answer = await press(
             world, alpha, incident_say.SNOOZE, f"{incident.id}:30", user=LEAD, channel=CA
         )
-        assert "nothing to snooze" in answer
+        assert "no longer exists" in answer  # not "resolved": B's incident is not A's business
         await press(world, alpha, ON_IT, f"{CB}:{request_ts}", user=ANNA, channel=CA)
 
         # --- A's HTTP calls with B's team id and A's token are refused -----------------

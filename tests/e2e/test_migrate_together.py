@@ -26,7 +26,7 @@ async def test_three_processes_migrating_at_once_all_succeed(database_url: str) 
         await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "bot.cli",
+            "handlers.cli",
             "migrate",
             env=env,
             stdout=asyncio.subprocess.PIPE,

@@ -13,12 +13,8 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
+from handlers.cli import main
 from handlers.operator_errors import slack_failure
-
-try:  # the CLI moves from bot/ to handlers/ (issue 11); this test follows it
-    from handlers.cli import main
-except ImportError:
-    from bot.cli import main
 
 CLEAN_ENV = (
     "SLACK_BOT_TOKEN",

@@ -162,7 +162,7 @@ async def test_im_on_it_on_the_escalation_card_as_an_invoke(teams: TeamsWorld) -
     data = breach.button("I'm on it")
     status, _ = await teams.press(data, sender=OPS, card_id=breach.activity_id, invoke=True)
     assert status == 200
-    assert "can't give the first response" in teams.to(OPS)[-1].text  # the requester
+    assert "Only the channel's responders" in teams.to(OPS)[-1].text  # the requester
     await teams.press(data, sender=ANNA, card_id=breach.activity_id, invoke=True)
     assert "recorded as the first response" in teams.to(ANNA)[-1].text
     await teams.press(data, sender=BEN, card_id=breach.activity_id, invoke=True)
@@ -224,8 +224,11 @@ async def test_bad_commands_say_what_to_type(teams: TeamsWorld) -> None:
     assert "@Firstline support watch requests|alerts" in answer and "/support" not in answer
     answer = await teams.command("incident handoff commander")
     assert "@Firstline incident handoff commander @beth" in answer
-    answer = await teams.command("support watch requests", sender=OPS)  # not an admin
-    assert "admin" in answer.lower()
+    # Not an admin: refused to OPS alone (1:1, as Slack answers ephemerally), no Slack words.
+    assert await teams.command("support watch requests", sender=OPS) == ""
+    await teams.settle()
+    refusal = teams.to(OPS)[-1].text
+    assert "Only Firstline admins (FIRSTLINE_ADMINS)" in refusal and "workspace" not in refusal
     answer = await teams.personal_command("support watch requests")
     assert "in the channel you mean" in answer
     answer = await teams.personal_command("rota who")
@@ -254,6 +257,9 @@ async def test_a_monday_pick_card_accepted_and_the_handoff_card(
         first, second = (by_id[m["mentioned"]["id"]] for m in pick.mentions[:2])
         assert f"<at>{first.name}</at> and <at>{second.name}</at>" in pick.text
         assert [b["title"] for b in pick.buttons][:2] == ["Accept", "Suggest another"]
+        # Choose… opens no pickers on Teams: its answer says what to type instead.
+        await world.press(pick.button("Choose…"), sender=second, card_id=pick.activity_id)
+        assert "@Firstline rota choose @first @second" in world.to(second)[-1].text
         await world.press(pick.button("Accept"), sender=second, card_id=pick.activity_id)
         [accepted] = world.connector.updates(pick.activity_id)
         assert f"Accepted by <at>{second.name}</at>" in accepted.text
@@ -268,9 +274,9 @@ async def test_a_monday_pick_card_accepted_and_the_handoff_card(
         assert "Revoke it from the outgoing pair" in start.text
         data = start.button("Handoff done")
         assert data["action_id"] == rota.HANDOFF_DONE
-        await world.press(data, sender=ANNA, card_id=start.activity_id, invoke=True)
+        await world.press(data, sender=first, card_id=start.activity_id, invoke=True)
         assert (
-            "Handoff done, confirmed by <at>Anna</at>"
+            f"Handoff done, confirmed by <at>{first.name}</at>"
             in world.connector.in_channel(SUPPORT)[-1].text
         )
         # The pair are now the channel's responders: they get the nudge.
@@ -316,7 +322,7 @@ async def test_an_incident_role_handoff_by_card(teams: TeamsWorld) -> None:
     data = card.button("I'm taking over as commander")
     assert data["action_id"] == say.CONFIRM_HANDOFF
     await teams.press(data, sender=BEN, conversation=inc_conversation, card_id=card.activity_id)
-    assert "Only <at>Anna</at> can confirm" in teams.to(BEN)[-1].text
+    assert "Only <at>Anna</at> can take this role; nothing changed" in teams.to(BEN)[-1].text
     await teams.press(
         data, sender=ANNA, conversation=inc_conversation, card_id=card.activity_id, invoke=True
     )
@@ -399,7 +405,7 @@ def firstline_stats(database_url: str, channel: str, workspace: str) -> dict[str
         [
             sys.executable,
             "-m",
-            "bot.cli",
+            "handlers.cli",
             "stats",
             "--format",
             "json",
@@ -485,7 +491,7 @@ async def test_database_outage_gives_5xx_then_the_retry_is_processed(teams: Team
 async def test_choose_and_unknown_buttons_answer_privately(teams: TeamsWorld) -> None:
     await watch_support(teams)
     await teams.press({"action_id": rota.CHOOSE, "value": "1"}, sender=ANNA, card_id="1")
-    assert "@Firstline rota choose @first @second" in teams.to(ANNA)[-1].text
+    assert "That support week no longer exists here" in teams.to(ANNA)[-1].text
     await teams.press({"action_id": "desk_gone", "value": "x"}, sender=ANNA, card_id="1")
     assert "older Firstline version" in teams.to(ANNA)[-1].text
     status, _ = await teams.send({"type": "message", "text": "no shape at all"})

@@ -12,8 +12,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.cli import format_by_category
 from bot.matching import DEFAULT_THRESHOLD, similarity
+from bot.tables import format_by_category
 from bot.triage.service import figures_by_category
 from handlers.slack.app import TRIAGE
 from storage.models import FaqSettings

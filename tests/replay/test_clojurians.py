@@ -113,7 +113,7 @@ async def replay(database_url: str, all_events: list[dict[str, Any]], options: s
 def cli_stats(database_url: str) -> dict[str, Any]:
     env = {**os.environ, "DATABASE_URL": database_url}
     result = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "stats", "--channel", BEGINNERS, "--format", "json"],
+        [sys.executable, "-m", "handlers.cli", "stats", "--channel", BEGINNERS, "--format", "json"],
         capture_output=True,
         text=True,
         env=env,

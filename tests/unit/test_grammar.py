@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from bot.commands import SupportHelp, SupportResponders, SupportStats, SupportWatch
 from bot.errors import UsageError
-from handlers.grammar import parse_support
+from bot.grammar import parse_support
 
 
 def test_watch_with_quoted_hours_and_smart_quotes() -> None:

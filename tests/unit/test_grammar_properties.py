@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.errors import UsageError
-from handlers.grammar import parse_incident, parse_rota, parse_support
+from bot.grammar import parse_incident, parse_rota, parse_support
 
 WORDS = [
     # verbs of /support, /incident and /rota

@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 
 from bot.errors import UsageError
+from bot.grammar import parse_rota, parse_support
 from bot.rota.commands import RotaCommand
 from bot.support_ops import FaqAdd, FaqList, FaqRemove, FaqSwitch, TemplateList, TemplateSet
 from bot.toil.service import parse_policy
 from bot.triage.categories import CATEGORIES, DEFAULT_TEMPLATES, fill, parse_category
-from handlers.grammar import parse_rota, parse_support
 
 
 @pytest.mark.parametrize(

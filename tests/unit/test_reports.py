@@ -7,12 +7,12 @@ from datetime import timedelta
 import pytest
 
 from bot.errors import UsageError
+from bot.grammar import parse_support
 from bot.reports.charts import EMPTY, heatmap_figure, heatmap_png, per_day_png, text_colour
 from bot.reports.commands import ReportCommand
 from bot.reports.figures import recurring_key
 from bot.reports.slo import Budget, Counts, Objective, parse_objective
 from bot.reports.weeks import IsoWeek
-from handlers.grammar import parse_support
 
 
 def test_report_and_slo_commands_parse_with_helpful_errors() -> None:

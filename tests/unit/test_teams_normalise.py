@@ -207,7 +207,7 @@ def test_a_slack_only_install_never_imports_the_teams_sdk() -> None:
         "import sys\n"
         "from bot.config import Settings\n"
         "from handlers.server import build_server\n"
-        "import bot.cli\n"
+        "import handlers.cli\n"
         "build_server(Settings(slack_bot_token='xoxb-1', slack_signing_secret='s'))\n"
         "assert not [m for m in sys.modules if m.startswith(('botbuilder', 'microsoft_agents'))]\n"
     )

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from handlers.cli import main
 from handlers.teams.package import PLACEHOLDER_APP_ID, color_icon, manifest, outline_icon
 
 ROOT = Path(__file__).resolve().parents[2]

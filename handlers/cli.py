@@ -25,11 +25,10 @@ from bot.clock import SystemClock
 from bot.commands import describe
 from bot.config import Settings
 from bot.core import Core
-from bot.durations import format_duration
 from bot.errors import UsageError
 from bot.quality.figures import quality_figures, quality_lines
-from bot.stats import StatsReport, compute_stats
-from bot.tables import aligned_text, csv_text
+from bot.stats import compute_stats
+from bot.tables import format_by_category, format_stats
 from storage.engine import Database
 
 log = logging.getLogger("firstline")
@@ -493,25 +492,6 @@ def _stats(args: argparse.Namespace, settings: Settings) -> int:
     return _with_core(settings, work)
 
 
-def format_by_category(figures: dict[str, Any], fmt: str) -> str:
-    """First-response figures per triage category, as a table, JSON or CSV."""
-    data = {key: value.to_dict() for key, value in figures.items()}
-    if fmt == "json":
-        return json.dumps({"categories": data}, indent=2) + "\n"
-    rows = [_row(key, "", value) for key, value in data.items()]
-    header = ["category", *STATS_COLUMNS]
-    rows = [[r[0], *r[2:]] for r in rows]
-    if fmt == "csv":
-        return csv_text(header, rows)
-    if not rows:
-        return "No requests in this period.\n"
-    readable = [
-        [*r[:5], *(format_duration(float(v)) if v else "–" for v in r[5:8]), r[8] or "–"]
-        for r in rows
-    ]
-    return aligned_text(header, readable)
-
-
 def _toil(args: argparse.Namespace, settings: Settings) -> int:
     from bot.toil.service import format_toil, parse_month
 
@@ -658,42 +638,6 @@ def _teams_package(args: argparse.Namespace, settings: Settings) -> int:
     )
     print(f"Wrote {out}: upload it in Teams (Apps → Manage your apps → Upload an app).")
     return 0
-
-
-STATS_COLUMNS = ("requests", "responded", "within_target", "breached", "p50", "p90", "max", "ratio")
-
-
-def _row(name: str, kind: str, data: dict[str, Any]) -> list[str]:
-    fr = data["first_response_seconds"]
-    ratio = data["within_target_ratio"]
-    return [
-        name,
-        kind,
-        str(data["requests"]),
-        str(data["responded"]),
-        str(data["within_target"]),
-        str(data["breached"]),
-        *("" if fr[k] is None else str(fr[k]) for k in ("p50", "p90", "max")),
-        "" if ratio is None else f"{ratio:.4f}",
-    ]
-
-
-def format_stats(report: StatsReport, fmt: str, *, names: dict[str, str] | None = None) -> str:
-    """The report as a table, JSON or CSV; ``names`` shows channel ids as names."""
-    data = report.to_dict()
-    if fmt == "json":
-        return json.dumps(data, indent=2) + "\n"
-    names = names or {}
-    rows = [_row(names.get(c["channel"], c["channel"]), c["kind"], c) for c in data["channels"]]
-    rows.append(_row("ALL", "", data))
-    header = ["channel", "kind", *STATS_COLUMNS]
-    if fmt == "csv":
-        return csv_text(header, rows)
-    readable = [
-        [*r[:6], *(format_duration(float(v)) if v else "–" for v in r[6:9]), r[9] or "–"]
-        for r in rows
-    ]
-    return aligned_text(header, readable)
 
 
 if __name__ == "__main__":
