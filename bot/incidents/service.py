@@ -466,6 +466,18 @@ class Incidents:
                 return Content(text="That incident or request no longer exists.")
             if incident.source_ts is not None:
                 return Content(text="The ticket already starts with its original request.")
+            other = await session.scalar(
+                select(Incident.id).where(
+                    Incident.workspace_id == workspace_id,
+                    Incident.source_channel == request.channel_id,
+                    Incident.source_ts == request.ts,
+                )
+            )
+            if other is not None:  # a request starts one incident's ticket at most
+                return Content(
+                    text=f"That request already starts the ticket of incident {other}; "
+                    "nothing changed."
+                )
             incident.source_channel, incident.source_ts = request.channel_id, request.ts
             incident.source_text = truncate(request.text)
             self._timeline(

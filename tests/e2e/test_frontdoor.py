@@ -22,6 +22,7 @@ from bot.clock import FakeClock
 from bot.context import Asker
 from bot.frontdoor.router import Where
 from bot.frontdoor.rules import RULES, Needs, Rule, Who
+from bot.history.messages import HELPFUL, UNRELATED
 from bot.incidents import messaging as incident_say
 from bot.messages import ON_IT
 from bot.rota import service as rota
@@ -30,6 +31,7 @@ from handlers.slack.simulator import SlackSender
 from storage.models import (
     Base,
     Handoff,
+    HistoryThread,
     Incident,
     OutOfHoursWork,
     Request,
@@ -37,6 +39,7 @@ from storage.models import (
     RotaMember,
     RotaSwap,
     RotaTeam,
+    Suggestion,
     SupportWeek,
     TeamsConversation,
 )
@@ -83,6 +86,8 @@ class Scene:
     not_now: Handoff
     incident: Incident
     woke: OutOfHoursWork
+    helpful: Suggestion
+    unrelated: Suggestion
 
 
 class Driver:
@@ -386,9 +391,12 @@ async def build(driver: Driver) -> Scene:
     await admin_says("incident", f"role commander {m('lead')}", here)
     await admin_says("incident", f"handoff commander {m('anna')}", here)
     await admin_says("incident", f"handoff operations {m('ben')}", here)
+    await driver.post("ops2", "The invoice export fails since noon, can someone look?")
     await driver.post("ops", "Checkout is slow for everyone in Hamburg")
     async with core.db.transaction() as session:
-        request = await session.scalar(select(Request).order_by(Request.id.desc()).limit(1))
+        request, earlier = (
+            await session.scalars(select(Request).order_by(Request.id.desc()).limit(2))
+        ).all()
         team = await session.scalar(select(RotaTeam).where(RotaTeam.channel_id == driver.support))
         assert request is not None and team is not None
         now = core.clock.now()
@@ -404,6 +412,34 @@ async def build(driver: Driver) -> Scene:
             woke=False,
         )
         session.add(woke)
+        # An answered request kept for answers from history, suggested twice for the request.
+        thread = HistoryThread(
+            request_id=request.id,
+            workspace_id=driver.workspace,
+            channel_id=driver.support,
+            ts=KEPT_TS,
+            question="Checkout was slow in Hamburg",
+            answered_by=driver.ids["ben"],
+            answer="Restarted the payment workers",
+            replies=1,
+            last_reply_at=now,
+        )
+        session.add(thread)
+        await session.flush()
+        suggested = [
+            Suggestion(
+                request_id=asked.id,
+                thread_id=thread.id,
+                workspace_id=driver.workspace,
+                channel_id=driver.support,
+                requester=asked.requester,
+                question=asked.text,
+                score=80.0,
+                created_at=now,
+            )
+            for asked in (request, earlier)
+        ]
+        session.add_all(suggested)
     async with core.db.reading() as session:
         swap = await session.scalar(select(RotaSwap).order_by(RotaSwap.id.desc()).limit(1))
         handoffs = {
@@ -411,7 +447,9 @@ async def build(driver: Driver) -> Scene:
             for h in await session.scalars(select(Handoff).where(Handoff.status == "pending"))
         }
         woke = await session.get(OutOfHoursWork, woke.id)
+        helpful, unrelated = [await session.get(Suggestion, s.id) for s in suggested]
     assert swap is not None and woke is not None
+    assert helpful is not None and unrelated is not None
     scene = Scene(
         support=driver.support,
         alerts=driver.alerts,
@@ -425,6 +463,8 @@ async def build(driver: Driver) -> Scene:
         not_now=handoffs["operations"],
         incident=incident,
         woke=woke,
+        helpful=helpful,
+        unrelated=unrelated,
     )
     if isinstance(driver, SlackDriver):
         driver.scene = scene
@@ -567,6 +607,9 @@ async def triage_dialog(driver: Driver, scene: Scene, who: str, other: bool) -> 
     )
 
 
+KEPT_TS = "1700000000.000100"  # the kept thread of answers from history
+
+
 def request_ref(scene: Scene) -> str:
     return f"{scene.request.channel_id}:{scene.request.ts}"
 
@@ -601,6 +644,12 @@ CASES: tuple[Case, ...] = (
     Case("toil_woke", button(WOKE, lambda s: str(s.woke.id)), named(lambda s: s.woke.user)),
     Case("incident_declare_from_message", button(incident_say.DECLARE_FROM_MESSAGE, request_ref)),
     Case("triage", triage_dialog),
+    Case(
+        "incident_link_request",
+        button(incident_say.LINK_REQUEST, lambda s: f"{s.incident.id}:{s.unrelated.request_id}"),
+    ),
+    Case("history_helpful", button(HELPFUL, lambda s: str(s.helpful.id))),
+    Case("history_unrelated", button(UNRELATED, lambda s: str(s.unrelated.id))),
     Case("support help", command("support", "help")),
     Case("support status", command("support", "status")),
     Case("support stats", command("support", "stats 7d")),
@@ -609,6 +658,7 @@ CASES: tuple[Case, ...] = (
     Case("support slo", command("support", "slo")),
     Case("support faq", command("support", "faq list")),
     Case("support template", command("support", "template")),
+    Case("support suggest forget", command("support", f"suggest forget {KEPT_TS}")),
     Case("rota help", command("rota", "help")),
     Case("rota who", command("rota", "who")),
     Case("rota show", command("rota", "show")),
@@ -642,6 +692,7 @@ CASES: tuple[Case, ...] = (
     Case("support responders set", command("support", "responders {anna} {ben}"), admins_only),
     Case("support slo set", command("support", "slo set 95% 28d"), admins_only),
     Case("support faq switch", command("support", "faq on"), admins_only),
+    Case("support suggest switch", command("support", "suggest on"), admins_only),
     Case("support watch", command("support", "watch requests target=10m"), admins_only),
     Case("support unwatch", command("support", "unwatch"), admins_only),
     Case("choose dialog", choose_dialog, picked_alerts),
