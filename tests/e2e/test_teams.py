@@ -581,14 +581,21 @@ async def test_reactions_count_as_on_slack_where_teams_reports_them(teams: Teams
 
 
 async def test_teams_wording_has_no_slack_isms(teams: TeamsWorld) -> None:
-    refused = await teams.command("support watch requests target=5m", sender=OPS)
-    assert "Only Firstline admins (the Entra object ids in FIRSTLINE_ADMINS)" in refused
-    assert "workspace admins" not in refused
+    before = len(teams.connector.calls)
+    in_channel = await teams.command("support watch requests target=5m", sender=OPS)
+    await teams.settle()
+    private = " ".join(  # a refusal goes to the person alone, in their 1:1 chat
+        c.text
+        for c in teams.connector.calls[before:]
+        if c.op == "send" and teams.connector.personal.get(c.conversation) == OPS.teams_id
+    )
+    assert in_channel == "" and "Only Firstline admins" in private
+    assert "FIRSTLINE_ADMINS" in private and "workspace admins" not in private
     answer = await teams.command("support watch requests target=5m")
     assert ":eyes:" not in answer and "👀" in answer
     help_text = await teams.command("support help")
     assert ":eyes:" not in help_text and ":white_check_mark:" not in help_text
-    assert "reply chain" in help_text and "/support" not in help_text
+    assert "Acknowledge by replying" in help_text and "/support" not in help_text
 
 
 async def test_the_teams_demo_runs_the_afternoon_offline() -> None:
