@@ -179,7 +179,9 @@ class Channels:
         self._version = version
 
     async def _reload(self, key: ChannelKey) -> Watch | None:
-        heard = self._heard.get(key, 0)
+        # Counted as heard, like a change from elsewhere: a full refresh that read the table
+        # before this process's own write committed must not put the old rows back.
+        heard = self._heard[key] = self._heard.get(key, 0) + 1
         trusted = self._trusted
         async with self._db.reading() as session:
             watch = await self.load(session, *key)

@@ -248,7 +248,9 @@ class Router:
             return Needs.CHANNEL
         ws, channel = where.workspace_id, where.channel_id
         if needs is Needs.WATCHED:
-            return None if self._channels.get(ws, channel) else needs
+            # Authoritative, not the memory view: a watch made on another replica a moment
+            # ago counts here too.
+            return None if await self._channels.lookup(ws, channel) else needs
         if needs is Needs.INCIDENT:
             return None if self._incidents.incident_in(ws, channel) else needs
         if needs is Needs.ROTA:
@@ -401,7 +403,7 @@ class Router:
         if action == TRIAGE:
             return Subject()
         if action == desk_messages.ON_IT:
-            watch = self._channels.get(ws, channel)
+            watch = await self._channels.lookup(ws, channel)
             if watch is None:
                 return Subject(problem=messages.gone("watched channel"))
             eligible = watch.is_eligible(user, requester=request.requester)
