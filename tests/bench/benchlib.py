@@ -343,13 +343,17 @@ def bare(
     return serving(name, argv, env, tmp / f"{name}.log", http)
 
 
+def _no_sqlite_file_yet(database_url: str) -> bool:
+    return database_url.startswith("sqlite") and not os.path.exists(
+        database_url.split(":///", 1)[1]
+    )
+
+
 async def cli(database_url: str, *args: str) -> str:
     """Run the `firstline` CLI against a database, as an operator would (``migrate`` first
     when the SQLite file does not exist yet: other commands never create one)."""
-    if args[:1] != ("migrate",) and database_url.startswith("sqlite"):
-        path = Path(database_url.split(":///", 1)[1])
-        if not path.exists():
-            await cli(database_url, "migrate")
+    if args[:1] != ("migrate",) and _no_sqlite_file_yet(database_url):
+        await cli(database_url, "migrate")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "FIRSTLINE_"))}
     env.update(DATABASE_URL=database_url, LOG_LEVEL="WARNING")
     proc = await asyncio.create_subprocess_exec(
