@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, bindparam, insert, select
+from sqlalchemy import Select, Table, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,8 +29,9 @@ from bot.facts import Deleted, Edited, Fact, Posted, Reacted, truncate
 from bot.metrics import Metrics
 from bot.quality import turns
 from storage import inbox, outbox
-from storage.engine import Database, connection_of
+from storage.engine import Database
 from storage.models import Request, RequestMessage, Timer, WatchedChannel
+from storage.prepared import Prepared
 
 log = logging.getLogger(__name__)
 
@@ -60,26 +61,38 @@ _REQUESTS = cast(Table, Request.__table__)
 _HERE = (_REQUESTS.c.workspace_id == bindparam("workspace_id")) & (
     _REQUESTS.c.channel_id == bindparam("channel_id")
 )
-# Open, unanswered requests by some requesters, or the request at a ts. Each side of the
-# OR names its whole index, so both stay index searches. A Core select of the table's
-# columns (rows, not ORM objects): on most posts it finds nothing, and loading entities
-# into the session cost more than the query; the rare post that answers one loads it then.
-_OPEN_UNANSWERED = (
-    select(_REQUESTS)
-    .where(
-        (
-            _HERE
-            & _REQUESTS.c.requester.in_(bindparam("requesters", expanding=True))
-            & _REQUESTS.c.closed_at.is_(None)
-            & _REQUESTS.c.first_response_at.is_(None)
-            & _REQUESTS.c.deleted.is_(False)
+
+
+def _open_unanswered_statement(requesters: int) -> Select[Any]:
+    """Open, unanswered requests by some requesters, or the request at a ts.
+
+    Each side of the OR names its whole index, so both stay index searches. It reads the
+    table's columns (rows, not ORM objects): on most posts it finds nothing, and loading
+    entities into the session cost more than the query; the rare post that answers one
+    loads it then. One form per number of requesters (the poster and whom they mention).
+    """
+    return (
+        select(_REQUESTS)
+        .where(
+            (
+                _HERE
+                & _REQUESTS.c.requester.in_([bindparam(f"r{i}") for i in range(requesters)])
+                & _REQUESTS.c.closed_at.is_(None)
+                & _REQUESTS.c.first_response_at.is_(None)
+                & _REQUESTS.c.deleted.is_(False)
+            )
+            | (_HERE & (_REQUESTS.c.ts == bindparam("ts")))
         )
-        | (_HERE & (_REQUESTS.c.ts == bindparam("ts")))
+        .order_by(_REQUESTS.c.posted_at)
+        .with_for_update()
     )
-    .order_by(_REQUESTS.c.posted_at)
-    .with_for_update()
+
+
+_OPEN_UNANSWERED: dict[int, Prepared] = {}
+_INSERT_REQUEST = Prepared(
+    insert(_REQUESTS).returning(_REQUESTS.c.id),
+    columns=[column.key for column in _REQUESTS.columns if column.key != "id"],
 )
-_INSERT_REQUEST = insert(_REQUESTS).returning(_REQUESTS.c.id)
 _WATCHES_READ = "firstline.desk_watches"  # session.info: channel settings read this transaction
 _UNANSWERED = {
     "first_response_at": None,
@@ -365,19 +378,24 @@ class Desk:
 
     async def _open_unanswered(
         self, session: AsyncSession, watch: Watch, *, requesters: set[str], or_ts: str
-    ) -> Sequence[Row[Any]]:
+    ) -> list[Any]:
         """Open, unanswered requests by ``requesters``, and the request at ``or_ts`` if any:
         one query, because this runs for every post in a watched channel. Rows carry the
         ``requests`` columns under their attribute names (read-only; load the ``Request``
         to change one)."""
-        params = {
+        params: dict[str, Any] = {
             "workspace_id": watch.workspace_id,
             "channel_id": watch.channel_id,
-            "requesters": sorted(requesters),
             "ts": or_ts,
         }
-        conn = await connection_of(session)
-        return (await conn.execute(_OPEN_UNANSWERED, params)).all()
+        for i, requester in enumerate(sorted(requesters)):
+            params[f"r{i}"] = requester
+        prepared = _OPEN_UNANSWERED.get(len(requesters))
+        if prepared is None:
+            prepared = _OPEN_UNANSWERED[len(requesters)] = Prepared(
+                _open_unanswered_statement(len(requesters))
+            )
+        return await prepared.rows(session, params)
 
     async def _open(
         self,
@@ -423,8 +441,7 @@ class Desk:
         }
         # One INSERT … RETURNING, without the ORM's unit of work: this runs for every request,
         # and nothing else in this transaction touches the new row.
-        conn = await connection_of(session)
-        request_id: int = (await conn.execute(_INSERT_REQUEST, values)).scalar_one()
+        request_id: int = await _INSERT_REQUEST.scalar(session, values)
         self.metrics.opened.labels(kind=watch.kind).inc()
         if not imported:
             await escalation.schedule(

@@ -17,8 +17,8 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.engine import connection_of
 from storage.models import InboxEntry
+from storage.prepared import Prepared
 
 
 async def seen(session: AsyncSession, key: str) -> bool:
@@ -33,11 +33,15 @@ def _record_statement(insert: Any) -> Any:
     )
 
 
-# Built once: building a statement costs more than running it on this path.
-_RECORD = {
-    "postgresql": _record_statement(postgresql_insert),
-    "sqlite": _record_statement(sqlite_insert),
-}
+# Prepared once: building and executing a statement through SQLAlchemy cost more than
+# running it, on this path.
+_RECORD = Prepared(
+    {
+        "postgresql": _record_statement(postgresql_insert),
+        "sqlite": _record_statement(sqlite_insert),
+    },
+    columns=["key", "received_at"],
+)
 
 
 LEGACY_WINDOW = timedelta(hours=1)  # Slack retries within minutes
@@ -81,12 +85,9 @@ async def record(session: AsyncSession, *, key: str, at: datetime) -> bool:
     """
     if await _seen_in_old_form(session, key, at):
         return False
-    # On the session's connection, not through Session.execute: the ORM's per-statement
-    # machinery cost more than the INSERT itself, and this row has no ORM object.
-    conn = await connection_of(session)
-    statement = _RECORD["postgresql" if conn.dialect.name == "postgresql" else "sqlite"]
-    result = await conn.execute(statement, {"key": key, "received_at": at})
-    return result.first() is not None
+    # On the transaction's driver connection (storage/prepared.py): this row has no ORM
+    # object, and SQLAlchemy's per-statement machinery cost more than the INSERT itself.
+    return bool(await _RECORD.rows(session, {"key": key, "received_at": at}))
 
 
 async def forget_before(session: AsyncSession, *, before: datetime) -> int:

@@ -169,6 +169,18 @@ class InlineConnection:
     async def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> InlineCursor:
         return await self.cursor().execute(sql, parameters)
 
+    async def fetch(self, sql: str, parameters: Sequence[Any]) -> list[Any]:
+        """Run one statement and return its rows (``storage/prepared.py``: no cursor object
+        outlives the call)."""
+        conn = self._open()
+        return await _patiently(
+            lambda: conn.execute(sql, parameters).fetchall(), patience=self._timeout
+        )
+
+    async def execute_many(self, sql: str, rows: list[Sequence[Any]]) -> None:
+        conn = self._open()
+        await _patiently(lambda: conn.executemany(sql, rows), patience=self._timeout)
+
     async def commit(self) -> None:
         conn = self._open()
         await _patiently(conn.commit, patience=self._timeout)

@@ -9,8 +9,8 @@ from typing import Any, cast
 from sqlalchemy import Select, Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.engine import connection_of
 from storage.models import Timer
+from storage.prepared import Prepared
 
 WRITTEN = "firstline.timers_written"  # session.info: the earliest due_at this transaction wrote
 
@@ -24,7 +24,8 @@ async def schedule(
     return timer
 
 
-_INSERT = insert(cast(Table, Timer.__table__))
+_TIMERS = cast(Table, Timer.__table__)
+_INSERT = Prepared(insert(_TIMERS), columns=[c.key for c in _TIMERS.columns if c.key != "id"])
 
 
 async def schedule_steps(
@@ -51,8 +52,7 @@ async def schedule_steps(
     ]
     if not rows:
         return 0
-    conn = await connection_of(session)  # Core on the connection: no ORM state for these rows
-    await conn.execute(_INSERT, rows)
+    await _INSERT.run_many(session, rows)  # no ORM state for these rows
     _written(session, min(due_at for _, due_at in steps))
     return len(rows)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channel_settings import QUESTION
@@ -22,8 +22,26 @@ from bot.facts import Posted, Reacted
 from bot.quality import ladder
 from bot.quality.noise import channel_phrases, classify
 from storage.models import NextResponse, Request, SetAsidePost
+from storage.prepared import Prepared
 
 _SNIPPET = 500  # set-aside posts keep enough text for a lead to judge the rule
+
+_REQUESTS = Request.__table__.c
+# A requester's latest request, not closed, posted to within the burst window.
+_RECENT_OWN_REQUEST = Prepared(
+    select(_REQUESTS.id)
+    .where(
+        _REQUESTS.workspace_id == bindparam("workspace_id"),
+        _REQUESTS.channel_id == bindparam("channel_id"),
+        _REQUESTS.requester == bindparam("requester"),
+        _REQUESTS.closed_at.is_(None),
+        _REQUESTS.deleted.is_(False),
+        _REQUESTS.last_occurrence_at >= bindparam("since"),
+        _REQUESTS.last_occurrence_at <= bindparam("until"),
+    )
+    .order_by(_REQUESTS.last_occurrence_at.desc())
+    .limit(1)
+)
 
 _phrases_cache: dict[tuple[tuple[str, ...], tuple[str, ...]], dict[str, str]] = {}
 
@@ -71,20 +89,21 @@ async def set_aside(
         return await _record(session, fact, reason=kind, request_id=None)
     if settings.burst_seconds <= 0:
         return None
-    recent = await session.scalar(
-        select(Request)
-        .where(
-            Request.workspace_id == fact.workspace_id,
-            Request.channel_id == fact.channel_id,
-            Request.requester == fact.user,
-            Request.closed_at.is_(None),
-            Request.deleted.is_(False),
-            Request.last_occurrence_at >= fact.at - timedelta(seconds=settings.burst_seconds),
-            Request.last_occurrence_at <= fact.at,
-        )
-        .order_by(Request.last_occurrence_at.desc())
-        .limit(1)
-        .with_for_update()
+    recent_id = await _RECENT_OWN_REQUEST.scalar(
+        session,
+        {
+            "workspace_id": fact.workspace_id,
+            "channel_id": fact.channel_id,
+            "requester": fact.user,
+            "since": fact.at - timedelta(seconds=settings.burst_seconds),
+            "until": fact.at,
+        },
+    )
+    # The lookup runs for every post that would open a request; the rare burst loads its row.
+    recent = (
+        await session.get(Request, recent_id, with_for_update=True)
+        if recent_id is not None
+        else None
     )
     if recent is None:
         return None
