@@ -90,6 +90,7 @@ class Channels:
         self._db = db
         self._clock = clock
         self._view: dict[ChannelKey, Watch] = {}
+        self._channel_ids: frozenset[str] | None = None  # the view's channels; None: stale
         # Coherence (see the module docstring). Without a feed (SQLite in memory: one
         # process) the view is always trusted.
         self._trusted = True
@@ -156,6 +157,21 @@ class Channels:
             return self._view.get(key)
         return await self._reload(key)
 
+    def surely_unwatched(self, channel_id: str) -> bool:
+        """True only when the view is known to be current and no workspace watches
+        ``channel_id`` (Slack's channel ids are unique across workspaces, so no workspace id
+        is needed). False means "ask ``lookup``", not "watched": this lets the server drop
+        chatter before any per-event work, never a watched channel's message."""
+        if self._sqlite is not None:
+            if self._sqlite.read() != self._version:
+                return False
+        elif not self._trusted or any(key[1] == channel_id for key in self._untrusted):
+            return False
+        ids = self._channel_ids
+        if ids is None:
+            ids = self._channel_ids = frozenset(channel for _, channel in self._view)
+        return channel_id not in ids
+
     async def refresh(self) -> None:
         """Reload the whole view; channels heard changed meanwhile stay untrusted."""
         heard_before = dict(self._heard)
@@ -176,6 +192,7 @@ class Channels:
                 else:
                     view.pop(key, None)
         self._view = view
+        self._channel_ids = None
         self._version = version
 
     async def _reload(self, key: ChannelKey) -> Watch | None:
@@ -190,6 +207,7 @@ class Channels:
                 self._view.pop(key, None)
             else:
                 self._view[key] = watch
+            self._channel_ids = None
             if trusted and self._trusted:
                 self._untrusted.discard(key)
         return watch

@@ -127,6 +127,12 @@ class Core:
             or await self.channels.lookup(workspace_id, channel_id) is not None
         )
 
+    def ignores_channel(self, channel_id: str) -> bool:
+        """Certainly nothing acts on messages in ``channel_id``, in any workspace: the
+        server drops such events before the framework's per-event work. False means "not
+        certain" (the event takes the usual way, where ``listens_to`` decides exactly)."""
+        return self.channels.surely_unwatched(channel_id) and not self.incidents.any_in(channel_id)
+
     async def route(self, fact: Fact, *, event_key: str | None) -> None:
         """One listener per event type (Bolt runs only the first): fan out here."""
         if (

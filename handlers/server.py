@@ -38,7 +38,7 @@ from bot.redaction import protect_secrets
 from bot.rota.service import TeamNotFound, WrongToken
 from handlers.operator_errors import slack_failure
 from handlers.paging import Pager
-from handlers.slack.app import LinkBase, build_bolt_app
+from handlers.slack.app import LinkBase, build_bolt_app, is_chatter
 from handlers.slack.chat import SlackChat
 from handlers.slack.install import INSTALL_PATH, REDIRECT_PATH, Installs
 from handlers.tickets import tickets_from_settings
@@ -230,6 +230,8 @@ def build_server(settings: Settings, options: ServerOptions | None = None) -> we
         body = await request.text()  # too large: aiohttp answers 413
         if verifier is not None and not _signed_by_slack(verifier, request.headers, body):
             return web.json_response({"error": "invalid signature"}, status=401)
+        if verifier is not None and is_chatter(app[CORE], body, request.content_type):
+            return web.Response()  # what Bolt's listener answers, without Bolt's work
         try:
             bolt_request = AsyncBoltRequest(
                 body=body,

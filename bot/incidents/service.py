@@ -105,12 +105,20 @@ class Incidents:
         self._channels = channels
         self._changes = changes
         self._view: dict[tuple[str, str], int] = {}
+        self._channel_ids: frozenset[str] | None = None  # the view's channels; None: stale
         self.directory = Directory()  # names for the postmortem file; the server sets it
 
     # -- the channel view -------------------------------------------------------------
 
     def incident_in(self, workspace_id: str, channel_id: str) -> int | None:
         return self._view.get((workspace_id, channel_id))
+
+    def any_in(self, channel_id: str) -> bool:
+        """Is ``channel_id`` some workspace's incident channel (as this view knows)?"""
+        ids = self._channel_ids
+        if ids is None:
+            ids = self._channel_ids = frozenset(channel for _, channel in self._view)
+        return channel_id in ids
 
     async def refresh(self) -> None:
         async with self._db.reading() as session:
@@ -120,6 +128,7 @@ class Incidents:
                 )
             )
             self._view = {(ws, ch): i for i, ws, ch in rows if ch}
+            self._channel_ids = None
 
     async def channel_created(self, session: AsyncSession, row: OutboxMessage) -> None:
         """Outbox hook: Slack created the incident channel; remember it, announce it."""
@@ -133,6 +142,7 @@ class Incidents:
         # Slack may have given another name than asked (inc-…-2 when the first was taken).
         incident.channel_name = str(row.payload.get("created_name") or incident.channel_name)
         self._view[(incident.workspace_id, row.platform_channel)] = incident.id
+        self._channel_ids = None
         if incident.announce_channel:
             self._say(
                 session,

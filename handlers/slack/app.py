@@ -7,6 +7,7 @@ If that fails (the database is down, say) Slack gets a 500 and retries the event
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -135,6 +136,32 @@ def triage_modal(*, channel: str, ts: str, current: str | None, snippet: str) ->
             },
         ],
     }
+
+
+def is_chatter(core: Core, body: str, content_type: str) -> bool:
+    """A signed Events API message in a channel nothing acts on, in any workspace.
+
+    Most of a workspace's messages are such chatter. The server answers them at once, as
+    ``on_message`` would after Bolt's per-event work (context, authorisation, middleware,
+    listener matching), which cost more than everything else such an event needs. Only a
+    certain answer drops an event (``Core.ignores_channel``); anything else takes Bolt's way.
+    """
+    if not content_type.startswith("application/json"):
+        return False  # slash commands and interactions are form-encoded
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return False  # Bolt answers what it cannot read
+    if not isinstance(payload, dict) or payload.get("type") != "event_callback":
+        return False
+    event = payload.get("event")
+    if not isinstance(event, dict) or event.get("type") != "message":
+        return False
+    channel = event.get("channel")
+    if not isinstance(channel, str) or not core.ignores_channel(channel):
+        return False
+    core.metrics.events.labels(platform="slack", type="message").inc()  # as on_message counts
+    return True
 
 
 def build_bolt_app(

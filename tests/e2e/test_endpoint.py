@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 from bot.stats import compute_stats
+from handlers.slack.app import is_chatter
 from storage.models import InboxEntry, Request
 from tests.harness import ANNA, OPS, SUPPORT, SlackWorld
 
@@ -103,3 +104,39 @@ async def test_metrics_count_what_happened(world: SlackWorld) -> None:
     assert 'firstline_breaches_total{kind="requests"} 1.0' in text
     assert "firstline_first_response_seconds_bucket" in text
     assert "firstline_outbox_backlog 0.0" in text
+
+
+async def test_chatter_is_answered_without_work_and_a_new_watch_counts_at_once(
+    world: SlackWorld,
+) -> None:
+    # Nobody watches the channel yet: 200, nothing stored, the message still counted.
+    reply = await world.event(message(world, "lunch?"), event_id="EvChatter1")
+    assert reply.status == 200
+    assert await count(world, InboxEntry) == 0
+    assert await count(world, Request) == 0
+    # Watched: the very next message opens a request (the drop is never a stale answer).
+    await world.command("watch requests target=5m")
+    reply = await world.event(message(world, "exports are stuck"), event_id="EvWatched1")
+    assert reply.status == 200
+    assert await count(world, Request) == 1
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"{world.base_url}/metrics") as response,
+    ):
+        text = await response.text()
+    assert 'firstline_events_total{platform="slack",type="message"} 2.0' in text
+
+
+async def test_only_a_message_in_a_channel_nothing_acts_on_is_chatter(world: SlackWorld) -> None:
+    def body(event: dict) -> str:
+        return json.dumps({"type": "event_callback", "team_id": "T1", "event": event})
+
+    core = world.core
+    chatter = {"type": "message", "channel": "C0LUNCH", "user": OPS, "text": "hi", "ts": "1.2"}
+    assert is_chatter(core, body(chatter), "application/json")
+    assert not is_chatter(core, body(chatter), "application/x-www-form-urlencoded")
+    assert not is_chatter(core, "{not json", "application/json")
+    assert not is_chatter(core, body({**chatter, "type": "reaction_added"}), "application/json")
+    assert not is_chatter(core, body({**chatter, "channel": None}), "application/json")
+    await world.command("watch requests target=5m")  # SUPPORT, in this workspace
+    assert not is_chatter(core, body({**chatter, "channel": SUPPORT}), "application/json")
