@@ -272,7 +272,7 @@ class Desk:
         outcomes: list[Outcome] = []
         async with self.db.transaction() as session:
             for pending in group:
-                if outcomes:
+                if outcomes and (session.new or session.dirty or session.deleted):
                     # Core lookups read the connection, not the session: earlier facts'
                     # ORM changes must be written before the next fact looks.
                     await session.flush()

@@ -20,6 +20,25 @@ class UTCDateTime(TypeDecorator[datetime]):
     impl = DateTime(timezone=True)
     cache_ok = True
 
+    def bind_processor(self, dialect: Dialect) -> Any:
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+
+        # The text SQLAlchemy's SQLite DATETIME stores ("2026-11-30 09:15:30.000000"), made
+        # by ``isoformat`` in C: every watched post binds about ten instants.
+        # tests/unit/test_types.py checks it against SQLAlchemy's own processor.
+        def process(value: datetime | None) -> str | None:
+            if value is None:
+                return None
+            if value.tzinfo is None:
+                raise ValueError("naive datetime given to a UTCDateTime column")
+            if value.utcoffset():
+                value = value.astimezone(UTC)
+            text = value.replace(tzinfo=None).isoformat(" ")
+            return text if value.microsecond else text + ".000000"
+
+        return process
+
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
         if value is None:
             return None

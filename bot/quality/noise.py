@@ -83,12 +83,21 @@ def _words(text: str) -> list[str]:
     return [w.strip("'") for w in _WORD.findall(text) if w.strip("'")]
 
 
+# In ASCII only ^ and ` are symbols of these categories ("Sk"), and none is an "So": most
+# posts are ASCII, and classifying runs on every post that would open a request.
+_ASCII_MARKS = str.maketrans({"^": " ", "`": " "})
+
+
 def _has_pictograph(text: str) -> bool:
+    if text.isascii():
+        return False
     return any(unicodedata.category(ch) == "So" for ch in text)
 
 
 def _strip_pictographs(text: str) -> str:
     # "So" (other symbol) covers emoji; variation selectors and joiners are format chars.
+    if text.isascii():
+        return text.translate(_ASCII_MARKS)
     return "".join(" " if unicodedata.category(ch) in ("So", "Sk", "Cf") else ch for ch in text)
 
 
@@ -116,7 +125,10 @@ def _cover(words: list[str], phrases: Mapping[str, str]) -> set[str] | None:
     """The kinds of a split of ``words`` into whole phrases, or None if there is none."""
     # reachable[i]: kinds used to cover words[:i]; a short dynamic programme over positions.
     reachable: list[set[str] | None] = [set()] + [None] * len(words)
+    furthest = 0  # no phrase reaches past here: the rest cannot be covered
     for start in range(len(words)):
+        if start > furthest:
+            return None
         done = reachable[start]
         if done is None:
             continue
@@ -124,4 +136,5 @@ def _cover(words: list[str], phrases: Mapping[str, str]) -> set[str] | None:
             kind = phrases.get(" ".join(words[start:end]))
             if kind is not None and reachable[end] is None:
                 reachable[end] = done | {kind}
+                furthest = max(furthest, end)
     return reachable[len(words)]
