@@ -64,7 +64,8 @@ _HERE = (_REQUESTS.c.workspace_id == bindparam("workspace_id")) & (
 
 
 def _open_unanswered_statement(requesters: int) -> Select[Any]:
-    """Open, unanswered requests by some requesters, or the request at a ts.
+    """Open, unanswered requests by some requesters, their open requests posted to since
+    the burst window began, or the request at a ts.
 
     Each side of the OR names its whole index, so both stay index searches. It reads the
     table's columns (rows, not ORM objects): on most posts it finds nothing, and loading
@@ -78,8 +79,12 @@ def _open_unanswered_statement(requesters: int) -> Select[Any]:
                 _HERE
                 & _REQUESTS.c.requester.in_([bindparam(f"r{i}") for i in range(requesters)])
                 & _REQUESTS.c.closed_at.is_(None)
-                & _REQUESTS.c.first_response_at.is_(None)
                 & _REQUESTS.c.deleted.is_(False)
+                & (
+                    _REQUESTS.c.first_response_at.is_(None)
+                    # Answered but open, posted to within the burst window (NULL: no bursts).
+                    | (_REQUESTS.c.last_occurrence_at >= bindparam("burst_since"))
+                )
             )
             | (_HERE & (_REQUESTS.c.ts == bindparam("ts")))
         )
@@ -328,7 +333,11 @@ class Desk:
         if not fact.is_human or fact.user is None:
             return Outcome("ignored")
         found = await self._open_unanswered(
-            session, watch, requesters={fact.user, *fact.mentions}, or_ts=fact.ts
+            session,
+            watch,
+            requesters={fact.user, *fact.mentions},
+            or_ts=fact.ts,
+            burst_since=turns.burst_since(watch, fact),
         )
         if any(r.ts == fact.ts for r in found):
             return Outcome("duplicate_message")  # the same message under another event id
@@ -358,7 +367,8 @@ class Desk:
             return Outcome("follow_up", own[0].id)
         if watch.settings.responders_mode == "team" and fact.user in watch.responders:
             return Outcome("ignored")
-        set_aside = await turns.set_aside(session, watch, fact, now=now)  # noise, or a burst
+        # Noise, or a burst (found by the lookup above).
+        set_aside = await turns.set_aside(session, watch, fact, now=now, requests=found)
         if set_aside is not None:
             return Outcome(set_aside)
         opened = await self._open(session, watch, fact, now=now, imported=imported, known_new=True)
@@ -377,16 +387,23 @@ class Desk:
         return Outcome("opened", opened)
 
     async def _open_unanswered(
-        self, session: AsyncSession, watch: Watch, *, requesters: set[str], or_ts: str
+        self,
+        session: AsyncSession,
+        watch: Watch,
+        *,
+        requesters: set[str],
+        or_ts: str,
+        burst_since: datetime | None = None,
     ) -> list[Any]:
-        """Open, unanswered requests by ``requesters``, and the request at ``or_ts`` if any:
-        one query, because this runs for every post in a watched channel. Rows carry the
-        ``requests`` columns under their attribute names (read-only; load the ``Request``
-        to change one)."""
+        """Open, unanswered requests by ``requesters``, their open answered ones posted to
+        since ``burst_since`` (None: none), and the request at ``or_ts`` if any: one query,
+        because this runs for every post in a watched channel. Rows carry the ``requests``
+        columns under their attribute names (read-only; load the ``Request`` to change one)."""
         params: dict[str, Any] = {
             "workspace_id": watch.workspace_id,
             "channel_id": watch.channel_id,
             "ts": or_ts,
+            "burst_since": burst_since,
         }
         for i, requester in enumerate(sorted(requesters)):
             params[f"r{i}"] = requester

@@ -10,10 +10,11 @@ what those options name. The rules are stated in docs/measurement.md.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channel_settings import QUESTION
@@ -22,26 +23,9 @@ from bot.facts import Posted, Reacted
 from bot.quality import ladder
 from bot.quality.noise import channel_phrases, classify
 from storage.models import NextResponse, Request, SetAsidePost
-from storage.prepared import Prepared
 
 _SNIPPET = 500  # set-aside posts keep enough text for a lead to judge the rule
 
-_REQUESTS = Request.__table__.c
-# A requester's latest request, not closed, posted to within the burst window.
-_RECENT_OWN_REQUEST = Prepared(
-    select(_REQUESTS.id)
-    .where(
-        _REQUESTS.workspace_id == bindparam("workspace_id"),
-        _REQUESTS.channel_id == bindparam("channel_id"),
-        _REQUESTS.requester == bindparam("requester"),
-        _REQUESTS.closed_at.is_(None),
-        _REQUESTS.deleted.is_(False),
-        _REQUESTS.last_occurrence_at >= bindparam("since"),
-        _REQUESTS.last_occurrence_at <= bindparam("until"),
-    )
-    .order_by(_REQUESTS.last_occurrence_at.desc())
-    .limit(1)
-)
 
 _phrases_cache: dict[tuple[tuple[str, ...], tuple[str, ...]], dict[str, str]] = {}
 
@@ -73,13 +57,28 @@ def opening_values(watch: Watch, at: datetime) -> dict[str, Any]:
     }
 
 
+def burst_since(watch: Watch, fact: Posted) -> datetime | None:
+    """Where the burst window of ``fact`` starts, or None when bursts do not apply."""
+    settings = watch.settings
+    if not settings.noise or fact.user is None or settings.burst_seconds <= 0:
+        return None
+    return fact.at - timedelta(seconds=settings.burst_seconds)
+
+
 async def set_aside(
-    session: AsyncSession, watch: Watch, fact: Posted, *, now: datetime
+    session: AsyncSession,
+    watch: Watch,
+    fact: Posted,
+    *,
+    now: datetime,
+    requests: Sequence[Any],
 ) -> str | None:
     """A top-level post that would open a request: the reason it does not, or None.
 
     Noise is recorded and opens nothing; a post by a requester within the channel's burst
     window of their latest post in a request that is not closed joins that request.
+    ``requests``: rows of the channel's requests by the poster that the desk's one lookup
+    found, including those posted to since ``burst_since`` (read-only rows).
     """
     settings = watch.settings
     if not settings.noise or fact.user is None:
@@ -87,23 +86,24 @@ async def set_aside(
     kind = noise_kind(watch, fact.text)
     if kind is not None:
         return await _record(session, fact, reason=kind, request_id=None)
-    if settings.burst_seconds <= 0:
+    since = burst_since(watch, fact)
+    if since is None:
         return None
-    recent_id = await _RECENT_OWN_REQUEST.scalar(
-        session,
-        {
-            "workspace_id": fact.workspace_id,
-            "channel_id": fact.channel_id,
-            "requester": fact.user,
-            "since": fact.at - timedelta(seconds=settings.burst_seconds),
-            "until": fact.at,
-        },
+    latest = max(
+        (
+            r
+            for r in requests
+            if r.requester == fact.user
+            and r.closed_at is None
+            and not r.deleted
+            and since <= r.last_occurrence_at <= fact.at
+        ),
+        key=lambda r: r.last_occurrence_at,
+        default=None,
     )
-    # The lookup runs for every post that would open a request; the rare burst loads its row.
+    # The rare burst loads its row to change it.
     recent = (
-        await session.get(Request, recent_id, with_for_update=True)
-        if recent_id is not None
-        else None
+        await session.get(Request, latest.id, with_for_update=True) if latest is not None else None
     )
     if recent is None:
         return None
