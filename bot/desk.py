@@ -28,7 +28,7 @@ from bot.clock import Clock
 from bot.facts import Deleted, Edited, Fact, Posted, Reacted, truncate
 from bot.metrics import Metrics
 from bot.quality import turns
-from storage import inbox, outbox
+from storage import inbox, outbox, timers
 from storage.engine import Database
 from storage.models import Request, RequestMessage, Timer, WatchedChannel
 from storage.prepared import Prepared
@@ -257,6 +257,7 @@ class Desk:
         try:
             async with self.db.transaction() as session:
                 outcome = await self._record_and_apply(session, pending, now=now)
+                await timers.write_pending(session)
             self._changes.committed(session)
         except IntegrityError:
             # Two deliveries of one event raced (a retry while the first was in flight):
@@ -276,12 +277,29 @@ class Desk:
         now = self.clock.now()
         outcomes: list[Outcome] = []
         async with self.db.transaction() as session:
+            # The group's inbox rows in one statement; a key twice in the group (a retry
+            # queued behind its first delivery) is applied once.
+            fresh = await inbox.record_many(
+                session, keys=[p.event_key for p in group if p.event_key is not None], at=now
+            )
             for pending in group:
+                key = pending.event_key
+                if key is not None and key not in fresh:
+                    self.metrics.duplicates.inc()
+                    outcomes.append(Outcome("duplicate"))
+                    continue
+                if key is not None:
+                    fresh.discard(key)
                 if outcomes and (session.new or session.dirty or session.deleted):
                     # Core lookups read the connection, not the session: earlier facts'
                     # ORM changes must be written before the next fact looks.
                     await session.flush()
-                outcomes.append(await self._record_and_apply(session, pending, now=now))
+                outcomes.append(
+                    await self._apply(
+                        session, pending.watch, pending.fact, now=now, imported=pending.imported
+                    )
+                )
+            await timers.write_pending(session)
         self._changes.committed(session)
         for outcome in outcomes:
             self.metrics.facts.labels(outcome=outcome.what).inc()

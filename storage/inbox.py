@@ -9,10 +9,11 @@ check for old keys runs once per process; after the window it costs nothing.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -88,6 +89,40 @@ async def record(session: AsyncSession, *, key: str, at: datetime) -> bool:
     # On the transaction's driver connection (storage/prepared.py): this row has no ORM
     # object, and SQLAlchemy's per-statement machinery cost more than the INSERT itself.
     return bool(await _RECORD.rows(session, {"key": key, "received_at": at}))
+
+
+def _record_many_statement(insert: Any, count: int) -> Any:
+    rows: list[dict[str, Any]] = [
+        {"key": bindparam(f"k{i}"), "received_at": bindparam("at")} for i in range(count)
+    ]
+    return (
+        insert(InboxEntry.__table__)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(InboxEntry.__table__.c.key)
+    )
+
+
+_RECORD_MANY: dict[int, Prepared] = {}  # one form per number of keys (a group holds ≤ 32)
+
+
+async def record_many(session: AsyncSession, *, keys: Sequence[str], at: datetime) -> set[str]:
+    """Record several keys in this transaction with one statement; the keys recorded now
+    (the others were already processed). A key given twice is recorded once."""
+    fresh = [key for key in dict.fromkeys(keys) if not await _seen_in_old_form(session, key, at)]
+    if not fresh:
+        return set()
+    prepared = _RECORD_MANY.get(len(fresh))
+    if prepared is None:
+        prepared = _RECORD_MANY[len(fresh)] = Prepared(
+            {
+                "postgresql": _record_many_statement(postgresql_insert, len(fresh)),
+                "sqlite": _record_many_statement(sqlite_insert, len(fresh)),
+            }
+        )
+    params: dict[str, Any] = {f"k{i}": key for i, key in enumerate(fresh)}
+    params["at"] = at
+    return {row.key for row in await prepared.rows(session, params)}
 
 
 async def forget_before(session: AsyncSession, *, before: datetime) -> int:

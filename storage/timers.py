@@ -6,13 +6,15 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, bindparam, func, insert, select, update
+from sqlalchemy import Select, Table, bindparam, event, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from storage.models import Timer
 from storage.prepared import Prepared
 
 WRITTEN = "firstline.timers_written"  # session.info: the earliest due_at this transaction wrote
+_PENDING = "firstline.timers_pending"  # session.info: rows of schedule_steps not written yet
 
 
 async def schedule(
@@ -35,10 +37,18 @@ async def schedule_steps(
     subject: str,
     steps: Iterable[tuple[str, datetime]],
 ) -> int:
-    """Schedule several steps of one subject in one statement (the desk does this for
-    every new request, so it skips the ORM's unit of work); returns how many."""
+    """Schedule several steps of one subject; returns how many.
+
+    The desk does this for every new request, so the rows skip the ORM and wait in the
+    session: ``write_pending`` writes a whole transaction's rows in one statement (the desk
+    calls it before committing a group of posts). ``cancel`` writes them first, and a
+    commit hook writes any left, so no step is lost or outlives its cancellation.
+    """
     steps = list(steps)
-    rows = [
+    if not steps:
+        return 0
+    pending = session.info.setdefault(_PENDING, [])
+    pending.extend(
         {
             "workspace_id": workspace_id,
             "subject": subject,
@@ -49,12 +59,30 @@ async def schedule_steps(
             "late_seconds": None,
         }
         for step, due_at in steps
-    ]
-    if not rows:
-        return 0
-    await _INSERT.run_many(session, rows)  # no ORM state for these rows
+    )
     _written(session, min(due_at for _, due_at in steps))
-    return len(rows)
+    return len(steps)
+
+
+async def write_pending(session: AsyncSession) -> None:
+    """Write the rows ``schedule_steps`` kept in the session, in one statement."""
+    rows = session.info.pop(_PENDING, None)
+    if rows:
+        await _INSERT.run_many(session, rows)
+
+
+@event.listens_for(Session, "before_commit")
+def _write_leftovers(session: Session) -> None:
+    # A transaction that scheduled steps and did not write them (any caller but the desk)
+    # still commits them; this runs in SQLAlchemy's sync context, hence Core here.
+    rows = session.info.pop(_PENDING, None)
+    if rows:
+        session.connection().execute(insert(_TIMERS), rows)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_pending(session: Session) -> None:
+    session.info.pop(_PENDING, None)  # rolled back with the rest of the transaction
 
 
 def _written(session: AsyncSession, due_at: datetime) -> None:
@@ -64,6 +92,7 @@ def _written(session: AsyncSession, due_at: datetime) -> None:
 
 async def cancel(session: AsyncSession, *, subject: str, at: datetime, outcome: str) -> None:
     """Retire every pending timer of ``subject`` (the request was answered, closed or deleted)."""
+    await write_pending(session)  # steps scheduled earlier in this transaction count too
     await session.execute(
         update(Timer)
         .where(Timer.subject == subject, Timer.fired_at.is_(None))

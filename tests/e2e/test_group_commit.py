@@ -4,6 +4,7 @@ hears back before the commit that holds their fact (issue 14's group commit)."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -144,3 +145,41 @@ async def test_a_cancelled_caller_does_not_stall_the_desk(world: SlackWorld) -> 
         desk.handle(post(world, "ULATER"), event_key="slack:T1:Ev2"), timeout=30
     )
     assert later.what == "opened"
+
+
+async def test_a_request_answered_in_its_own_group_keeps_no_pending_steps(
+    world: SlackWorld,
+) -> None:
+    # Ladder steps of a group are written when the group commits; an answer later in the
+    # same group must still retire them (nothing pending for an answered request).
+    await watch_support(world)
+    desk = world.core.desk
+    release, _ = hold_first(world)
+    first = asyncio.create_task(desk.handle(post(world, "UFIRST"), event_key="slack:T1:Ev0"))
+    await asyncio.sleep(0)
+    asked = post(world, "UASK1")
+    reply = replace(post(world, "UHELPER"), thread_ts=asked.ts, text="On it, restarting the export")
+    queued = [
+        asyncio.create_task(desk.handle(asked, event_key="slack:T1:Ev1")),
+        asyncio.create_task(desk.handle(reply, event_key="slack:T1:Ev2")),
+    ]
+    for _ in range(20):
+        await asyncio.sleep(0)
+    release.set()
+    outcomes = await asyncio.gather(first, *queued)
+    assert [o.what for o in outcomes] == ["opened", "opened", "responded"]
+    async with world.core.db.reading() as session:
+        pending = (
+            await session.scalars(
+                select(Timer.subject).where(
+                    Timer.fired_at.is_(None), Timer.subject.like("request:%")
+                )
+            )
+        ).all()
+        retired = (
+            await session.scalars(
+                select(Timer.outcome).where(Timer.subject == f"request:{outcomes[1].request_id}")
+            )
+        ).all()
+    assert set(pending) == {f"request:{outcomes[0].request_id}"}  # only UFIRST's steps wait
+    assert len(retired) == 3 and all(retired), retired
