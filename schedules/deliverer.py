@@ -286,7 +286,7 @@ class Deliverer:
         ws, channel, payload = row.workspace_id, target.channel or "", row.payload
         content = Content.from_payload(payload)
         if row.op in ("post", "dm", "update"):
-            marker = f"outbox:{row.id}"
+            marker = _marker(row)
             content = replace(content, marker=marker)
             if row.maybe_sent and isinstance(chat, FindsMarked):
                 found = await chat.find_marked(
@@ -443,6 +443,16 @@ class Deliverer:
     async def _update_backlog(self) -> None:
         async with self._db.reading() as session:
             self._metrics.outbox_backlog.set(await outbox.backlog(session))
+
+
+def _marker(row: _Snapshot) -> str:
+    """What the platform keeps with a message to recognise it after an uncertain send: the
+    row's id and creation time. Ids alone repeat across databases (a reinstall on an empty
+    database, a move from SQLite to PostgreSQL) while the channel still holds the earlier
+    messages, and the lookup would take one of those for this row: recorded as sent, never
+    posted. Rows written by a version that marked ``outbox:<id>`` and uncertain at the
+    upgrade are posted again rather than risk that."""
+    return f"outbox:{row.id}:{row.created_at:%Y%m%dT%H%M%S.%f}"
 
 
 def _rate_limit(result: object) -> float | None:

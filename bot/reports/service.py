@@ -88,13 +88,20 @@ class Reports:
     async def ensure_schedules(self) -> int:
         """Give every watched channel its next weekly-report timer (if it has none pending).
 
-        One read when nothing is missing, so the refresh loop can call it every few seconds
-        and a channel watched from the shell or another replica gets its report too.
+        The watched channels are read from the database, not from the in-memory view: on
+        PostgreSQL the view learns of a change when its NOTIFY has been heard and reloaded,
+        which may be after the watch command that made it has answered, and a channel
+        missing from the view then would get no weekly report. One short read when nothing
+        is missing, so the refresh loop can call it every few seconds and a channel watched
+        from the shell or another replica gets its report too.
         """
-        watches = self._channels.all()
-        if not watches:
-            return 0
         async with self._db.reading() as session:
+            rows = (
+                await session.scalars(select(WatchedChannel).where(WatchedChannel.active.is_(True)))
+            ).all()
+            if not rows:
+                return 0
+            watches = [Watch.from_row(row) for row in rows]
             pending = set(
                 (
                     await session.scalars(
@@ -369,7 +376,9 @@ class Reports:
     # -- commands ----------------------------------------------------------------------------
 
     async def run(self, command: ReportCommand, ctx: ReportContext) -> Content:
-        watch = self._channels.get(ctx.workspace_id, ctx.channel_id)
+        # Not the view as last loaded: right after a watch command it may not have taken
+        # the change yet (PostgreSQL), and "not watched" would be wrong.
+        watch = await self._channels.lookup(ctx.workspace_id, ctx.channel_id)
         if watch is None:
             raise UsageError(
                 "This channel is not watched, so there is nothing to report. An admin can start "

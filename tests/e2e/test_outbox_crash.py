@@ -10,8 +10,13 @@ from __future__ import annotations
 
 from collections import Counter
 
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import select
+
+from handlers.slack.chat import MARKER_EVENT
 from schedules.deliverer import _Snapshot
 from storage import outbox
+from storage.models import OutboxMessage
 from tests.e2e.test_desk_flow import dms, thread_posts, watch_support
 from tests.harness import ANNA, BEN, LEAD, OPS, SUPPORT, SlackWorld
 
@@ -107,3 +112,34 @@ async def test_an_answer_lost_after_slack_posted_is_not_posted_again(world: Slac
     for _ in range(5):
         await world.advance(seconds=10)
     assert len(thread_posts(world, request)) == 1
+
+
+async def test_an_earlier_install_s_marked_messages_are_not_taken_for_this_one_s(
+    world: SlackWorld,
+) -> None:
+    # The channel holds messages of an earlier install (say on SQLite, before a move to an
+    # empty PostgreSQL): marked outbox:1, outbox:2, … as this database's rows will be.
+    earlier = AsyncWebClient(token=world.bot_token, base_url=world.slack.base_url)
+    for row_id in range(1, 41):
+        await earlier.chat_postMessage(
+            channel=SUPPORT,
+            text=f"an earlier install's message {row_id}",
+            metadata={"event_type": MARKER_EVENT, "event_payload": {"id": f"outbox:{row_id}"}},
+        )
+    await watch_support(world)
+    world.slack.fail_next(1, status=503, method="chat.postMessage")  # not carried out
+    assert "Posting the report" in await world.command("report", user=BEN)
+    for _ in range(5):  # the retry looks for the report by its marker first
+        await world.advance(seconds=10)
+    assert len(world.sent("conversations.history")) == 1
+    [report] = [c for c in world.sent("chat.postMessage") if "Weekly report" in c.args["text"]]
+    assert report.args["channel"] == SUPPORT
+    async with world.core.db.reading() as session:
+        recorded = (
+            await session.scalars(
+                select(OutboxMessage.platform_ts).where(
+                    OutboxMessage.op == "post", OutboxMessage.destination == SUPPORT
+                )
+            )
+        ).all()
+    assert recorded == [report.response["ts"]]  # the ts of the report, not of an old message
