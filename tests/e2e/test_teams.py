@@ -171,6 +171,19 @@ async def test_im_on_it_on_the_escalation_card_as_an_invoke(teams: TeamsWorld) -
     assert result["responded"] == 1 and result["breached"] == 1
 
 
+async def test_a_card_pressing_triage_is_not_a_dialog_teams_has(teams: TeamsWorld) -> None:
+    """Triage opens from Slack's message menu; a Teams card naming it (forged: none offers
+    it) gets the unknown-button answer, not the rota's "choose by command" one."""
+    await watch_support(teams)
+    await teams.post(OPS, "Driver app crashes on login")
+    async with teams.core.db.reading() as session:
+        request = await session.scalar(select(Request))
+    assert request is not None
+    data = {"action_id": "triage", "value": f"{request.channel_id}:{request.ts}"}
+    await teams.press(data, sender=ANNA, card_id=teams.next_id())
+    assert "That button is from an older Firstline version" in teams.to(ANNA)[-1].text
+
+
 async def test_retried_activities_do_nothing_twice(teams: TeamsWorld) -> None:
     await watch_support(teams)
     request = await teams.post(OPS, "Label printer offline", activity_id="1795442460000")
