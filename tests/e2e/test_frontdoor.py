@@ -183,6 +183,10 @@ class SlackDriver(Driver):
             message_ts="1.1",
         )
         assert reply.status == 200, reply
+        return await self._answer(before, user)
+
+    async def _answer(self, before: int, user: str) -> str:
+        """What a press or a menu item did: opened a dialog, or told ``user`` privately."""
         await self.world.settle()
         new = self.world.sent()[before:]
         if any(c.method == "views.open" for c in new):
@@ -216,12 +220,7 @@ class SlackDriver(Driver):
             callback_id=callback_id, user=user, channel=channel, message={"ts": ts, "text": "…"}
         )
         assert reply.status == 200, reply
-        await self.world.settle()
-        new = self.world.sent()[before:]
-        if any(c.method == "views.open" for c in new):
-            return "(dialog opened)"
-        said = [c for c in new if c.method == "chat.postEphemeral" and c.args["user"] == user]
-        return str(said[-1].args["text"]) if said else ""
+        return await self._answer(before, user)
 
     async def post(self, who: str, text: str) -> None:
         event = {"type": "message", "channel": self.support, "user": self.ids[who], "text": text}
