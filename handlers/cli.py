@@ -17,7 +17,7 @@ import logging
 import sys
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, NoReturn
 
 from bot.channel_settings import WATCH_OPTIONS
@@ -199,18 +199,7 @@ def _parser() -> argparse.ArgumentParser:
     stats = sub.add_parser("stats", help="first-response figures", epilog=_DATABASE_ENV)
     stats.add_argument("--channel", metavar="ID", type=channel_id)
     stats.add_argument("--workspace", type=workspace_id)
-    stats.add_argument(
-        "--since",
-        metavar="DATE",
-        help="first day, e.g. 2026-11-01, from midnight in the channel's time zone (the "
-        "watched channels' zone if they share one, else UTC); or a time with an offset",
-    )
-    stats.add_argument(
-        "--until",
-        metavar="DATE",
-        help="last day, included: 2026-11-30 counts requests up to that day's end in the "
-        "same zone; a time (e.g. 2026-11-30T12:00+01:00) is excluded",
-    )
+    _window_arguments(stats, since_required=False)
     stats.add_argument("--format", choices=["table", "json", "csv"], default="table")
     stats.add_argument(
         "--by", choices=["channel", "category"], default="channel", help="group rows by"
@@ -256,10 +245,9 @@ def _parser() -> argparse.ArgumentParser:
         "export", help="export data: requests as CSV or JSON", epilog=_DATABASE_ENV
     )
     exporter.add_argument("what", choices=["requests"])
-    exporter.add_argument("--since", type=_iso, metavar="ISO", required=True)
-    exporter.add_argument("--until", type=_iso, metavar="ISO")
+    _window_arguments(exporter, since_required=True)
     exporter.add_argument("--channel", metavar="ID", type=channel_id)
-    exporter.add_argument("--workspace")
+    exporter.add_argument("--workspace", type=workspace_id)
     exporter.add_argument("--format", choices=["csv", "json"], default="csv")
     exporter.set_defaults(func=_export)
 
@@ -305,12 +293,34 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _iso(text: str) -> datetime:
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO date, e.g. 2026-11-01") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+def _window_arguments(parser: argparse.ArgumentParser, *, since_required: bool) -> None:
+    """``--since``/``--until`` as every command reading a period takes them (see `_window`)."""
+    parser.add_argument(
+        "--since",
+        metavar="DATE",
+        required=since_required,
+        help="first day, e.g. 2026-11-01, from midnight in the channel's time zone (the "
+        "watched channels' zone if they share one, else UTC); or a time with an offset",
+    )
+    parser.add_argument(
+        "--until",
+        metavar="DATE",
+        help="last day, included: 2026-11-30 counts requests up to that day's end in the "
+        "same zone; a time (e.g. 2026-11-30T12:00+01:00) is excluded",
+    )
+
+
+async def _window(core: Core, args: argparse.Namespace) -> tuple[datetime | None, datetime | None]:
+    """The instants ``--since``/``--until`` mean, read as `bot.stats.window_bound` reads them,
+    in the zone `bot.stats.window_zone` picks for ``--channel``/``--workspace``."""
+    from bot.stats import window_bound, window_zone
+
+    zone = await window_zone(core.db, workspace_id=args.workspace, channel_id=args.channel)
+    since = window_bound(args.since, tz=zone, end=False) if args.since else None
+    until = window_bound(args.until, tz=zone, end=True) if args.until else None
+    if since and until and until <= since:
+        raise UsageError("--until must not be before --since.")
+    return since, until
 
 
 def _with_core(
@@ -453,16 +463,10 @@ def _responders(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _stats(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.stats import window_bound, window_zone
-
     by_category = args.by == "category"
 
     async def work(core: Core) -> int:
-        zone = await window_zone(core.db, workspace_id=args.workspace, channel_id=args.channel)
-        since = window_bound(args.since, tz=zone, end=False) if args.since else None
-        until = window_bound(args.until, tz=zone, end=True) if args.until else None
-        if since and until and until <= since:
-            raise UsageError("--until must not be before --since.")
+        since, until = await _window(core, args)
         if by_category:
             from bot.triage.service import figures_by_category
 
@@ -563,15 +567,13 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
 def _export(args: argparse.Namespace, settings: Settings) -> int:
     from bot.reports.export import format_rows, request_rows
 
-    if args.until and args.until <= args.since:
-        raise UsageError("--until must be after --since.")
-
     async def work(core: Core) -> int:
+        since, until = await _window(core, args)
         rows = await request_rows(
             core.db,
             now=core.now(),
-            since=args.since,
-            until=args.until,
+            since=since,
+            until=until,
             workspace_id=args.workspace,
             channel_id=args.channel,
         )

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import re
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -34,6 +34,7 @@ from bot.stats import compute_stats
 from handlers.server import CORE, RUNNER, ServerOptions, build_server
 from handlers.slack.emulator import ApiCall, SlackEmulator
 from handlers.slack.simulator import SlackSender
+from storage.engine import Database
 from storage.timers import next_due
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -421,7 +422,8 @@ def figures_text(data: dict[str, Any], *, noun: str = "requests") -> str:
     fr = data["first_response_seconds"]
     decided = within + breached
     share = f"{100 * within / decided:.0f}% within target ({within} of {decided})"
-    parts = [f"{requests} {noun}", f"{data['responded']} answered", share]
+    counted = f"{requests} {noun.removesuffix('s') if requests == 1 else noun}"
+    parts = [counted, f"{data['responded']} answered", share]
     if breached:
         parts.append(f"{breached} breached")
     if fr["p50"] is not None:
@@ -430,6 +432,40 @@ def figures_text(data: dict[str, Any], *, noun: str = "requests") -> str:
             f"90% within {format_duration(fr['p90'])}, slowest {format_duration(fr['max'])}"
         )
     return "; ".join(parts)
+
+
+async def figures_lines(
+    db: Database,
+    *,
+    now: datetime,
+    since: datetime | None = None,
+    names: Mapping[str, str],
+    links: bool = True,
+) -> list[str]:
+    """What both demos print at the end: each channel's figures (`figures_text`), then each
+    breached request; ``names`` maps channel ids to the names people know, ``links`` adds
+    the breaches' permalinks (Slack's; the Teams demo has none to give)."""
+    report = (await compute_stats(db, now=now, since=since)).to_dict()
+    lines = []
+    for channel in report["channels"]:
+        noun = "alerts" if channel["kind"] == "alerts" else "requests"
+        name = names.get(channel["channel"], channel["channel"])
+        lines.append(f"#{name}: {figures_text(channel, noun=noun)}")
+    for row in await request_rows(db, now=now, since=since):
+        if row["breached"]:
+            waited = row["first_response_seconds"]
+            answer = (
+                f"first response after {format_duration(waited)}"
+                if waited is not None
+                else "no first response"
+            )
+            lines.append(
+                f"Breached: {quoted(row['text'], limit=60)} in "
+                f"#{names.get(row['channel'], row['channel'])}, {answer} "
+                f"(target {format_duration(row['target_seconds'])})"
+                + (f": {row['permalink']}" if links else "")
+            )
+    return lines
 
 
 @dataclass
@@ -714,29 +750,12 @@ class Demo:
     # -- the end -------------------------------------------------------------------------------
 
     async def _figures(self, app: web.Application) -> None:
-        core = app[CORE]
-        now = self.clock.now()
-        since = local(23, "00:00")
-        report = (await compute_stats(core.db, now=now, since=since)).to_dict()
         self.transcript.always("\n── The week in figures (firstline stats --since 2026-11-23) ──\n")
-        for channel in report["channels"]:
-            noun = "alerts" if channel["kind"] == "alerts" else "requests"
-            name = CHANNELS.get(channel["channel"], channel["channel"])
-            self.transcript.always(f"#{name}: {figures_text(channel, noun=noun)}")
-        rows = await request_rows(core.db, now=now, since=since)
-        for row in rows:
-            if row["breached"]:
-                waited = row["first_response_seconds"]
-                answer = (
-                    f"first response after {format_duration(waited)}"
-                    if waited is not None
-                    else "no first response"
-                )
-                self.transcript.always(
-                    f"Breached: {quoted(row['text'], limit=60)} in "
-                    f"#{CHANNELS.get(row['channel'], row['channel'])}, {answer} "
-                    f"(target {format_duration(row['target_seconds'])}): {row['permalink']}"
-                )
+        lines = await figures_lines(
+            app[CORE].db, now=self.clock.now(), since=local(23, "00:00"), names=CHANNELS
+        )
+        for line in lines:
+            self.transcript.always(line)
 
     async def _write(self, folder: Path, app: web.Application) -> None:
         for file in self.slack.uploaded_files():

@@ -76,6 +76,15 @@ def gone(what: str) -> Content:
     return Content(text=f"That {what} no longer exists here; nothing changed.")
 
 
+def untracked() -> Content:
+    """Triage on a message that is no request here (or is in another workspace: the same
+    answer, so a forged reference learns nothing)."""
+    return Content(
+        text="Triage works on requests Firstline tracks: use it on the first message of a "
+        "request in a watched channel. Nothing changed."
+    )
+
+
 def settled(text: str) -> Content:
     return Content(text=f"{text}; nothing changed.")
 

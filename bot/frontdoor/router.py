@@ -42,6 +42,7 @@ from bot.rota import commands as rota_commands
 from bot.rota.commands import RotaCommand
 from bot.rota.service import CHOOSE
 from bot.support_ops import FaqSwitch, SuggestForget, SuggestSwitch, TemplateList, TemplateSet
+from bot.triage.service import request_at
 from storage.models import (
     Handoff,
     Incident,
@@ -299,7 +300,7 @@ class Router:
 
     async def press(self, pressed: Pressed, *, asker: Asker) -> Answer:
         rule = RULES.get(pressed.action_id)
-        if rule is None or pressed.action_id == TRIAGE:
+        if rule is None:
             return Answer(desk_messages.unknown_button(), refused=True)
         where = Where(pressed.workspace_id, pressed.channel_id, pressed.user)
         subject = await self._press_subject(pressed)
@@ -328,8 +329,8 @@ class Router:
                 reply_in=pressed.channel_id or channel,
             )
             return Answer(None)
-        if action == CHOOSE:
-            return Answer(None, dialog=Dialog(CHOOSE, pressed.value, pressed.channel_id))
+        if action in (CHOOSE, TRIAGE):
+            return Answer(None, dialog=Dialog(action, pressed.value, pressed.channel_id))
         if action.startswith("rota_"):
             return Answer(
                 await self._rota.press(
@@ -358,7 +359,7 @@ class Router:
         action, value, ws = pressed.action_id, pressed.value, pressed.workspace_id
         now = self._clock.now()
         async with self._db.reading() as session:
-            if action in (desk_messages.ON_IT, "incident_declare_from_message"):
+            if action in (desk_messages.ON_IT, "incident_declare_from_message", TRIAGE):
                 return await self._request_subject(session, action, value, ws, pressed.user)
             if action == "incident_link_request":
                 return await self._link_subject(session, value, ws)
@@ -393,6 +394,10 @@ class Router:
         self, session: AsyncSession, action: str, value: str, ws: str, user: str
     ) -> Subject:
         channel, _, ts = value.partition(":")
+        if action == TRIAGE:
+            # The message menu may be used on an alert's repeat too: it means the alert.
+            found = await request_at(session, ws, channel, ts) if channel and ts else None
+            return Subject(problem=messages.untracked() if not found or found.deleted else None)
         request = await session.scalar(
             select(Request).where(
                 Request.workspace_id == ws, Request.channel_id == channel, Request.ts == ts
@@ -400,8 +405,6 @@ class Router:
         )
         if request is None or request.deleted or not channel or not ts:
             return Subject(problem=messages.gone("request"))
-        if action == TRIAGE:
-            return Subject()
         if action == desk_messages.ON_IT:
             watch = await self._channels.lookup(ws, channel)
             if watch is None:

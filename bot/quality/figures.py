@@ -35,6 +35,25 @@ REASONS = {
 }
 
 
+@dataclass(frozen=True)
+class ClockBreach:
+    """A request whose next response or resolution missed its target: measured over it
+    (``seconds``), or still open past it (``seconds`` None)."""
+
+    ts: str
+    requester: str
+    seconds: float | None
+    target_seconds: int | None  # None: an open next response (its target is the channel's)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ts": self.ts,
+            "requester": self.requester,
+            "seconds": self.seconds,
+            "target_seconds": self.target_seconds,
+        }
+
+
 @dataclass
 class Clock:
     """One kind of clock: measured times against their targets, and clocks past due."""
@@ -43,13 +62,20 @@ class Clock:
     breached: int = 0
     running: int = 0  # still inside their target
     times: list[float] = field(default_factory=list)
+    # The breaches: measured ones, then open ones, each in the order of their requests.
+    missed: list[ClockBreach] = field(default_factory=list)
 
-    def measured(self, seconds: float, target: float) -> None:
+    def measured(self, seconds: float, target: int, *, request: Any) -> None:
         self.times.append(seconds)
         if seconds <= target:
             self.within += 1
         else:
             self.breached += 1
+            self.missed.append(ClockBreach(request.ts, request.requester, seconds, target))
+
+    def overdue(self, request: Any, *, target: int | None) -> None:
+        self.breached += 1
+        self.missed.append(ClockBreach(request.ts, request.requester, None, target))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -94,9 +120,9 @@ async def quality_figures(
         aside = _scope(aside, SetAsidePost, workspace_id, channel_id, since, until)
         for reason, count in await session.execute(aside):
             figures.set_aside[reason] = count
-        answered = select(NextResponse.seconds, NextResponse.target_seconds).join(
-            Request, Request.id == NextResponse.request_id
-        )
+        answered = select(
+            NextResponse.seconds, NextResponse.target_seconds, Request.ts, Request.requester
+        ).join(Request, Request.id == NextResponse.request_id)
         answered = _scope(
             answered.where(Request.deleted.is_(False)),
             Request,
@@ -105,9 +131,12 @@ async def quality_figures(
             since,
             until,
         )
-        for seconds, target in await session.execute(answered):
-            figures.next_response.measured(seconds, target)
+        answered = answered.order_by(Request.posted_at, Request.id, NextResponse.asked_at)
+        for answer in await session.execute(answered):
+            figures.next_response.measured(answer.seconds, answer.target_seconds, request=answer)
         rows = select(
+            Request.ts,
+            Request.requester,
             Request.next_due_at,
             Request.resolve_target_seconds,
             Request.resolve_due_at,
@@ -120,10 +149,10 @@ async def quality_figures(
             (Request.next_due_at.is_not(None)) | (Request.resolve_target_seconds.is_not(None)),
         )
         rows = _scope(rows, Request, workspace_id, channel_id, since, until)
-        for row in await session.execute(rows):
+        for row in await session.execute(rows.order_by(Request.posted_at, Request.id)):
             if row.next_due_at is not None:
                 if row.next_due_at <= now:
-                    figures.next_response.breached += 1
+                    figures.next_response.overdue(row, target=None)
                 else:
                     figures.next_response.running += 1
             if row.resolve_target_seconds is not None:
@@ -134,12 +163,12 @@ async def quality_figures(
 def _resolution(clock: Clock, row: Any, now: datetime) -> None:
     if row.closed_at is not None and row.close_seconds is not None:
         seconds = max(0.0, row.close_seconds - (row.waited_seconds or 0.0))
-        clock.measured(seconds, row.resolve_target_seconds)
+        clock.measured(seconds, row.resolve_target_seconds, request=row)
         return
     # Open: the clock stopped when waiting on the requester began.
     stopped_at = row.waiting_since if row.waiting_since is not None else now
     if row.resolve_due_at is not None and row.resolve_due_at <= stopped_at:
-        clock.breached += 1
+        clock.overdue(row, target=row.resolve_target_seconds)
     else:
         clock.running += 1
 

@@ -48,13 +48,15 @@ async def request_rows(
     db: Database,
     *,
     now: datetime,
-    since: datetime,
+    since: datetime | None,
     until: datetime | None = None,
     workspace_id: str | None = None,
     channel_id: str | None = None,
 ) -> list[dict[str, Any]]:
     """Requests posted in [since, until), oldest first; deleted ones are left out."""
-    query = select(Request).where(Request.deleted.is_(False), Request.posted_at >= since)
+    query = select(Request).where(Request.deleted.is_(False))
+    if since is not None:
+        query = query.where(Request.posted_at >= since)
     if until is not None:
         query = query.where(Request.posted_at < until)
     if workspace_id:

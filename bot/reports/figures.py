@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.quality.figures import Clock, quality_figures
 from bot.reports.weeks import IsoWeek
 from bot.stats import Figures, compute_stats
 from storage.engine import Database
@@ -86,6 +87,8 @@ class WeeklyReport:
     recurring: list[tuple[str, int]]
     incidents: list[dict[str, Any]]
     alerts: list[dict[str, Any]] = field(default_factory=list)
+    # "next_response" / "resolution": present only when the channel sets that target.
+    quality: dict[str, dict[str, Any]] = field(default_factory=dict)
     slo: dict[str, Any] | None = None
     base_url: str = ""
     channel_label: str = ""  # "#support" when the platform says, else the channel id
@@ -98,6 +101,7 @@ class WeeklyReport:
             b.responder for b in self.breaches if b.responder
         }
         found |= {m.group(1) for who, _ in self.escalations if (m := _PERSON.match(who))}
+        found |= {b["requester"] for clock in self.quality.values() for b in clock["breaches"]}
         return found
 
     @property
@@ -154,6 +158,7 @@ class WeeklyReport:
             "recurring": [{"request": text, "times": n} for text, n in self.recurring],
             "incidents": self.incidents,
             "alerts": self.alerts,
+            "quality": self.quality,
             "slo": self.slo,
         }
 
@@ -168,7 +173,11 @@ async def weekly_report(
     tz: str,
     week: IsoWeek,
     now: datetime,
+    next_target: int | None = None,
+    resolve_target: int | None = None,
 ) -> WeeklyReport:
+    """``next_target``/``resolve_target`` are the channel's `next=`/`resolve=` targets: with
+    one set, the report has that clock's figures (``WeeklyReport.quality``)."""
     since, until = week.bounds(tz)
     # Breaches are judged as of now: a request left unanswered over the week's end counts.
     horizon = now
@@ -248,6 +257,26 @@ async def weekly_report(
             for (_, channel, channel_kind), figures in sorted(everything.channels.items())
             if channel_kind == "alerts"
         ]
+    quality: dict[str, dict[str, Any]] = {}
+    if kind == "requests" and (next_target or resolve_target):
+        this_q, before_q = [
+            await quality_figures(
+                db,
+                now=now,
+                workspace_id=workspace_id,
+                channel_id=channel_id,
+                since=start,
+                until=end,
+                session=session,
+            )
+            for start, end in ((since, until), (before_since, before_until))
+        ]
+        for name, target, clock, earlier in (
+            ("next_response", next_target, this_q.next_response, before_q.next_response),
+            ("resolution", resolve_target, this_q.resolution, before_q.resolution),
+        ):
+            if target:
+                quality[name] = _clock_figures(clock, earlier, target=target)
     return WeeklyReport(
         workspace_id=workspace_id,
         channel_id=channel_id,
@@ -267,7 +296,28 @@ async def weekly_report(
         recurring=top,
         incidents=await _incidents(session, workspace_id, since, until),
         alerts=alerts,
+        quality=quality,
     )
+
+
+def _clock_figures(clock: Clock, earlier: Clock, *, target: int) -> dict[str, Any]:
+    """A next-response or resolution clock's week, as the report shows it: the figures of
+    ``bot.quality.figures`` with the share within target, the change against the week
+    before (``previous``) and the breaches (the first ``TOP_BREACHES``)."""
+
+    def figures(one: Clock) -> dict[str, Any]:
+        data = one.to_dict()
+        decided = one.within + one.breached
+        data["within_target_ratio"] = round(one.within / decided, 4) if decided else None
+        return data
+
+    return {
+        "target_seconds": target,
+        **figures(clock),
+        "previous": figures(earlier),
+        "breaches": [b.to_dict() for b in clock.missed[:TOP_BREACHES]],
+        "breach_count": len(clock.missed),
+    }
 
 
 def _breached(row: Request, horizon: datetime) -> bool:

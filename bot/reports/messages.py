@@ -70,6 +70,11 @@ def report_sections(report: WeeklyReport) -> list[tuple[str, list[str]]]:
             [f"p50 {_dur(close['p50'])} · p90 {_dur(close['p90'])} · closed {fig['closed']}"],
         ),
     ]
+    clocks = [(name, report.quality[key]) for key, name in _CLOCKS if key in report.quality]
+    for name, clock in clocks:
+        sections.append(
+            (f"{name} (target {format_duration(clock['target_seconds'])})", _clock_lines(clock))
+        )
     days = " · ".join(f"{DAYS[i]} {n}" for i, (_, n) in enumerate(report.per_day))
     busiest = report.busiest()
     day_lines = [days]
@@ -95,6 +100,13 @@ def report_sections(report: WeeklyReport) -> list[tuple[str, list[str]]]:
     if report.breach_count > len(report.breaches):
         breach_lines.append(f"…and {report.breach_count - len(report.breaches)} more.")
     sections.append((f"Breaches ({report.breach_count})", breach_lines or ["None. 🎉"]))
+    for name, clock in clocks:
+        sections.append(
+            (
+                f"{name} breaches ({clock['breach_count']})",
+                _clock_breach_lines(report, name, clock) or ["None. 🎉"],
+            )
+        )
     sections.append(
         (
             "Escalations to the second line",
@@ -148,6 +160,49 @@ def report_sections(report: WeeklyReport) -> list[tuple[str, list[str]]]:
     return sections
 
 
+# The request-quality clocks a report shows when the channel sets their target.
+_CLOCKS = (("next_response", "Next response"), ("resolution", "Resolution"))
+_BREACH_HEADINGS = ("Breaches", *(f"{name} breaches" for _, name in _CLOCKS))
+
+
+def _clock_lines(clock: dict[str, Any]) -> list[str]:
+    """A next-response or resolution week in the first response's words."""
+    before = clock["previous"]
+
+    def minus(key: str) -> float | None:
+        a, b = clock[key], before[key]
+        return None if a is None or b is None else round(a - b, 4)
+
+    decided = clock["within_target"] + clock["breached"]
+    return [
+        f"Measured: {clock['measured']} · breached {clock['breached']} · "
+        f"running {clock['running']}",
+        f"Within target: {clock['within_target']} of {decided} "
+        f"({_share(clock['within_target_ratio'])})"
+        f"{_delta_points(minus('within_target_ratio'))}",
+        f"p50 {_dur(clock['p50'])}{_delta_dur(minus('p50'))} · "
+        f"p90 {_dur(clock['p90'])}{_delta_dur(minus('p90'))}",
+    ]
+
+
+def _clock_breach_lines(report: WeeklyReport, name: str, clock: dict[str, Any]) -> list[str]:
+    lines = []
+    for breach in clock["breaches"]:
+        link = message_ref(report.channel_id, breach["ts"], _local_ts(breach["ts"], report.tz))
+        if breach["seconds"] is not None:
+            how = f"{'answered' if name == 'Next response' else 'resolved'} after "
+            how += _dur(breach["seconds"])
+        else:
+            how = "no next response yet" if name == "Next response" else "still open"
+        target = breach["target_seconds"] or clock["target_seconds"]
+        lines.append(
+            f"• {link} from <@{breach['requester']}>: {how} (target {format_duration(target)})"
+        )
+    if clock["breach_count"] > len(clock["breaches"]):
+        lines.append(f"…and {clock['breach_count'] - len(clock['breaches'])} more.")
+    return lines
+
+
 def _title(report: WeeklyReport) -> str:
     first, last = report.per_day[0][0], report.per_day[-1][0]
     so_far = "" if report.complete else ", so far"
@@ -157,8 +212,11 @@ def _title(report: WeeklyReport) -> str:
 def report_content(report: WeeklyReport) -> Content:
     lines = [f"📊 *{_title(report)}* for <#{report.channel_id}>"]
     for heading, body in report_sections(report):
-        if heading.startswith("Breaches") and len(body) > SLACK_BREACHES:
-            body = [*body[:SLACK_BREACHES], f"…and {len(body) - SLACK_BREACHES} more."]
+        if heading.startswith(_BREACH_HEADINGS) and len(body) > SLACK_BREACHES:
+            # The heading's count, not the lines': the report itself holds only the first
+            # TOP_BREACHES, and its "…and N more." line is no breach.
+            total = int(heading.rsplit("(", 1)[1].rstrip(")"))
+            body = [*body[:SLACK_BREACHES], f"…and {total - SLACK_BREACHES} more."]
         lines.append(f"\n*{heading}*")
         lines.extend(body)
     charts = "Charts follow: requests per day and the hour-of-week heatmap."

@@ -244,6 +244,8 @@ class Reports:
             tz=watch.settings.tz,
             week=week,
             now=now,
+            next_target=watch.settings.next_target_seconds,
+            resolve_target=watch.settings.resolve_target_seconds,
         )
         # A past week's budget as it stood when that week ended, not today's.
         as_of = min(now, report.until)

@@ -34,7 +34,7 @@ class Triage:
     async def find(self, *, workspace_id: str, channel_id: str, ts: str) -> Request | None:
         """The request a message is, or belongs to (a reply in its thread, an alert repeat)."""
         async with self._db.reading() as session:
-            return await _request_at(session, workspace_id, channel_id, ts)
+            return await request_at(session, workspace_id, channel_id, ts)
 
     async def current(self, request_id: int) -> str | None:
         async with self._db.reading() as session:
@@ -48,7 +48,7 @@ class Triage:
         category = parse_category(category)
         now = self._clock.now()
         async with self._db.transaction() as session:
-            request = await _request_at(session, workspace_id, channel_id, ts)
+            request = await request_at(session, workspace_id, channel_id, ts)
             if request is None or request.deleted:
                 raise UsageError(
                     "That message is not a request Firstline tracks: triage the request itself "
@@ -133,9 +133,11 @@ class Triage:
         return Content(text="\n".join(lines))
 
 
-async def _request_at(
+async def request_at(
     session: AsyncSession, workspace_id: str, channel_id: str, ts: str
 ) -> Request | None:
+    """The request the message at ``ts`` is, or belongs to (an alert's repeat), in that
+    workspace; deleted ones too (the caller says what to do with those)."""
     request = await session.scalar(
         select(Request).where(
             Request.workspace_id == workspace_id,

@@ -346,25 +346,22 @@ def build_bolt_app(
     async def on_triage(
         ack: Any, body: dict[str, Any], context: Any, client: AsyncWebClient
     ) -> None:
+        """The message menu goes to the front door as a press; its dialog opens here."""
         await ack()
         workspace_id = workspace_of(body, context)
         channel = str((body.get("channel") or {}).get("id") or "")
         message = body.get("message") or {}
         ts = str(message.get("thread_ts") or message.get("ts") or body.get("message_ts") or "")
         user = str((body.get("user") or {}).get("id") or "")
+        answer = await core.press(
+            Pressed(workspace_id, channel, user, TRIAGE, f"{channel}:{ts}"),
+            asker=asker(client, workspace_id, user),
+        )
+        if answer.dialog is None:
+            return  # refused: Core.press has told them why
         request = await core.triage.find(workspace_id=workspace_id, channel_id=channel, ts=ts)
-        if request is None or request.deleted:
-            if channel and user:
-                await core.tell(
-                    workspace_id=workspace_id,
-                    channel=channel,
-                    user=user,
-                    content=Content(
-                        text="Triage works on requests Firstline tracks: use it on the first "
-                        "message of a request in a watched channel (see /support status)."
-                    ),
-                )
-            return
+        if request is None:
+            return  # deleted since the front door looked: the dialog would be for nothing
         await client.views_open(
             trigger_id=str(body.get("trigger_id") or ""),
             view=triage_modal(

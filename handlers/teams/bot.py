@@ -28,6 +28,8 @@ from bot.context import Asker
 from bot.core import Core
 from bot.facts import Deleted, Edited, Posted, Pressed, Reacted
 from bot.frontdoor.router import Answer, Where
+from bot.messages import unknown_button
+from bot.rota.service import CHOOSE
 from handlers.teams import messages
 from handlers.teams.cards import render
 from handlers.teams.chat import TeamsChat
@@ -196,12 +198,15 @@ class TeamsBot:
             asker=self._asker(press.workspace_id, press.user),
         )
         if answer.dialog is not None:
-            # Slack opens a dialog with user pickers; a Teams card button cannot.
+            # Slack opens a dialog with user pickers; a Teams card button cannot. Triage is
+            # Slack's message menu: no Teams card offers it, so such a press is not ours.
             await self._core.tell(
                 workspace_id=press.workspace_id,
                 channel=press.channel_id,
                 user=press.user,
-                content=messages.choose_by_command(self._bot_name),
+                content=messages.choose_by_command(self._bot_name)
+                if answer.dialog.kind == CHOOSE
+                else unknown_button(),
             )
 
     async def _reply(self, context: TurnContext, workspace_id: str, content: Content) -> None:

@@ -23,8 +23,6 @@ from aiohttp import web
 
 from bot.clock import FakeClock
 from bot.config import Settings
-from bot.stats import compute_stats
-from bot.tables import format_stats
 from handlers.demo import (
     ALERTS,
     BERLIN,
@@ -35,6 +33,7 @@ from handlers.demo import (
     STEP_SECONDS,
     SUPPORT,
     _at,
+    figures_lines,
 )
 from handlers.server import CORE, RUNNER, ServerOptions, build_server
 from handlers.teams.directory import neutral_id
@@ -176,10 +175,11 @@ class TeamsDemo:
         self.say(
             f"\n{self.clock_text()}  anna: @Firstline support status\n        ↳ {readable(status)}"
         )
-        report = await compute_stats(app[CORE].db, now=self.clock.now())
         self.out("\nFirst response this afternoon (firstline stats):\n")
-        names = {neutral_id("C", c): f"#{TEAM.channel_names[c]}" for c in TEAMS_CHANNELS.values()}
-        self.out(format_stats(report, "table", names=names))
+        names = {neutral_id("C", c): TEAM.channel_names[c] for c in TEAMS_CHANNELS.values()}
+        lines = await figures_lines(app[CORE].db, now=self.clock.now(), names=names, links=False)
+        for line in lines:
+            self.out(line)
 
     async def _command(
         self,

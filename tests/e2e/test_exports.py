@@ -13,7 +13,7 @@ import pytest
 
 from bot.clock import FakeClock
 from handlers.cli import main
-from tests.harness import ANNA, BEN, SUPPORT, SlackWorld
+from tests.harness import ALERTS, ANNA, BEN, SUPPORT, SlackWorld
 
 TOKEN = "s3cret-stats-token"
 
@@ -140,7 +140,7 @@ async def test_export_requests_and_report_from_the_shell(
         "--until",
         "2026-11-01",
     )
-    assert code == 2 and "--until must be after --since" in err
+    assert code == 2 and "--until must not be before --since" in err
 
     code, out, _ = await run_cli(
         monkeypatch, capsys, database_url, "report", "--week", "2026-W48", "--format", "json"
@@ -155,3 +155,62 @@ async def test_export_requests_and_report_from_the_shell(
     assert "## Breaches (2)" in out and "(https://" in out and "/archives/C0SUPPORT/p" in out
     code, _, err = await run_cli(monkeypatch, capsys, database_url, "report", "--week", "2026-W60")
     assert code == 2 and "is not a week. Write it as 2026-W48" in err
+
+
+async def test_export_reads_dates_in_the_channel_zone_as_stats_does(
+    world: SlackWorld,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A Berlin channel exporting "2026-11-24" gets the requests of 24 November in Berlin
+    (from 23:00 UTC the day before), and the same rows stats counts for the same bounds."""
+    assert "Watching" in await world.command("watch requests target=5m tz=Europe/Berlin")
+    await world.post("UASK1", "Monday afternoon question")  # 14:00 UTC, 15:00 Berlin, 23 Nov
+    await world.advance(minutes=9 * 60 + 30)
+    await world.post("UASK2", "Question just after midnight")  # 23:30 UTC, 00:30 Berlin, 24 Nov
+
+    async def exported(*bounds: str) -> list[str]:
+        code, out, err = await run_cli(
+            monkeypatch, capsys, database_url, "export", "requests", *bounds, "--format", "json"
+        )
+        assert code == 0, err
+        return [row["requester"] for row in json.loads(out)]
+
+    async def counted(*bounds: str) -> int:
+        code, out, err = await run_cli(
+            monkeypatch, capsys, database_url, "stats", *bounds, "--format", "json"
+        )
+        assert code == 0, err
+        return int(json.loads(out)["requests"])
+
+    for bounds, requesters in [
+        (("--since", "2026-11-24"), ["UASK2"]),
+        (("--since", "2026-11-23", "--until", "2026-11-23"), ["UASK1"]),  # until's day included
+        (("--since", "2026-11-23", "--until", "2026-11-24"), ["UASK1", "UASK2"]),
+        (("--since", "2026-11-23T23:00"), ["UASK2"]),  # a time without offset: Berlin's 23:00
+        (("--since", "2026-11-23T23:00+00:00"), ["UASK2"]),  # with an offset: as given
+        (("--since", "2026-11-23T23:45+00:00"), []),
+    ]:
+        assert await exported(*bounds) == requesters, bounds
+        assert await counted(*bounds) == len(requesters), bounds
+        # One channel of several: its own zone when named.
+        assert await exported(*bounds, "--channel", SUPPORT) == requesters, bounds
+
+    code, _, err = await run_cli(
+        monkeypatch, capsys, database_url, "export", "requests", "--since", "yesterday"
+    )
+    assert code == 2 and "--since 'yesterday' is not a date" in err
+    assert "2026-11-01 (a whole day in the channel's time zone)" in err
+    with pytest.raises(SystemExit) as exit_:
+        await run_cli(
+            monkeypatch, capsys, database_url, "export", "requests", "--until", "2026-11-24"
+        )
+    assert exit_.value.code == 2
+    assert "the following arguments are required: --since" in capsys.readouterr().err
+
+    # Channels in different zones without --channel: dates are UTC days, as in stats.
+    assert "Watching" in await world.command("watch alerts", channel=ALERTS)
+    assert await exported("--since", "2026-11-24") == []
+    assert await counted("--since", "2026-11-24") == 0
+    assert await exported("--since", "2026-11-24", "--channel", SUPPORT) == ["UASK2"]
