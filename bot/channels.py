@@ -104,7 +104,8 @@ class Channels:
         self._changed_hooks: list[Callable[[ChannelKey | None], None]] = []
 
     def get(self, workspace_id: str, channel_id: str) -> Watch | None:
-        """The view's answer, as last loaded (commands and reports; events use ``lookup``)."""
+        """The view's answer, as last loaded (views and lists that may lag a few seconds, such
+        as Home; events, commands and reports use ``lookup``)."""
         return self._view.get((workspace_id, channel_id))
 
     def all(self) -> list[Watch]:

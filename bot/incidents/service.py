@@ -340,7 +340,7 @@ class Incidents:
     ) -> Content:
         """Open an incident (from a command, or from a message: ``source`` = channel, ts, text)."""
         now = self._clock.now()
-        watched = self._channels.get(workspace_id, where)
+        watched = await self._channels.lookup(workspace_id, where)
         announce = where if watched is not None else self._support_channel(workspace_id)
         async with self._db.transaction() as session:
             if source is not None:
@@ -512,7 +512,7 @@ class Incidents:
             isinstance(fact, Reacted)
             and fact.added
             and fact.emoji.split("::")[0] == "fire"
-            and self._channels.get(fact.workspace_id, fact.channel_id) is not None
+            and await self._channels.lookup(fact.workspace_id, fact.channel_id) is not None
         ):
             return await self._offer_declare(fact, event_key=event_key)
         incident_id = self.incident_in(fact.workspace_id, fact.channel_id)
