@@ -19,11 +19,13 @@ prepared statement that comes first begins it the same way.
 
 from __future__ import annotations
 
+import sqlite3
 from collections import namedtuple
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, cast
+from typing import Any, Protocol, TypeVar, cast
 
+from sqlalchemy import exc
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ClauseElement, Select
@@ -36,10 +38,13 @@ from storage.sqlite_driver import InlineConnection
 _DRIVER = "firstline.prepared_driver"  # session.info: (transaction, driver) of this transaction
 
 Processor = Callable[[Any], Any] | None
+_T = TypeVar("_T")
 
 
 class _Driver(Protocol):
     dialect: Dialect
+    integrity_errors: tuple[type[BaseException], ...]  # the driver's constraint violations
+    errors: tuple[type[BaseException], ...]  # everything else the driver raises
 
     async def fetch(self, sql: str, args: Sequence[Any]) -> Sequence[Sequence[Any]]: ...
 
@@ -50,6 +55,9 @@ class _Driver(Protocol):
 
 
 class _Sqlite:
+    integrity_errors: tuple[type[BaseException], ...] = (sqlite3.IntegrityError,)
+    errors: tuple[type[BaseException], ...] = (sqlite3.Error,)
+
     def __init__(self, conn: InlineConnection, dialect: Dialect) -> None:
         self._conn = conn
         self.dialect = dialect
@@ -66,8 +74,17 @@ class _Sqlite:
 
 class _Asyncpg:
     def __init__(self, conn: Any, dialect: Dialect) -> None:
+        import asyncpg  # only installed for PostgreSQL
+
         self._conn = conn
         self.dialect = dialect
+        self.integrity_errors: tuple[type[BaseException], ...] = (
+            asyncpg.exceptions.IntegrityConstraintViolationError,
+        )
+        self.errors: tuple[type[BaseException], ...] = (
+            asyncpg.PostgresError,
+            asyncpg.InterfaceError,
+        )
 
     async def fetch(self, sql: str, args: Sequence[Any]) -> Sequence[Sequence[Any]]:
         return cast(Sequence[Sequence[Any]], await self._conn.fetch(sql, *args))
@@ -172,6 +189,17 @@ async def _compile(
     return _Form(sql=sql, names=names, binds=binds, fixed=fixed, row=row, results=results)
 
 
+async def _as_sqlalchemy(driver: _Driver, sql: str, call: Awaitable[_T]) -> _T:
+    """Run ``call``, raising the driver's errors as SQLAlchemy raises them from
+    ``Connection.execute`` (callers catch ``IntegrityError`` for raced duplicates)."""
+    try:
+        return await call
+    except driver.integrity_errors as error:
+        raise exc.IntegrityError(sql, None, cast(Exception, error)) from error
+    except driver.errors as error:
+        raise exc.DBAPIError(sql, None, cast(Exception, error)) from error
+
+
 class Prepared:
     """A Core statement run on the driver of the session's transaction (see the module)."""
 
@@ -201,7 +229,9 @@ class Prepared:
         """Every result row, as named tuples of the selected (or returned) columns."""
         driver = await _driver_of(session)
         form = await self._form(driver)
-        return form.rows(await driver.fetch(form.sql, form.args(params)))
+        return form.rows(
+            await _as_sqlalchemy(driver, form.sql, driver.fetch(form.sql, form.args(params)))
+        )
 
     async def scalar(self, session: AsyncSession, params: Mapping[str, Any]) -> Any:
         """The first column of the first row, or None."""
@@ -211,9 +241,11 @@ class Prepared:
     async def run(self, session: AsyncSession, params: Mapping[str, Any]) -> None:
         driver = await _driver_of(session)
         form = await self._form(driver)
-        await driver.fetch(form.sql, form.args(params))
+        await _as_sqlalchemy(driver, form.sql, driver.fetch(form.sql, form.args(params)))
 
     async def run_many(self, session: AsyncSession, rows: Iterable[Mapping[str, Any]]) -> None:
         driver = await _driver_of(session)
         form = await self._form(driver)
-        await driver.execute_many(form.sql, [form.args(params) for params in rows])
+        await _as_sqlalchemy(
+            driver, form.sql, driver.execute_many(form.sql, [form.args(params) for params in rows])
+        )

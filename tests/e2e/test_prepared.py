@@ -9,6 +9,7 @@ from typing import cast
 
 import pytest
 from sqlalchemy import Table, bindparam, func, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from storage.engine import Database
 from storage.migrate import upgrade
@@ -113,3 +114,14 @@ async def test_a_missing_parameter_is_an_error_not_a_null(db: Database) -> None:
     async with db.transaction() as session:
         with pytest.raises(KeyError):
             await _LATEST.rows(session, {})
+
+
+async def test_a_constraint_violation_is_sqlalchemys_integrity_error(db: Database) -> None:
+    # The desk catches IntegrityError for two deliveries of one message that raced.
+    async with db.transaction() as session:
+        await _INSERT.rows(session, opening("4.000100", AT))
+    with pytest.raises(IntegrityError):
+        async with db.transaction() as session:
+            await _INSERT.rows(session, opening("4.000100", AT))
+    async with db.reading() as session:
+        assert await session.scalar(select(func.count()).select_from(Request)) == 1
