@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any, cast
 
 from sqlalchemy import Select, Table, bindparam, insert, select
@@ -28,6 +29,7 @@ from bot.clock import Clock
 from bot.facts import Deleted, Edited, Fact, Posted, Reacted, truncate
 from bot.metrics import Metrics
 from bot.quality import turns
+from bot.quality.noise import KINDS as NOISE_KINDS
 from storage import inbox, outbox, timers
 from storage.engine import Database
 from storage.models import Request, RequestMessage, Timer, WatchedChannel
@@ -63,14 +65,15 @@ _HERE = (_REQUESTS.c.workspace_id == bindparam("workspace_id")) & (
 )
 
 
-def _open_unanswered_statement(requesters: int) -> Select[Any]:
+def _open_unanswered_statement(requesters: int, stamps: int) -> Select[Any]:
     """Open, unanswered requests by some requesters, their open requests posted to since
-    the burst window began, or the request at a ts.
+    the burst window began, or the requests at some ts.
 
     Each side of the OR names its whole index, so both stay index searches. It reads the
     table's columns (rows, not ORM objects): on most posts it finds nothing, and loading
     entities into the session cost more than the query; the rare post that answers one
-    loads it then. One form per number of requesters (the poster and whom they mention).
+    loads it then. One form per number of requesters (the poster and whom they mention)
+    and of ts (one, or a group's posts: ``_Lookahead``).
     """
     return (
         select(_REQUESTS)
@@ -86,14 +89,123 @@ def _open_unanswered_statement(requesters: int) -> Select[Any]:
                     | (_REQUESTS.c.last_occurrence_at >= bindparam("burst_since"))
                 )
             )
-            | (_HERE & (_REQUESTS.c.ts == bindparam("ts")))
+            | (_HERE & _REQUESTS.c.ts.in_([bindparam(f"t{i}") for i in range(stamps)]))
         )
         .order_by(_REQUESTS.c.posted_at)
         .with_for_update()
     )
 
 
-_OPEN_UNANSWERED: dict[int, Prepared] = {}
+_OPEN_UNANSWERED: dict[tuple[int, int], Prepared] = {}
+
+
+async def _open_unanswered(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    channel_id: str,
+    requesters: Iterable[str],
+    stamps: Iterable[str],
+    burst_since: datetime | None,
+    pad: bool = False,
+) -> list[Any]:
+    """Run ``_open_unanswered_statement``; ``pad`` repeats the last requester and ts up to
+    a power of two, so groups of any size share a few compiled forms."""
+    people, ts = sorted(set(requesters)), sorted(set(stamps))
+    if pad:
+        people += people[-1:] * (_padded(len(people)) - len(people))
+        ts += ts[-1:] * (_padded(len(ts)) - len(ts))
+    params: dict[str, Any] = {
+        "workspace_id": workspace_id,
+        "channel_id": channel_id,
+        "burst_since": burst_since,
+    }
+    params.update({f"r{i}": person for i, person in enumerate(people)})
+    params.update({f"t{i}": stamp for i, stamp in enumerate(ts)})
+    shape = (len(people), len(ts))
+    prepared = _OPEN_UNANSWERED.get(shape)
+    if prepared is None:
+        prepared = _OPEN_UNANSWERED[shape] = Prepared(_open_unanswered_statement(*shape))
+    return await prepared.rows(session, params)
+
+
+def _padded(n: int) -> int:
+    return 1 << max(0, n - 1).bit_length()
+
+
+# Outcomes after which every request row is as it was, but for the post's own new request.
+_LEAVES_REQUESTS = frozenset(
+    {"opened", "ignored", "duplicate", "duplicate_message", "custom", *NOISE_KINDS}
+)
+
+
+class _Lookahead:
+    """The requests a group's top-level posts in one channel will look up, read with one
+    query before the first of them (one round trip instead of one per post).
+
+    It answers each post as its own query would: the group's own openings are added as
+    they happen, and after any other change to a request (an answer, a follow-up, a burst)
+    the desk drops it and the posts after that look up alone.
+    """
+
+    def __init__(self, watch: Watch, rows: list[Any]) -> None:
+        self.where = (watch.workspace_id, watch.channel_id)
+        self._rows = rows
+
+    @classmethod
+    async def read(cls, session: AsyncSession, group: list[_Pending]) -> _Lookahead | None:
+        posts = [p for p in group if _looks_up(p)]
+        if len(posts) < 2 or len({(p.watch.workspace_id, p.watch.channel_id) for p in posts}) > 1:
+            return None
+        facts = [cast(Posted, p.fact) for p in posts]
+        since = [turns.burst_since(posts[0].watch, fact) for fact in facts]
+        known = [s for s in since if s is not None]
+        rows = await _open_unanswered(
+            session,
+            workspace_id=posts[0].watch.workspace_id,
+            channel_id=posts[0].watch.channel_id,
+            requesters={person for f in facts for person in (cast(str, f.user), *f.mentions)},
+            stamps={fact.ts for fact in facts},
+            burst_since=min(known) if len(known) == len(since) else None,
+            pad=True,
+        )
+        return cls(posts[0].watch, list(rows))
+
+    def found(self, *, requesters: set[str], or_ts: str, burst_since: datetime | None) -> list[Any]:
+        """What ``_open_unanswered`` would return for one post, from the rows read."""
+        return sorted(
+            (
+                r
+                for r in self._rows
+                if r.ts == or_ts
+                or (
+                    r.requester in requesters
+                    and r.closed_at is None
+                    and not r.deleted
+                    and (
+                        r.first_response_at is None
+                        or (burst_since is not None and r.last_occurrence_at >= burst_since)
+                    )
+                )
+            ),
+            key=lambda r: r.posted_at,
+        )
+
+    def opened(self, row: Any) -> None:
+        self._rows.append(row)
+
+
+def _looks_up(pending: _Pending) -> bool:
+    fact = pending.fact
+    return (
+        isinstance(fact, Posted)
+        and not fact.is_reply
+        and pending.watch.kind == "requests"
+        and fact.is_human
+        and fact.user is not None
+    )
+
+
 _INSERT_REQUEST = Prepared(
     insert(_REQUESTS).returning(_REQUESTS.c.id),
     columns=[column.key for column in _REQUESTS.columns if column.key != "id"],
@@ -282,6 +394,7 @@ class Desk:
             fresh = await inbox.record_many(
                 session, keys=[p.event_key for p in group if p.event_key is not None], at=now
             )
+            lookahead = await _Lookahead.read(session, group)
             for pending in group:
                 key = pending.event_key
                 if key is not None and key not in fresh:
@@ -294,11 +407,17 @@ class Desk:
                     # Core lookups read the connection, not the session: earlier facts'
                     # ORM changes must be written before the next fact looks.
                     await session.flush()
-                outcomes.append(
-                    await self._apply(
-                        session, pending.watch, pending.fact, now=now, imported=pending.imported
-                    )
+                outcome = await self._apply(
+                    session,
+                    pending.watch,
+                    pending.fact,
+                    now=now,
+                    imported=pending.imported,
+                    lookahead=lookahead,
                 )
+                outcomes.append(outcome)
+                if outcome.what not in _LEAVES_REQUESTS:
+                    lookahead = None  # a request changed: the next posts look up alone
             await timers.write_pending(session)
         self._changes.committed(session)
         for outcome in outcomes:
@@ -318,14 +437,23 @@ class Desk:
         )
 
     async def _apply(
-        self, session: AsyncSession, watch: Watch, fact: Fact, *, now: datetime, imported: bool
+        self,
+        session: AsyncSession,
+        watch: Watch,
+        fact: Fact,
+        *,
+        now: datetime,
+        imported: bool,
+        lookahead: _Lookahead | None = None,
     ) -> Outcome:
         if isinstance(fact, Posted):
             if fact.is_reply:
                 return await self._reply(session, watch, fact, now=now)
             if watch.kind == "alerts":
                 return await self._alert_post(session, watch, fact, now=now, imported=imported)
-            return await self._request_post(session, watch, fact, now=now, imported=imported)
+            return await self._request_post(
+                session, watch, fact, now=now, imported=imported, lookahead=lookahead
+            )
         if isinstance(fact, Reacted):
             return await self._reaction(session, watch, fact, now=now, imported=imported)
         if isinstance(fact, Edited):
@@ -346,17 +474,30 @@ class Desk:
     # -- requests channels -------------------------------------------------------------
 
     async def _request_post(
-        self, session: AsyncSession, watch: Watch, fact: Posted, *, now: datetime, imported: bool
+        self,
+        session: AsyncSession,
+        watch: Watch,
+        fact: Posted,
+        *,
+        now: datetime,
+        imported: bool,
+        lookahead: _Lookahead | None = None,
     ) -> Outcome:
         if not fact.is_human or fact.user is None:
             return Outcome("ignored")
-        found = await self._open_unanswered(
-            session,
-            watch,
-            requesters={fact.user, *fact.mentions},
-            or_ts=fact.ts,
-            burst_since=turns.burst_since(watch, fact),
-        )
+        requesters = {fact.user, *fact.mentions}
+        burst_since = turns.burst_since(watch, fact)
+        if lookahead is not None and lookahead.where == (watch.workspace_id, watch.channel_id):
+            found = lookahead.found(requesters=requesters, or_ts=fact.ts, burst_since=burst_since)
+        else:
+            found = await _open_unanswered(
+                session,
+                workspace_id=watch.workspace_id,
+                channel_id=watch.channel_id,
+                requesters=requesters,
+                stamps=[fact.ts],
+                burst_since=burst_since,
+            )
         if any(r.ts == fact.ts for r in found):
             return Outcome("duplicate_message")  # the same message under another event id
         waiting = [r for r in found if r.first_response_at is None and r.closed_at is None]
@@ -390,6 +531,19 @@ class Desk:
         if set_aside is not None:
             return Outcome(set_aside)
         opened = await self._open(session, watch, fact, now=now, imported=imported, known_new=True)
+        if opened is not None and lookahead is not None:
+            lookahead.opened(
+                SimpleNamespace(
+                    id=opened,
+                    ts=fact.ts,
+                    requester=fact.author,
+                    posted_at=fact.at,
+                    last_occurrence_at=fact.at,
+                    first_response_at=None,
+                    closed_at=None,
+                    deleted=False,
+                )
+            )
         if opened is not None and not imported:
             new = NewRequest(
                 id=opened,
@@ -403,34 +557,6 @@ class Desk:
             for hook in self.on_opened:
                 await hook(session, new, watch, now)
         return Outcome("opened", opened)
-
-    async def _open_unanswered(
-        self,
-        session: AsyncSession,
-        watch: Watch,
-        *,
-        requesters: set[str],
-        or_ts: str,
-        burst_since: datetime | None = None,
-    ) -> list[Any]:
-        """Open, unanswered requests by ``requesters``, their open answered ones posted to
-        since ``burst_since`` (None: none), and the request at ``or_ts`` if any: one query,
-        because this runs for every post in a watched channel. Rows carry the ``requests``
-        columns under their attribute names (read-only; load the ``Request`` to change one)."""
-        params: dict[str, Any] = {
-            "workspace_id": watch.workspace_id,
-            "channel_id": watch.channel_id,
-            "ts": or_ts,
-            "burst_since": burst_since,
-        }
-        for i, requester in enumerate(sorted(requesters)):
-            params[f"r{i}"] = requester
-        prepared = _OPEN_UNANSWERED.get(len(requesters))
-        if prepared is None:
-            prepared = _OPEN_UNANSWERED[len(requesters)] = Prepared(
-                _open_unanswered_statement(len(requesters))
-            )
-        return await prepared.rows(session, params)
 
     async def _open(
         self,

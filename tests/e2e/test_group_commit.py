@@ -4,6 +4,7 @@ hears back before the commit that holds their fact (issue 14's group commit)."""
 from __future__ import annotations
 
 import asyncio
+import random
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -14,7 +15,7 @@ from bot.channels import Watch
 from bot.desk import NewRequest, Outcome
 from bot.facts import Posted, ts_to_datetime
 from storage.models import Request, Timer
-from tests.harness import SUPPORT, TEAM, SlackWorld
+from tests.harness import ALERTS, SUPPORT, TEAM, SlackWorld
 
 
 async def watch_support(world: SlackWorld) -> None:
@@ -183,3 +184,61 @@ async def test_a_request_answered_in_its_own_group_keeps_no_pending_steps(
         ).all()
     assert set(pending) == {f"request:{outcomes[0].request_id}"}  # only UFIRST's steps wait
     assert len(retired) == 3 and all(retired), retired
+
+
+async def test_a_group_gives_each_post_the_outcome_it_gets_alone(world: SlackWorld) -> None:
+    # The group reads its posts' requests with one query (bot/desk.py, _Lookahead); the
+    # same posts applied one at a time in another channel must come out the same.
+    await watch_support(world)
+    other = ALERTS
+    assert "Watching" in await world.command("watch requests target=5m", channel=other)
+    rng = random.Random(11)
+    users = ["UREQ1", "UREQ2", "UREQ3", "UHELP"]
+    script: list[tuple[str, str, int | None]] = []  # (user, text, reply to step or None)
+    for step in range(31):
+        user = rng.choice(users)
+        if step and rng.random() < 0.25:
+            script.append((user, "On it, restarting", rng.randrange(step)))
+            continue
+        text = rng.choice(
+            ["Exports are stuck", "thanks!", "still broken for us", "<@{who}> looking now", "👍"]
+        )
+        script.append((user, text.format(who=rng.choice(users)), None))
+
+    def facts(channel: str) -> list[Posted]:
+        made: list[Posted] = []
+        for user, text, reply_to in script:
+            ts = world.next_ts()
+            made.append(
+                Posted(
+                    workspace_id=TEAM,
+                    channel_id=channel,
+                    ts=ts,
+                    at=ts_to_datetime(ts),
+                    user=user,
+                    text=text,
+                    thread_ts=made[reply_to].ts if reply_to is not None else None,
+                    bot_id=None,
+                    mentions=tuple(u for u in users if f"<@{u}>" in text),
+                )
+            )
+        return made
+
+    desk = world.core.desk
+    release, _ = hold_first(world)
+    first = asyncio.create_task(desk.handle(post(world, "UFIRST"), event_key="slack:T1:Ev0"))
+    await asyncio.sleep(0)
+    grouped = [
+        asyncio.create_task(desk.handle(fact, event_key=f"slack:T1:EvG{i}"))
+        for i, fact in enumerate(facts(SUPPORT))
+    ]
+    for _ in range(20):
+        await asyncio.sleep(0)
+    release.set()
+    together = [o.what for o in await asyncio.gather(first, *grouped)][1:]
+    alone = [
+        (await desk.handle(fact, event_key=f"slack:T1:EvA{i}")).what
+        for i, fact in enumerate(facts(other))
+    ]
+    assert together == alone
+    assert {"opened", "follow_up", "responded"} <= set(alone), alone  # the script is varied
