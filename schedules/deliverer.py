@@ -269,7 +269,7 @@ class Deliverer:
                 )
             return await self._tickets.create(
                 payload=row.payload,
-                idempotency_key=f"firstline-outbox-{row.id}",
+                idempotency_key=f"firstline-outbox-{outbox.identity(row.id, row.created_at)}",
                 look_first=row.maybe_sent,
             )
         if row.op == "page":  # paging services (bot/paging.py), not a chat platform
@@ -446,13 +446,10 @@ class Deliverer:
 
 
 def _marker(row: _Snapshot) -> str:
-    """What the platform keeps with a message to recognise it after an uncertain send: the
-    row's id and creation time. Ids alone repeat across databases (a reinstall on an empty
-    database, a move from SQLite to PostgreSQL) while the channel still holds the earlier
-    messages, and the lookup would take one of those for this row: recorded as sent, never
-    posted. Rows written by a version that marked ``outbox:<id>`` and uncertain at the
-    upgrade are posted again rather than risk that."""
-    return f"outbox:{row.id}:{row.created_at:%Y%m%dT%H%M%S.%f}"
+    """What Slack keeps with a message (its metadata) to recognise it after an uncertain
+    send. Rows written by a version that marked ``outbox:<id>`` and uncertain at the
+    upgrade are posted again rather than risk taking an earlier install's message."""
+    return f"outbox:{outbox.identity(row.id, row.created_at)}"
 
 
 def _rate_limit(result: object) -> float | None:
