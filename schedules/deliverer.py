@@ -60,6 +60,8 @@ UNCERTAIN = "uncertain: "  # last_error prefix: the last attempt may have been c
 
 PACED_OPS = frozenset({"post", "dm"})  # chat.postMessage: about one a second per channel
 WAITING = "waiting for the message or channel it refers to"
+# Seconds a lookup reaches back before the row was written: Slack's clock and ours differ.
+CLOCK_SKEW = 1.0
 
 
 class Deliverer:
@@ -294,6 +296,7 @@ class Deliverer:
                     channel=channel,
                     thread_ts=target.ts if row.op == "update" else row.thread_ts,
                     marker=marker,
+                    since=row.created_at.timestamp() - CLOCK_SKEW,
                 )
                 if found is not None:
                     log.warning("outbox row %s had already arrived (found by its marker)", row.id)
@@ -357,7 +360,7 @@ class Deliverer:
                     channel=channel,
                     filename=filename,
                     title=title,
-                    since=row.created_at.timestamp() - 1,
+                    since=row.created_at.timestamp() - CLOCK_SKEW,
                 )
                 if found is not None:
                     log.warning("outbox row %s: file already shared (found by name)", row.id)
