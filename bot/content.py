@@ -140,8 +140,18 @@ class FindsMarked(Protocol):
     """
 
     async def find_marked(
-        self, *, workspace_id: str, channel: str, thread_ts: str | None, marker: str
-    ) -> Delivered | None: ...
+        self,
+        *,
+        workspace_id: str,
+        channel: str,
+        thread_ts: str | None,
+        marker: str,
+        since: float,
+    ) -> Delivered | None:
+        """The message carrying ``marker`` that this bot posted (or edited) at or after
+        ``since`` (epoch seconds), if any: another app's message, or an earlier install's,
+        is never taken for ours."""
+        ...
 
 
 @runtime_checkable

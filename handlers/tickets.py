@@ -10,7 +10,8 @@ Webhook: ``POST FIRSTLINE_TICKET_WEBHOOK`` with JSON; an answer with ``key``/``u
 
 Idempotency: Jira issues carry the outbox row's key as a label, and after an answer that
 was lost (timeout, dropped connection) the retry searches for that label before creating;
-the webhook gets the key in an ``Idempotency-Key`` header.
+the webhook gets the key in an ``Idempotency-Key`` header. The key is the row's id and creation
+time (``storage.outbox.identity``): ids alone repeat after a reinstall on an empty database.
 
 429 honours Retry-After, 5xx and network errors are retried with backoff by the outbox,
 other answers fail for good with the reason.

@@ -60,6 +60,8 @@ UNCERTAIN = "uncertain: "  # last_error prefix: the last attempt may have been c
 
 PACED_OPS = frozenset({"post", "dm"})  # chat.postMessage: about one a second per channel
 WAITING = "waiting for the message or channel it refers to"
+# Seconds a lookup reaches back before the row was written: Slack's clock and ours differ.
+CLOCK_SKEW = 1.0
 
 
 class Deliverer:
@@ -269,7 +271,7 @@ class Deliverer:
                 )
             return await self._tickets.create(
                 payload=row.payload,
-                idempotency_key=f"firstline-outbox-{row.id}",
+                idempotency_key=f"firstline-outbox-{outbox.identity(row.id, row.created_at)}",
                 look_first=row.maybe_sent,
             )
         if row.op == "page":  # paging services (bot/paging.py), not a chat platform
@@ -294,6 +296,7 @@ class Deliverer:
                     channel=channel,
                     thread_ts=target.ts if row.op == "update" else row.thread_ts,
                     marker=marker,
+                    since=row.created_at.timestamp() - CLOCK_SKEW,
                 )
                 if found is not None:
                     log.warning("outbox row %s had already arrived (found by its marker)", row.id)
@@ -357,7 +360,7 @@ class Deliverer:
                     channel=channel,
                     filename=filename,
                     title=title,
-                    since=row.created_at.timestamp() - 1,
+                    since=row.created_at.timestamp() - CLOCK_SKEW,
                 )
                 if found is not None:
                     log.warning("outbox row %s: file already shared (found by name)", row.id)
@@ -446,13 +449,10 @@ class Deliverer:
 
 
 def _marker(row: _Snapshot) -> str:
-    """What the platform keeps with a message to recognise it after an uncertain send: the
-    row's id and creation time. Ids alone repeat across databases (a reinstall on an empty
-    database, a move from SQLite to PostgreSQL) while the channel still holds the earlier
-    messages, and the lookup would take one of those for this row: recorded as sent, never
-    posted. Rows written by a version that marked ``outbox:<id>`` and uncertain at the
-    upgrade are posted again rather than risk that."""
-    return f"outbox:{row.id}:{row.created_at:%Y%m%dT%H%M%S.%f}"
+    """What Slack keeps with a message (its metadata) to recognise it after an uncertain
+    send. Rows written by a version that marked ``outbox:<id>`` and uncertain at the
+    upgrade are posted again rather than risk taking an earlier install's message."""
+    return f"outbox:{outbox.identity(row.id, row.created_at)}"
 
 
 def _rate_limit(result: object) -> float | None:

@@ -59,6 +59,16 @@ def enqueue(
     return row
 
 
+def identity(row_id: int, created_at: datetime) -> str:
+    """What a side effect carries to be recognised as this row's after an uncertain outcome
+    (the Slack marker, the Jira label, the webhook's Idempotency-Key): the row's id and its
+    creation time. Ids alone start again at 1 in an empty database (a reinstall, a move
+    from SQLite to PostgreSQL) while Slack, Jira and webhook receivers still hold the
+    earlier install's records, and a lookup would take one of those for this row. No
+    spaces and under 40 characters, so it is a valid Jira label too."""
+    return f"{row_id}:{created_at:%Y%m%dT%H%M%S.%f}"
+
+
 def conversation(
     *, op: str, destination: str, thread_ts: str | None, ref_key: str | None
 ) -> str | None:

@@ -48,7 +48,8 @@ class SlackWorld:
         self.env = env or {}
         self.team = team
         self.bot_token = bot_token  # None: many workspaces, tokens from OAuth installs
-        self.slack = SlackEmulator(team_id=team)
+        # Slack stamps messages with its own time, here the fake clock's.
+        self.slack = SlackEmulator(team_id=team, clock=lambda: clock.now().timestamp())
         self._runner: web.AppRunner | None = None
         self.app: web.Application | None = None
         self.sender: SlackSender | None = None

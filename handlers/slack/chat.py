@@ -80,6 +80,7 @@ class SlackChat:
         self._clients: dict[str, AsyncWebClient] = {}
         self._base_urls: dict[str, str] = {}
         self._names: dict[tuple[str, str], str] = {}
+        self._identities: dict[str, tuple[str, str]] = {}  # token → (bot user id, bot id)
 
     async def _client_for(self, workspace_id: str) -> AsyncWebClient:
         if self._tokens is None:
@@ -150,14 +151,22 @@ class SlackChat:
         return Delivered(str(response["channel"]), str(response["ts"]))
 
     async def find_marked(
-        self, *, workspace_id: str, channel: str, thread_ts: str | None, marker: str
+        self,
+        *,
+        workspace_id: str,
+        channel: str,
+        thread_ts: str | None,
+        marker: str,
+        since: float,
     ) -> Delivered | None:
-        """The bot's message carrying ``marker`` in its metadata, if it reached Slack.
+        """The bot's message carrying ``marker`` in its metadata, posted or edited at or
+        after ``since``, if it reached Slack.
 
         Looks through the thread ``thread_ts`` belongs to (``conversations.replies``) or
-        the channel's newest messages (``conversations.history``; a user id means the DM
-        with that user). An edit marks the message it edits, so the same lookup tells
-        whether an edit was applied.
+        the channel's messages since then (``conversations.history``; a user id means the
+        DM with that user). An edit marks the message it edits, so the same lookup tells
+        whether an edit was applied. Only this bot's messages count (another app can attach
+        the same metadata), and only recent ones (an earlier install's are older).
         """
         if channel.startswith(("U", "W")):
             opened = await self._call(workspace_id, "conversations.open", {"users": channel})
@@ -165,19 +174,39 @@ class SlackChat:
         method = "conversations.replies" if thread_ts else "conversations.history"
         args: dict[str, Any] = {"channel": channel, "limit": 200, "include_all_metadata": True}
         if thread_ts:
-            args["ts"] = thread_ts
+            args["ts"] = thread_ts  # the edited parent is older than ``since``: no ``oldest``
+        else:
+            args["oldest"] = f"{since:.6f}"
+        me = await self._identity(workspace_id)
         for _ in range(MARKER_PAGES):
             response = await self._call(workspace_id, method, args)
             for message in response.get("messages") or []:
                 metadata = message.get("metadata") or {}
                 payload = metadata.get("event_payload") or {}
-                if metadata.get("event_type") == MARKER_EVENT and payload.get("id") == marker:
+                if (
+                    metadata.get("event_type") == MARKER_EVENT
+                    and payload.get("id") == marker
+                    and _posted_by(message, me)
+                    and _last_written(message) >= since
+                ):
                     return Delivered(channel, str(message["ts"]))
             cursor = (response.get("response_metadata") or {}).get("next_cursor")
             if not cursor:
                 return None
             args["cursor"] = cursor
         return None
+
+    async def _identity(self, workspace_id: str) -> tuple[str, str]:
+        """This bot's (user id, bot id) in the workspace, from ``auth.test`` (kept per token:
+        a reinstall may change them)."""
+        client = await self._client_for(workspace_id)
+        key = client.token or workspace_id
+        known = self._identities.get(key)
+        if known is None:
+            auth = await self._call(workspace_id, "auth.test", {})
+            known = (str(auth.get("user_id") or ""), str(auth.get("bot_id") or ""))
+            self._identities[key] = known
+        return known
 
     async def ephemeral(
         self, *, workspace_id: str, channel: str, user: str, content: Content
@@ -358,9 +387,12 @@ class SlackChat:
         self, *, workspace_id: str, channel: str, filename: str, title: str, since: float
     ) -> Delivered | None:
         args: dict[str, Any] = {"channel": channel, "limit": 200, "oldest": f"{since:.6f}"}
+        me = await self._identity(workspace_id)
         for _ in range(MARKER_PAGES):
             response = await self._call(workspace_id, "conversations.history", args)
             for message in response.get("messages") or []:
+                if not _posted_by(message, me):
+                    continue  # someone else's file of the same name is not ours
                 for file in message.get("files") or []:
                     if file.get("name") == filename and file.get("title") == title:
                         return Delivered(channel, str(file.get("id") or ""))
@@ -448,3 +480,21 @@ def slack_directory(*, token: str, api_url: str) -> Directory:
     """Names from Slack for a process without a server (the CLI)."""
     chat = SlackChat(client=AsyncWebClient(token=token, base_url=api_url))
     return Directory(people=chat.people_names, channel=chat.channel_name)
+
+
+def _posted_by(message: dict[str, Any], me: tuple[str, str]) -> bool:
+    """Whether this bot posted the message: Slack puts the app's ``bot_id`` (and its bot
+    user's id in ``user``) on what the bot posts."""
+    user, bot_id = me
+    if message.get("bot_id"):
+        return bool(bot_id) and message.get("bot_id") == bot_id
+    return bool(user) and message.get("user") == user
+
+
+def _last_written(message: dict[str, Any]) -> float:
+    """When the message was posted or, if edited, last changed (epoch seconds)."""
+    edited = message.get("edited") or {}
+    try:
+        return max(float(message.get("ts") or 0), float(edited.get("ts") or 0))
+    except (TypeError, ValueError):
+        return 0.0

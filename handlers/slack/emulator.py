@@ -5,7 +5,7 @@
         slack.add_channel("C0SUPPORT", name="support")
         client = AsyncWebClient(token="xoxb-x", base_url=slack.base_url)
         await client.chat_postMessage(channel="C0SUPPORT", text="Hello")
-        slack.messages("C0SUPPORT")  # [{"ts": "1700000000.000100", "text": "Hello", ...}]
+        slack.messages("C0SUPPORT")  # [{"ts": "1764770000.000100", "text": "Hello", ...}]
 
 Used by ``firstline demo`` (so it runs with no credentials), by the end-to-end tests and
 by the benchmarks. It answers with Slack's response shapes and error codes, keeps each
@@ -32,6 +32,7 @@ import itertools
 import json
 import logging
 import re
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -46,7 +47,8 @@ from aiohttp import web
 log = logging.getLogger(__name__)
 
 TS_EPOCH = 1_700_000_000
-"""Seconds part of the first message ts the emulator hands out (14 Nov 2023)."""
+"""A fixed "now" (14 Nov 2023) for tests that want the same message ts on every run."""
+TS_STEP = 100  # microseconds between message ts handed out in the same instant
 
 MAX_TEXT = 40_000
 MAX_BLOCKS = 50
@@ -106,6 +108,8 @@ class _Message:
     attachments: Any = None
     files: list[dict[str, Any]] | None = None
     metadata: dict[str, Any] | None = None
+    bot_id: str | None = None  # set on messages an app posted, as Slack does
+    edited: dict[str, str] | None = None  # {"user", "ts"} once chat.update changed it
 
     def as_dict(self) -> dict[str, Any]:
         found: dict[str, Any] = {
@@ -179,6 +183,7 @@ class SlackEmulator:
         bot_user_id: str = "UFIRSTLINE",
         bot_id: str = "BFIRSTLINE",
         url: str = "https://demo.slack.com/",
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.team_id = team_id
         self.team_name = team_name
@@ -200,7 +205,10 @@ class SlackEmulator:
         self._outage: tuple[int, int] | None = None
         self._stall = 0.0
         self._held: list[tuple[str, int]] = []
-        self._clock = itertools.count(1)
+        # Message ts follow ``clock`` (epoch seconds; tests pass their fake clock) as
+        # Slack's follow its own, increasing even within one instant.
+        self._now_seconds = clock
+        self._last_ts = 0
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
         # What a bot token was granted (the ``x-oauth-scopes`` header on every answer), and
@@ -371,6 +379,29 @@ class SlackEmulator:
     def remove_bot(self, channel_id: str) -> None:
         """Someone removed the bot from the channel (``/remove @Firstline``)."""
         self._channels[channel_id].members.discard(self.bot_user_id)
+
+    def add_message(
+        self,
+        channel_id: str,
+        *,
+        user: str,
+        text: str,
+        bot_id: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        thread_ts: str | None = None,
+        ts: str | None = None,
+    ) -> str:
+        """A message posted by someone (a person, or an app when ``bot_id`` is given, which
+        alone can attach ``metadata``), now or at ``ts`` (history); returns its ts."""
+        message = _Message(
+            ts or self._ts(), text, None, thread_ts, user, metadata=metadata, bot_id=bot_id
+        )
+        found = self._lookup(channel_id)
+        if found is None:
+            raise KeyError(f"unknown channel {channel_id}; add_channel() it first")
+        found.messages.append(message)
+        found.messages.sort(key=lambda m: float(m.ts))
+        return message.ts
 
     def add_usergroup(
         self, group_id: str, *, handle: str, name: str = "", users: Iterable[str] = ()
@@ -643,9 +674,11 @@ class SlackEmulator:
         return f"{prefix}{next(self._ids):08d}"
 
     def _ts(self) -> str:
-        """Unique, increasing message timestamps: 1700000000.000100, .000200, …"""
-        n = next(self._clock)
-        return f"{TS_EPOCH + n // 10_000}.{n % 10_000 * 100:06d}"
+        """Unique, increasing message timestamps just after the clock's now: at 1700000000
+        exactly, 1700000000.000100, then .000200, … while the clock stands still."""
+        micros = max(round(self._now_seconds() * 1_000_000), self._last_ts) + TS_STEP
+        self._last_ts = micros
+        return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
     @staticmethod
     def _now() -> int:
@@ -827,6 +860,7 @@ class SlackEmulator:
             self.bot_user_id,
             attachments=args.get("attachments"),
             metadata=args.get("metadata") if isinstance(args.get("metadata"), dict) else None,
+            bot_id=self.bot_id,
         )
         self._channels[channel].messages.append(message)
         return {
@@ -837,12 +871,11 @@ class SlackEmulator:
         }
 
     def _message_json(self, message: _Message) -> Args:
-        found = {
-            **message.as_dict(),
-            "type": "message",
-            "bot_id": self.bot_id,
-            "team": self.team_id,
-        }
+        found = {**message.as_dict(), "type": "message", "team": self.team_id}
+        if message.bot_id:
+            found["bot_id"] = message.bot_id
+        if message.edited:
+            found["edited"] = dict(message.edited)
         if found["thread_ts"] is None:
             del found["thread_ts"]
         if found["blocks"] is None:
@@ -866,6 +899,7 @@ class SlackEmulator:
             message.attachments = args["attachments"]
         if isinstance(args.get("metadata"), dict):
             message.metadata = args["metadata"]
+        message.edited = {"user": self.bot_user_id, "ts": self._ts()}
         return {
             "ok": True,
             "channel": channel.id,
@@ -1010,7 +1044,8 @@ class SlackEmulator:
         if self.bot_user_id not in found.members:
             return {"ok": False, "error": "not_in_channel"}
         top = [m for m in found.messages if m.thread_ts is None or m.thread_ts == m.ts]
-        return self._page(list(reversed(top)), args)
+        oldest = float(str(args.get("oldest") or 0))  # exclusive, as Slack's (no "inclusive")
+        return self._page([m for m in reversed(top) if float(m.ts) > oldest], args)
 
     def _replies(self, args: Args) -> Args:
         """A thread, oldest first: the parent (if the emulator saw it), then its replies."""
@@ -1218,6 +1253,7 @@ class SlackEmulator:
                     _text_or_none(args.get("thread_ts")),
                     self.bot_user_id,
                     files=objects,
+                    bot_id=self.bot_id,
                 )
             )
         for upload in uploads:

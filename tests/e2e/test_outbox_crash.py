@@ -14,7 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import select
 
 from handlers.slack.chat import MARKER_EVENT
-from schedules.deliverer import _Snapshot
+from schedules.deliverer import _marker, _Snapshot
 from storage import outbox
 from storage.models import OutboxMessage
 from tests.e2e.test_desk_flow import dms, thread_posts, watch_support
@@ -143,3 +143,59 @@ async def test_an_earlier_install_s_marked_messages_are_not_taken_for_this_one_s
             )
         ).all()
     assert recorded == [report.response["ts"]]  # the ts of the report, not of an old message
+
+
+async def report_left_uncertain(world: SlackWorld) -> OutboxMessage:
+    """The weekly report's row after a 503 (not carried out): the retry will look first."""
+    await watch_support(world)
+    world.slack.fail_next(1, status=503, method="chat.postMessage")
+    assert "Posting the report" in await world.command("report", user=BEN)
+    async with world.core.db.reading() as session:
+        [row] = await session.scalars(
+            select(OutboxMessage).where(
+                OutboxMessage.op == "post", OutboxMessage.destination == SUPPORT
+            )
+        )
+    return row
+
+
+async def assert_report_posted_and_recorded(world: SlackWorld, row: OutboxMessage) -> None:
+    for _ in range(5):  # the retry looks for the report by its marker first
+        await world.advance(seconds=10)
+    assert len(world.sent("conversations.history")) == 1
+    [report] = [c for c in world.sent("chat.postMessage") if "Weekly report" in c.args["text"]]
+    async with world.core.db.reading() as session:
+        recorded = await session.get(OutboxMessage, row.id)
+        assert recorded is not None and recorded.platform_ts == report.response["ts"]
+
+
+async def test_a_marker_in_another_app_s_message_is_not_taken_for_ours(
+    world: SlackWorld,
+) -> None:
+    row = await report_left_uncertain(world)
+    # Another app in the channel carries this very marker (by chance, or copying ours).
+    world.slack.add_message(
+        SUPPORT,
+        user="UOTHERAPP",
+        bot_id="BOTHERAPP",
+        text="a message of another app",
+        metadata={"event_type": MARKER_EVENT, "event_payload": {"id": _marker(_Snapshot.of(row))}},
+    )
+    await assert_report_posted_and_recorded(world, row)
+
+
+async def test_a_marked_message_older_than_the_row_is_not_taken_for_it(
+    world: SlackWorld,
+) -> None:
+    row = await report_left_uncertain(world)
+    # This bot's message with the same marker, from an hour before the row was written
+    # (an earlier install whose row had the same id and time, a restored backup).
+    world.slack.add_message(
+        SUPPORT,
+        user=world.slack.bot_user_id,
+        bot_id=world.slack.bot_id,
+        text="an earlier message",
+        metadata={"event_type": MARKER_EVENT, "event_payload": {"id": _marker(_Snapshot.of(row))}},
+        ts=f"{row.created_at.timestamp() - 3600:.6f}",
+    )
+    await assert_report_posted_and_recorded(world, row)

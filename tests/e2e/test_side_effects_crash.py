@@ -111,16 +111,24 @@ async def test_an_event_retried_across_the_inbox_key_upgrade_is_processed_once(
 
 @dataclass
 class LosingJira:
-    """A fake Jira that creates the issue, then drops the connection before answering."""
+    """A fake Jira that creates the issue, then drops the connection before answering
+    (the first ``lost_before_creating`` requests are dropped before anything is created)."""
 
     issues: list[dict[str, Any]] = field(default_factory=list)
     searches: list[str] = field(default_factory=list)
     url: str = ""
+    lost_before_creating: int = 0
 
     async def create(self, request: web.Request) -> web.StreamResponse:
         fields = (await request.json())["fields"]
-        self.issues.append({"key": f"SUP-{len(self.issues) + 1}", "labels": fields["labels"]})
         assert request.transport is not None
+        if any(" " in label or len(label) > 255 for label in fields["labels"]):
+            return web.json_response({"errors": {"labels": "invalid label"}}, status=400)
+        if self.lost_before_creating:
+            self.lost_before_creating -= 1
+            request.transport.close()
+            return web.Response()
+        self.issues.append({"key": f"SUP-{len(self.issues) + 1}", "labels": fields["labels"]})
         request.transport.close()  # the answer is lost: did it work?
         return web.Response()
 
@@ -155,6 +163,29 @@ async def test_a_jira_ticket_whose_answer_was_lost_is_found_not_made_twice(
         assert len(losing_jira.issues) == 1  # searched by its label, found, recorded
         assert len(losing_jira.searches) == 1
         assert "SUP-1" in thread(world, request)[-1]
+
+
+async def test_an_earlier_install_s_issue_with_the_same_row_id_does_not_stop_the_ticket(
+    database_url: str, clock: FakeClock, losing_jira: LosingJira
+) -> None:
+    # Jira holds an earlier install's issues, labelled for outbox rows 1, 2, … as this
+    # (empty) database's rows will be numbered.
+    losing_jira.issues = [
+        {"key": f"SUP-{n}", "labels": [f"firstline-outbox-{n}"]} for n in range(1, 41)
+    ]
+    losing_jira.lost_before_creating = 1  # the first attempt's fate is unknown: look first
+    async with await jira_world(database_url, clock, losing_jira) as world:  # type: ignore[arg-type]  # only .url is used
+        await world.command("watch requests target=5m")
+        request = await world.post(ANNA, "Orders from Hamburg are not synced")
+        await world.react(OPS, "ticket", request)
+        await world.settle()
+        for _ in range(8):
+            await world.advance(seconds=10)
+        [ours] = losing_jira.issues[40:]  # created after the search found nothing of ours
+        assert "SUP-41" in thread(world, request)[-1]
+        assert len(losing_jira.searches) == 2  # before creating, and after its lost answer
+        [label] = ours["labels"]
+        assert label.startswith("firstline-outbox-") and " " not in label
 
 
 async def test_an_ephemeral_whose_answer_was_lost_is_not_repeated(world: SlackWorld) -> None:

@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from sqlalchemy import Connection, MetaData
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.clock import FakeClock
 from tests.harness import ANNA, BEN, OPS, SUPPORT, SlackWorld
@@ -18,23 +20,32 @@ from tests.harness import ANNA, BEN, OPS, SUPPORT, SlackWorld
 
 @dataclass
 class FakeTicketServer:
-    """Answers POSTs from a script of (status, body, headers); records every request."""
+    """Answers POSTs from a script of (status, body, headers); records every request. Like
+    a receiver that honours ``Idempotency-Key``, a key it created a ticket for gets that
+    ticket again."""
 
     answers: list[tuple[int, dict[str, Any], dict[str, str]]] = field(default_factory=list)
     received: list[dict[str, Any]] = field(default_factory=list)
     url: str = ""
+    created: dict[str, dict[str, Any]] = field(default_factory=dict)  # by Idempotency-Key
 
     async def handle(self, request: web.Request) -> web.Response:
         self.received.append(
             {
                 "path": request.path,
                 "auth": request.headers.get("Authorization", ""),
+                "key": request.headers.get("Idempotency-Key", ""),
                 "json": await request.json(),
             }
         )
+        key = self.received[-1]["key"]
+        if key in self.created:
+            return web.json_response(self.created[key])
         status, body, headers = (
             self.answers.pop(0) if self.answers else (500, {"errorMessages": ["unscripted"]}, {})
         )
+        if key and status < 300:
+            self.created[key] = body
         return web.json_response(body, status=status, headers=headers)
 
 
@@ -183,6 +194,43 @@ async def test_webhook_tickets_honour_retry_after(
         await world.advance(seconds=2)
         assert len(fake_server.received) == 2
         assert "<https://helpdesk.example/HD-1|HD-1>" in thread(world, request)[-1]
+
+
+async def empty(database_url: str) -> None:
+    """What a reinstall on an empty database starts from: no tables, ids from 1 again."""
+
+    def drop_everything(conn: Connection) -> None:
+        tables = MetaData()
+        tables.reflect(conn)
+        tables.drop_all(conn)
+
+    engine = create_async_engine(database_url)
+    async with engine.begin() as conn:
+        await conn.run_sync(drop_everything)
+    await engine.dispose()
+
+
+async def test_webhook_keys_differ_for_the_same_row_id_in_another_install(
+    database_url: str, clock: FakeClock, fake_server: FakeTicketServer
+) -> None:
+    fake_server.answers = [
+        (200, {"key": "HD-1", "url": "https://helpdesk.example/HD-1"}, {}),
+        (200, {"key": "HD-2", "url": "https://helpdesk.example/HD-2"}, {}),
+    ]
+    env = {"FIRSTLINE_TICKET_WEBHOOK": f"{fake_server.url}/hook"}
+    for install in range(2):  # the second: a reinstall a day later, on an empty database
+        async with SlackWorld(database_url=database_url, clock=clock, env=env) as world:
+            await world.command("watch requests target=5m")
+            request = await world.post(ANNA, "The courier app shows yesterday's tours")
+            await world.react(OPS, "ticket", request)
+            await world.settle()
+            assert f"HD-{install + 1}" in thread(world, request)[-1]
+        await empty(database_url)
+        clock.advance(hours=24)
+    first, second = (received["key"] for received in fake_server.received)
+    assert first.startswith("firstline-outbox-") and second.startswith("firstline-outbox-")
+    assert first.split(":")[0] == second.split(":")[0]  # the same outbox row id …
+    assert first != second  # … yet a different key: the receiver makes a second ticket
 
 
 async def test_no_ticket_system_configured(world: SlackWorld) -> None:

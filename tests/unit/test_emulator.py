@@ -11,14 +11,16 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from handlers.slack.emulator import SlackEmulator
+from handlers.slack.emulator import TS_EPOCH, SlackEmulator
 
 SUPPORT = "C0SUPPORT"
 
 
 @pytest.fixture
 async def slack() -> AsyncIterator[SlackEmulator]:
-    async with SlackEmulator(team_id="T0TEST", team_name="Test Co") as emulator:
+    async with SlackEmulator(
+        team_id="T0TEST", team_name="Test Co", clock=lambda: TS_EPOCH
+    ) as emulator:
         emulator.add_user("UADMIN", name="ada", is_admin=True)
         emulator.add_user("UOWNER", name="olga", is_owner=True, tz="America/New_York")
         emulator.add_user("UANNA", name="anna")
