@@ -6,15 +6,13 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, bindparam, event, func, insert, select, update
+from sqlalchemy import Select, Table, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
+from storage.deferred import DeferredRows
 from storage.models import Timer
-from storage.prepared import Prepared
 
 WRITTEN = "firstline.timers_written"  # session.info: the earliest due_at this transaction wrote
-_PENDING = "firstline.timers_pending"  # session.info: rows of schedule_steps not written yet
 
 
 async def schedule(
@@ -27,7 +25,8 @@ async def schedule(
 
 
 _TIMERS = cast(Table, Timer.__table__)
-_INSERT = Prepared(insert(_TIMERS), columns=[c.key for c in _TIMERS.columns if c.key != "id"])
+# New ladder steps wait in the session and are written together (storage/deferred.py).
+_NEW_STEPS = DeferredRows(_TIMERS, columns=[c.key for c in _TIMERS.columns if c.key != "id"])
 
 
 async def schedule_steps(
@@ -41,14 +40,13 @@ async def schedule_steps(
 
     The desk does this for every new request, so the rows skip the ORM and wait in the
     session: ``write_pending`` writes a whole transaction's rows in one statement (the desk
-    calls it before committing a group of posts). ``cancel`` writes them first, and a
-    commit hook writes any left, so no step is lost or outlives its cancellation.
+    calls it before committing a group of posts). ``cancel`` writes them first, and any
+    flush or commit writes those left, so no step is lost or outlives its cancellation.
     """
     steps = list(steps)
     if not steps:
         return 0
-    pending = session.info.setdefault(_PENDING, [])
-    pending.extend(
+    for row in (
         {
             "workspace_id": workspace_id,
             "subject": subject,
@@ -59,30 +57,15 @@ async def schedule_steps(
             "late_seconds": None,
         }
         for step, due_at in steps
-    )
+    ):
+        _NEW_STEPS.add(session, row)
     _written(session, min(due_at for _, due_at in steps))
     return len(steps)
 
 
 async def write_pending(session: AsyncSession) -> None:
     """Write the rows ``schedule_steps`` kept in the session, in one statement."""
-    rows = session.info.pop(_PENDING, None)
-    if rows:
-        await _INSERT.run_many(session, rows)
-
-
-@event.listens_for(Session, "before_commit")
-def _write_leftovers(session: Session) -> None:
-    # A transaction that scheduled steps and did not write them (any caller but the desk)
-    # still commits them; this runs in SQLAlchemy's sync context, hence Core here.
-    rows = session.info.pop(_PENDING, None)
-    if rows:
-        session.connection().execute(insert(_TIMERS), rows)
-
-
-@event.listens_for(Session, "after_rollback")
-def _drop_pending(session: Session) -> None:
-    session.info.pop(_PENDING, None)  # rolled back with the rest of the transaction
+    await _NEW_STEPS.write(session)
 
 
 def _written(session: AsyncSession, due_at: datetime) -> None:

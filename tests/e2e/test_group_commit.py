@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from bot.channels import Watch
 from bot.desk import NewRequest, Outcome
 from bot.facts import Posted, ts_to_datetime
-from storage.models import Request, Timer
+from storage.models import FaqMatch, Request, Timer
 from tests.harness import ALERTS, SUPPORT, TEAM, SlackWorld
 
 
@@ -225,6 +225,15 @@ async def test_a_group_gives_each_post_the_outcome_it_gets_alone(world: SlackWor
         return made
 
     desk = world.core.desk
+    committed: list[int] = []
+    together = desk._group._together
+
+    async def counting(group: list[Any]) -> list[Outcome]:
+        outcomes = await together(group)  # raises if the group failed (then each goes alone)
+        committed.append(len(group))
+        return outcomes
+
+    desk._group._together = counting
     release, _ = hold_first(world)
     first = asyncio.create_task(desk.handle(post(world, "UFIRST"), event_key="slack:T1:Ev0"))
     await asyncio.sleep(0)
@@ -235,10 +244,51 @@ async def test_a_group_gives_each_post_the_outcome_it_gets_alone(world: SlackWor
     for _ in range(20):
         await asyncio.sleep(0)
     release.set()
-    together = [o.what for o in await asyncio.gather(first, *grouped)][1:]
+    grouped_outcomes = [o.what for o in await asyncio.gather(first, *grouped)][1:]
     alone = [
         (await desk.handle(fact, event_key=f"slack:T1:EvA{i}")).what
         for i, fact in enumerate(facts(other))
     ]
-    assert together == alone
+    assert committed == [31]  # the script went in as one group (no fallback to alone)
+    assert grouped_outcomes == alone
     assert {"opened", "follow_up", "responded"} <= set(alone), alone  # the script is varied
+
+
+async def test_a_group_with_common_answers_and_history_on_commits_every_match(
+    world: SlackWorld,
+) -> None:
+    # With the FAQ and answers from history on, each new request gets rows that refer to
+    # it (FAQ matches); in a group on PostgreSQL the requests' own rows wait to be written
+    # with the group's others, and must be in before those rows.
+    await watch_support(world)
+    await world.command('faq add "Exports are stuck" "Restart the export worker"')
+    await world.command("faq on")
+    await world.command("suggest on")
+    desk = world.core.desk
+    committed: list[int] = []
+    together = desk._group._together
+
+    async def counting(group: list[Any]) -> list[Outcome]:
+        outcomes = await together(group)  # raises if the group failed (then each goes alone)
+        committed.append(len(group))
+        return outcomes
+
+    desk._group._together = counting
+    release, _ = hold_first(world)
+    first = asyncio.create_task(desk.handle(post(world, "UFIRST"), event_key="slack:T1:Ev0"))
+    await asyncio.sleep(0)
+    queued = [
+        asyncio.create_task(desk.handle(post(world, f"UASK{i}"), event_key=f"slack:T1:Ev{i}"))
+        for i in range(1, 6)
+    ]
+    for _ in range(20):
+        await asyncio.sleep(0)
+    release.set()
+    outcomes = await asyncio.gather(first, *queued)
+    assert [o.what for o in outcomes] == ["opened"] * 6
+    assert committed == [5]  # one transaction, not five after a failed group
+    async with world.core.db.reading() as session:
+        matched = (await session.scalars(select(FaqMatch.request_id))).all()
+        opened = (await session.scalars(select(Request.id))).all()
+    assert sorted(matched) == sorted(o.request_id or 0 for o in outcomes) == sorted(opened)
+    assert await counts(world) == (6, 18)
