@@ -17,7 +17,7 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any, cast
 
-from sqlalchemy import Integer, Select, Table, bindparam, func, insert, select
+from sqlalchemy import Select, Table, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,7 +31,6 @@ from bot.metrics import Metrics
 from bot.quality import turns
 from bot.quality.noise import KINDS as NOISE_KINDS
 from storage import inbox, outbox, timers
-from storage.deferred import DeferredRows
 from storage.engine import Database
 from storage.models import Request, RequestMessage, Timer, WatchedChannel
 from storage.prepared import Prepared
@@ -149,22 +148,9 @@ class _Lookahead:
     the desk drops it and the posts after that look up alone.
     """
 
-    def __init__(self, watch: Watch, rows: list[Any], *, posts: int, sequences: bool) -> None:
+    def __init__(self, watch: Watch, rows: list[Any]) -> None:
         self.where = (watch.workspace_id, watch.channel_id)
         self._rows = rows
-        self._posts = posts
-        # On PostgreSQL the group's new requests take ids from the sequence up front and
-        # wait in the session (storage/deferred.py): one INSERT for the group, not one each.
-        self._sequences = sequences
-        self._ids: list[int] = []
-
-    async def new_id(self, session: AsyncSession) -> int | None:
-        """An id for a new request whose row may wait (None: insert it now)."""
-        if not self._sequences:
-            return None
-        if not self._ids:
-            self._ids = [row.id for row in await _NEW_IDS.rows(session, {"n": self._posts})]
-        return self._ids.pop(0)
 
     @classmethod
     async def read(cls, session: AsyncSession, group: list[_Pending]) -> _Lookahead | None:
@@ -183,8 +169,7 @@ class _Lookahead:
             burst_since=min(known) if len(known) == len(since) else None,
             pad=True,
         )
-        dialect = session.sync_session.get_bind().dialect.name
-        return cls(posts[0].watch, list(rows), posts=len(posts), sequences=dialect == "postgresql")
+        return cls(posts[0].watch, list(rows))
 
     def found(self, *, requesters: set[str], or_ts: str, burst_since: datetime | None) -> list[Any]:
         """What ``_open_unanswered`` would return for one post, from the rows read."""
@@ -221,12 +206,6 @@ def _looks_up(pending: _Pending) -> bool:
     )
 
 
-_NEW_IDS = Prepared(  # PostgreSQL: n ids of new requests, from the table's sequence
-    select(func.nextval(func.pg_get_serial_sequence("requests", "id")).label("id")).select_from(
-        func.generate_series(1, bindparam("n", type_=Integer))
-    )
-)
-_NEW_REQUESTS = DeferredRows(_REQUESTS, columns=[column.key for column in _REQUESTS.columns])
 _INSERT_REQUEST = Prepared(
     insert(_REQUESTS).returning(_REQUESTS.c.id),
     columns=[column.key for column in _REQUESTS.columns if column.key != "id"],
@@ -424,8 +403,6 @@ class Desk:
                     continue
                 if key is not None:
                     fresh.discard(key)
-                if lookahead is None or not _looks_up(pending):
-                    await _NEW_REQUESTS.write(session)  # it may read the group's requests
                 if outcomes and (session.new or session.dirty or session.deleted):
                     # Core lookups read the connection, not the session: earlier facts'
                     # ORM changes must be written before the next fact looks.
@@ -441,7 +418,6 @@ class Desk:
                 outcomes.append(outcome)
                 if outcome.what not in _LEAVES_REQUESTS:
                     lookahead = None  # a request changed: the next posts look up alone
-            await _NEW_REQUESTS.write(session)
             await timers.write_pending(session)
         self._changes.committed(session)
         for outcome in outcomes:
@@ -513,8 +489,6 @@ class Desk:
         burst_since = turns.burst_since(watch, fact)
         if lookahead is not None and lookahead.where == (watch.workspace_id, watch.channel_id):
             found = lookahead.found(requesters=requesters, or_ts=fact.ts, burst_since=burst_since)
-            if found:
-                await _NEW_REQUESTS.write(session)  # this post may load one of them
         else:
             found = await _open_unanswered(
                 session,
@@ -556,9 +530,7 @@ class Desk:
         set_aside = await turns.set_aside(session, watch, fact, now=now, requests=found)
         if set_aside is not None:
             return Outcome(set_aside)
-        opened = await self._open(
-            session, watch, fact, now=now, imported=imported, known_new=True, lookahead=lookahead
-        )
+        opened = await self._open(session, watch, fact, now=now, imported=imported, known_new=True)
         if opened is not None and lookahead is not None:
             lookahead.opened(
                 SimpleNamespace(
@@ -596,7 +568,6 @@ class Desk:
         imported: bool,
         fingerprint_text: str | None = None,
         known_new: bool = False,
-        lookahead: _Lookahead | None = None,
     ) -> int | None:
         """Open a request for ``fact``; its id, or None if that message already has one."""
         # The same message delivered under another event id (rare) must not open twice.
@@ -629,15 +600,9 @@ class Desk:
             **_UNANSWERED,
             **turns.opening_values(watch, fact.at),
         }
-        # Without the ORM's unit of work: this runs for every request. In a group on
-        # PostgreSQL the row waits and goes in with the group's others (the desk writes
-        # them before anything reads requests); else one INSERT … RETURNING.
-        new_id = await lookahead.new_id(session) if lookahead is not None else None
-        if new_id is not None:
-            _NEW_REQUESTS.add(session, {**values, "id": new_id})
-            request_id = new_id
-        else:
-            request_id = await _INSERT_REQUEST.scalar(session, values)
+        # One INSERT … RETURNING, without the ORM's unit of work: this runs for every request,
+        # and nothing else in this transaction touches the new row.
+        request_id: int = await _INSERT_REQUEST.scalar(session, values)
         self.metrics.opened.labels(kind=watch.kind).inc()
         if not imported:
             await escalation.schedule(

@@ -4,9 +4,9 @@
     NEW_STEPS.add(session, {...})          # no database work yet
     await NEW_STEPS.write(session)         # one statement for every row added
 
-A group of watched posts makes a few rows each (a request, its ladder steps); written one
-statement per row, the round trips to the database are most of a group's time on
-PostgreSQL. The rows wait in ``session.info`` instead. They are written when their owner
+A group of watched posts makes three ladder steps for each new request; written one
+statement per request, the round trips add up on PostgreSQL. The rows wait in
+``session.info`` instead. They are written when their owner
 says (``write``), and otherwise before anything the session flushes (an ORM row may refer
 to them) and before it commits, so none is lost; a rollback drops them with the rest.
 Code that reads the table in the same transaction must ``write`` first.

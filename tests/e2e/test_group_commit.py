@@ -258,8 +258,8 @@ async def test_a_group_with_common_answers_and_history_on_commits_every_match(
     world: SlackWorld,
 ) -> None:
     # With the FAQ and answers from history on, each new request gets rows that refer to
-    # it (FAQ matches); in a group on PostgreSQL the requests' own rows wait to be written
-    # with the group's others, and must be in before those rows.
+    # it (FAQ matches) while the group's ladder steps wait to be written together: the
+    # group must still commit as one, with every row.
     await watch_support(world)
     await world.command('faq add "Exports are stuck" "Restart the export worker"')
     await world.command("faq on")
