@@ -53,6 +53,22 @@ def hold_first(world: SlackWorld, *, fail_for: str | None = None) -> tuple[async
     return release, hook
 
 
+def committed_groups(world: SlackWorld) -> list[int]:
+    """The sizes of the groups the desk commits from now on (a group that fails, and whose
+    facts then go alone, is not counted)."""
+    desk = world.core.desk
+    sizes: list[int] = []
+    together = desk._group._together
+
+    async def counting(group: list[Any]) -> list[Outcome]:
+        outcomes = await together(group)
+        sizes.append(len(group))
+        return outcomes
+
+    desk._group._together = counting
+    return sizes
+
+
 async def counts(world: SlackWorld) -> tuple[int, int]:
     async with world.core.db.reading() as session:
         requests = await session.scalar(select(func.count()).select_from(Request))
@@ -68,14 +84,7 @@ async def test_facts_waiting_on_a_transaction_commit_together_and_answer_after_i
     await watch_support(world)
     desk = world.core.desk
     release, _ = hold_first(world)
-    groups: list[int] = []
-    together = desk._group._together
-
-    async def counting(group: list[Any]) -> list[Outcome]:
-        groups.append(len(group))
-        return await together(group)
-
-    desk._group._together = counting
+    groups = committed_groups(world)
     first = asyncio.create_task(desk.handle(post(world, "UFIRST"), event_key="slack:T1:Ev0"))
     await asyncio.sleep(0)
     others = [
@@ -225,15 +234,7 @@ async def test_a_group_gives_each_post_the_outcome_it_gets_alone(world: SlackWor
         return made
 
     desk = world.core.desk
-    committed: list[int] = []
-    together = desk._group._together
-
-    async def counting(group: list[Any]) -> list[Outcome]:
-        outcomes = await together(group)  # raises if the group failed (then each goes alone)
-        committed.append(len(group))
-        return outcomes
-
-    desk._group._together = counting
+    committed = committed_groups(world)
     release, _ = hold_first(world)
     first = asyncio.create_task(desk.handle(post(world, "UFIRST"), event_key="slack:T1:Ev0"))
     await asyncio.sleep(0)
@@ -265,15 +266,7 @@ async def test_a_group_with_common_answers_and_history_on_commits_every_match(
     await world.command("faq on")
     await world.command("suggest on")
     desk = world.core.desk
-    committed: list[int] = []
-    together = desk._group._together
-
-    async def counting(group: list[Any]) -> list[Outcome]:
-        outcomes = await together(group)  # raises if the group failed (then each goes alone)
-        committed.append(len(group))
-        return outcomes
-
-    desk._group._together = counting
+    committed = committed_groups(world)
     release, _ = hold_first(world)
     first = asyncio.create_task(desk.handle(post(world, "UFIRST"), event_key="slack:T1:Ev0"))
     await asyncio.sleep(0)
